@@ -1,0 +1,1 @@
+"""JSON APIs: one Blueprint per resource, all under /api, described by /api/openapi.json."""

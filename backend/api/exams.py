@@ -1,0 +1,178 @@
+"""Exams: register, list and search, read one, edit, cancel, apply a transition, timeline."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from flask import Blueprint, jsonify
+from pydantic import BaseModel, Field
+
+from backend.api.openapi import doc
+from backend.api.security import actor, requires, services
+from backend.api.validation import json_body, query_args
+from backend.domain.enums import PatientClass, Priority, Sex
+from backend.domain.exam_flow import Trigger
+from backend.domain.exam_query import ExamFilter
+from backend.domain.permissions import Perm
+from backend.domain.registration import OrderData, PatientData
+from backend.services import catalog, exam_list, registration, timeline
+
+bp = Blueprint("exams", __name__)
+
+
+class ExamQuery(BaseModel):
+    accession: str | None = Field(None, max_length=32)
+    mrn: str | None = Field(None, max_length=32)
+    name: str | None = Field(None, max_length=64, description="姓名开头")
+    q: str | None = Field(None, max_length=64, description="检查号、病案号或姓名开头")
+    placer_order: str | None = Field(None, max_length=64, description="申请单号（ORC-2）")
+    date_from: date | None = None
+    date_to: date | None = None
+    status: list[str] = Field(default_factory=list)
+    report_status: list[str] = Field(default_factory=list)
+    modality: list[str] = Field(default_factory=list)
+    item: list[str] = Field(default_factory=list)
+    patient_class: list[str] = Field(default_factory=list)
+    campus: list[int] = Field(default_factory=list)
+    sort: str = "created_desc"
+    cursor: str | None = Field(None, max_length=512)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class PatientIn(BaseModel):
+    mrn: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=64)
+    sex: Sex = Sex.UNKNOWN
+    birth_date: date | None = None
+    id_card: str | None = Field(None, max_length=18)
+    phone: str | None = Field(None, max_length=20)
+    insurance_no: str | None = Field(None, max_length=64)
+    cadre_health: bool = False
+
+
+class RegisterBody(BaseModel):
+    patient: PatientIn
+    item_code: str = Field(min_length=1, max_length=32)
+    patient_class: PatientClass = PatientClass.OUTPATIENT
+    priority: Priority = Priority.ROUTINE
+    campus_code: str | None = Field(None, max_length=16)
+    slot_id: int | None = None
+    ordering_department: str = Field("", max_length=64)
+    ordering_doctor: str = Field("", max_length=64)
+    clinical_info: str = Field("", max_length=2000)
+    source_system: str = Field("ris", max_length=32)
+    source_order_no: str | None = Field(None, max_length=64)
+    paid: bool = True
+
+    def to_order(self) -> OrderData:
+        p = self.patient
+        return OrderData(
+            patient=PatientData(mrn=p.mrn, name=p.name, sex=p.sex.value, birth_date=p.birth_date, id_card=p.id_card,
+                                phone=p.phone, insurance_no=p.insurance_no, cadre_health=p.cadre_health),
+            item_code=self.item_code, patient_class=self.patient_class.value, priority=self.priority.value,
+            campus_code=self.campus_code, slot_id=self.slot_id, ordering_department=self.ordering_department,
+            ordering_doctor=self.ordering_doctor, clinical_info=self.clinical_info,
+            source_system=self.source_system, source_order_no=self.source_order_no, paid=self.paid)
+
+
+class CancelBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class EditBody(BaseModel):
+    priority: Priority | None = None
+    patient_class: PatientClass | None = None
+    ordering_department: str | None = Field(None, max_length=64)
+    ordering_doctor: str | None = Field(None, max_length=64)
+    clinical_info: str | None = Field(None, max_length=2000)
+    paid: bool | None = None
+    slot_id: int | None = None
+    expected_version: int | None = None
+
+
+class TransitionBody(BaseModel):
+    trigger: Literal["check_in", "undo_check_in", "start", "complete", "discontinue"]
+    note: str = Field("", max_length=500)
+
+
+class SlotQuery(BaseModel):
+    item: str = Field(min_length=1, max_length=32)
+    day: date
+
+
+@bp.get("/api/exams")
+@doc("检查列表：按日期、状态、设备、项目、患者、类别、院区筛选，键集分页", query=ExamQuery, tags=("exams",))
+@requires(Perm.EXAM_READ)
+def list_exams() -> Any:
+    a = query_args(ExamQuery)
+    f = ExamFilter(date_from=a.date_from, date_to=a.date_to, statuses=tuple(a.status),
+                   report_statuses=tuple(a.report_status), modalities=tuple(a.modality), item_codes=tuple(a.item),
+                   patient_classes=tuple(a.patient_class), campus_ids=tuple(a.campus), accession=a.accession,
+                   mrn=a.mrn, patient_name=a.name, q=a.q, placer_order=a.placer_order)
+    return jsonify(exam_list.search(services(), f, by=actor(), sort=a.sort, cursor=a.cursor, limit=a.limit))
+
+
+@bp.post("/api/exams")
+@doc("登记检查（需要号源的项目必须选择号源，无需号源的项目不可选择）", body=RegisterBody, tags=("exams",))
+@requires(Perm.EXAM_REGISTER)
+def register_exam() -> Any:
+    body = json_body(RegisterBody)
+    return jsonify(registration.register(services(), body.to_order(), by=actor())), 201
+
+
+@bp.get("/api/exams/<int:exam_id>")
+@doc("检查详情", tags=("exams",))
+@requires(Perm.EXAM_READ)
+def get_exam(exam_id: int) -> Any:
+    return jsonify(exam_list.get_exam(services(), by=actor(), exam_id=exam_id))
+
+
+@bp.patch("/api/exams/<int:exam_id>")
+@doc("修改检查（签到前）", body=EditBody, tags=("exams",))
+@requires(Perm.EXAM_REGISTER)
+def edit_exam(exam_id: int) -> Any:
+    body = json_body(EditBody)
+    changes = body.model_dump(exclude_unset=True, exclude={"expected_version"}, mode="json")
+    return jsonify(registration.edit(services(), exam_id, changes=changes, by=actor(),
+                                     expected_version=body.expected_version))
+
+
+@bp.post("/api/exams/<int:exam_id>/cancel")
+@doc("取消检查（释放号源）", body=CancelBody, tags=("exams",))
+@requires(Perm.EXAM_REGISTER)
+def cancel_exam(exam_id: int) -> Any:
+    body = json_body(CancelBody)
+    return jsonify(registration.cancel(services(), exam_id, reason=body.reason, by=actor()))
+
+
+@bp.post("/api/exams/<int:exam_id>/transition")
+@doc("检查状态变更（签到、开始、完成、中断）", body=TransitionBody, tags=("exams",))
+@requires(Perm.EXAM_OPERATE)
+def transition(exam_id: int) -> Any:
+    body = json_body(TransitionBody)
+    details = {"note": body.note} if body.note else {}
+    return jsonify(timeline.apply(services(), exam_id, Trigger(body.trigger), by=actor(), **details))
+
+
+@bp.get("/api/exams/<int:exam_id>/timeline")
+@doc("检查时间线（全部事件）", tags=("exams",))
+@requires(Perm.EXAM_READ)
+def exam_timeline(exam_id: int) -> Any:
+    exam_list.get_exam(services(), by=actor(), exam_id=exam_id)
+    return jsonify({"events": timeline.events_of(services(), exam_id)})
+
+
+@bp.get("/api/exam-items")
+@doc("检查项目列表（code、name、modality、needs_slot）", tags=("catalog",))
+@requires(Perm.EXAM_READ)
+def exam_items() -> Any:
+    return jsonify({"items": catalog.exam_items(services(), by=actor())})
+
+
+@bp.get("/api/slots")
+@doc("某检查项目某日的号源及余量", query=SlotQuery, tags=("catalog",))
+@requires(Perm.EXAM_READ)
+def slots() -> Any:
+    a = query_args(SlotQuery)
+    return jsonify({"slots": registration.available_slots(services(), a.item, a.day, by=actor())})

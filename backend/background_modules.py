@@ -1,0 +1,1 @@
+"""Imports every module that declares background helpers for the embedded run command."""

@@ -1,0 +1,1 @@
+"""Modules that declare extra `python -m backend` commands are imported here."""

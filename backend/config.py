@@ -1,0 +1,80 @@
+"""Settings: one frozen value built from the environment by a pure function, passed down."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'radops.db'}"
+    redis_url: str | None = None
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    site_timezone: str = "Asia/Shanghai"
+    hospital_name: str = "省肿瘤医院"
+    department_name: str = "放射科"
+    var_dir: Path = ROOT / "var"
+    layouts_dir: Path = ROOT / "layouts"
+    testing: bool = False
+    # Where the run command starts the emulated partners and listeners.
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = 2575
+    dicom_port: int = 11112
+    start_scheduler: bool = True
+    session_cookie_secure: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _bool(v: str | None, default: bool) -> bool:
+    if v is None:
+        return default
+    return v.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build Settings from an environment mapping (RADOPS_* and a few conventional names)."""
+    base = Settings()
+    var_dir = Path(env.get("RADOPS_VAR_DIR", str(base.var_dir)))
+    secret = env.get("RADOPS_SECRET_KEY", "")
+    return Settings(
+        database_url=env.get("DATABASE_URL", f"sqlite:///{var_dir / 'radops.db'}"),
+        redis_url=env.get("REDIS_URL") or None,
+        secret_key=secret,
+        host=env.get("RADOPS_HOST", base.host),
+        port=int(env.get("RADOPS_PORT", base.port)),
+        site_timezone=env.get("RADOPS_TIMEZONE", base.site_timezone),
+        hospital_name=env.get("RADOPS_HOSPITAL_NAME", base.hospital_name),
+        var_dir=var_dir,
+        layouts_dir=Path(env.get("RADOPS_LAYOUTS_DIR", str(base.layouts_dir))),
+        mllp_host=env.get("RADOPS_MLLP_HOST", base.mllp_host),
+        mllp_port=int(env.get("RADOPS_MLLP_PORT", base.mllp_port)),
+        dicom_port=int(env.get("RADOPS_DICOM_PORT", base.dicom_port)),
+        start_scheduler=_bool(env.get("RADOPS_SCHEDULER"), True),
+        session_cookie_secure=_bool(env.get("RADOPS_SECURE_COOKIES"), False),
+        extra={k: v for k, v in env.items() if k.startswith("RADOPS_X_")},
+    )
+
+
+def ensure_secret(settings: Settings) -> Settings:
+    """Entrypoints only: keep one random secret per installation under var/ when none is set."""
+    if settings.secret_key:
+        return settings
+    path = settings.var_dir / "secret_key"
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+    return settings.with_(secret_key=key)

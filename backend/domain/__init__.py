@@ -1,0 +1,1 @@
+"""Pure business rules of RadOps: value types, state machines and decisions (standard library only)."""

@@ -1,0 +1,98 @@
+"""The procedure status of an exam (IHE SWF names) and its one transition table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Final
+
+from backend.domain.machine import StateMachine
+
+
+class ExamStatus(StrEnum):
+    ORDERED = "ordered"
+    SCHEDULED = "scheduled"
+    REGISTERED = "registered"
+    ARRIVED = "arrived"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    DISCONTINUED = "discontinued"
+    CANCELLED = "cancelled"
+
+
+class Trigger(StrEnum):
+    SCHEDULE = "schedule"
+    REGISTER = "register"
+    CHECK_IN = "check_in"
+    UNDO_CHECK_IN = "undo_check_in"
+    START = "start"
+    COMPLETE = "complete"
+    DISCONTINUE = "discontinue"
+    CANCEL = "cancel"
+
+
+EXAM_STATUS_LABELS: Final[Mapping[ExamStatus, str]] = {
+    ExamStatus.ORDERED: "已开单",
+    ExamStatus.SCHEDULED: "已预约",
+    ExamStatus.REGISTERED: "已登记",
+    ExamStatus.ARRIVED: "已签到",
+    ExamStatus.IN_PROGRESS: "检查中",
+    ExamStatus.COMPLETED: "检查完成",
+    ExamStatus.DISCONTINUED: "检查中断",
+    ExamStatus.CANCELLED: "已取消",
+}
+
+TRIGGER_LABELS: Final[Mapping[Trigger, str]] = {
+    Trigger.SCHEDULE: "预约",
+    Trigger.REGISTER: "登记",
+    Trigger.CHECK_IN: "签到",
+    Trigger.UNDO_CHECK_IN: "撤销签到",
+    Trigger.START: "开始检查",
+    Trigger.COMPLETE: "完成检查",
+    Trigger.DISCONTINUE: "中断检查",
+    Trigger.CANCEL: "取消",
+}
+
+S, T = ExamStatus, Trigger
+TRANSITIONS: Final[Mapping[tuple[ExamStatus, Trigger], ExamStatus]] = {
+    (S.ORDERED, T.SCHEDULE): S.SCHEDULED,
+    (S.ORDERED, T.REGISTER): S.REGISTERED,
+    (S.SCHEDULED, T.REGISTER): S.REGISTERED,
+    (S.REGISTERED, T.CHECK_IN): S.ARRIVED,
+    # An item with no room step (e.g. lung-nodule target reconstruction) starts straight from registered.
+    (S.REGISTERED, T.START): S.IN_PROGRESS,
+    (S.ARRIVED, T.UNDO_CHECK_IN): S.REGISTERED,
+    (S.ARRIVED, T.START): S.IN_PROGRESS,
+    (S.IN_PROGRESS, T.COMPLETE): S.COMPLETED,
+    (S.IN_PROGRESS, T.DISCONTINUE): S.DISCONTINUED,
+    (S.ORDERED, T.CANCEL): S.CANCELLED,
+    (S.SCHEDULED, T.CANCEL): S.CANCELLED,
+    (S.REGISTERED, T.CANCEL): S.CANCELLED,
+    (S.ARRIVED, T.CANCEL): S.CANCELLED,
+}
+del S, T
+
+EXAM_MACHINE: Final = StateMachine("exam", TRANSITIONS, EXAM_STATUS_LABELS)
+
+# States in which the order may still be edited or cancelled by the registration desk.
+EDITABLE: Final = frozenset({ExamStatus.ORDERED, ExamStatus.SCHEDULED, ExamStatus.REGISTERED})
+# States that count as "performed" for the cockpit and for reporting.
+PERFORMED: Final = frozenset({ExamStatus.IN_PROGRESS, ExamStatus.COMPLETED})
+
+
+def next_status(current: ExamStatus, trigger: Trigger) -> ExamStatus:
+    """Return the status after `trigger`, or raise InvalidTransition naming the current state."""
+    return EXAM_MACHINE.next(current, trigger)
+
+
+# The timeline kind (past tense) that each trigger writes; the cockpit and reminders read these.
+TRIGGER_EVENT: Final[Mapping[Trigger, str]] = {
+    Trigger.SCHEDULE: "scheduled",
+    Trigger.REGISTER: "registered",
+    Trigger.CHECK_IN: "checked_in",
+    Trigger.UNDO_CHECK_IN: "check_in_undone",
+    Trigger.START: "started",
+    Trigger.COMPLETE: "completed",
+    Trigger.DISCONTINUE: "discontinued",
+    Trigger.CANCEL: "cancelled",
+}

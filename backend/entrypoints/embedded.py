@@ -1,0 +1,75 @@
+"""The one-process embedded default: migrate, seed if empty, then web + Socket.IO + scheduler + helpers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from backend.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def run(settings: Settings, *, seed: bool = True) -> int:
+    from backend.app import create_app
+    from backend.db.migrate import upgrade
+    from backend.entrypoints.background import start_all
+    from backend.jobs import build_scheduler
+    from backend.realtime import socketio
+    from backend.seed import DEMO_LOGINS, is_empty, run_seed
+
+    upgrade(settings.database_url)
+    if seed and is_empty(settings):
+        _say("首次启动：正在生成演示医院数据 / seeding the demo hospital ...")
+        _say(str(run_seed(settings, scale="demo", seed=20261127, days=None, progress=sys.stderr.isatty())))
+    app = create_app(settings)
+    svc = app.extensions["radops"]
+    scheduler = build_scheduler(svc) if settings.start_scheduler else None
+    if scheduler is not None:
+        scheduler.start()
+    helpers = start_all(svc)
+    base = f"http://{settings.host}:{settings.port}"
+    _say("")
+    _say(f"RadOps 已启动 / running at {base}")
+    for path, label in PAGES:
+        _say(f"  {label:<14} {base}{path}")
+    for name, _handle, line in helpers:
+        _say(f"  {name:<14} {line}")
+    _say("演示账号 / demo logins (username / password):")
+    for username, password, role in DEMO_LOGINS:
+        _say(f"  {username:<12} {password:<14} {role}")
+    _say("按 Ctrl+C 停止 / press Ctrl+C to stop")
+    try:
+        socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True,
+                     use_reloader=False, log_output=False)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        for _name, handle, _line in helpers:
+            handle.stop()
+    return 0
+
+
+def run_web(settings: Settings) -> int:
+    """Only the web process (no scheduler, no listeners): several of these run behind a proxy."""
+    from backend.app import create_app
+    from backend.realtime import socketio
+
+    app = create_app(settings)
+    socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True, use_reloader=False)
+    return 0
+
+
+# Pages printed at start; modules append theirs so that the list stays true.
+PAGES: list[tuple[str, str]] = [
+    ("/login", "登录 login"),
+    ("/panels/exams", "检查列表"),
+    ("/panels/register", "登记"),
+    ("/admin/users", "系统管理"),
+    ("/api/openapi.json", "API 文档"),
+]

@@ -1,0 +1,32 @@
+"""Ports: the small interfaces services use to reach the outside (realtime, partners)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from backend.domain.events import Event
+
+
+class Notifier(Protocol):
+    def publish(self, events: Sequence[Event]) -> None: ...
+
+
+class NullNotifier:
+    """Publishes nothing (command-line tools that run without a web process)."""
+
+    def publish(self, events: Sequence[Event]) -> None:
+        return None
+
+
+class RecordingNotifier:
+    """Keeps what was published, for service tests and for `as_of` dry runs."""
+
+    def __init__(self) -> None:
+        self.sent: list[Event] = []
+
+    def publish(self, events: Sequence[Event]) -> None:
+        self.sent.extend(events)
+
+    def names(self) -> list[str]:
+        return [e.name for e in self.sent]

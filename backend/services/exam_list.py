@@ -1,0 +1,137 @@
+"""The exam list (检查列表): filtered, sorted, keyset-paginated, with Chinese labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import aliased
+
+from backend.db.models import Campus, Exam, ExamItem, Patient, Room
+from backend.domain.actor import Actor
+from backend.domain.enums import MODALITY_LABELS, PATIENT_CLASS_LABELS, PRIORITY_LABELS, PatientClass, Priority
+from backend.domain.errors import InvalidInput, NotFound
+from backend.domain.exam_flow import EXAM_STATUS_LABELS, ExamStatus
+from backend.domain.exam_query import MAX_PAGE, SORTS, ExamFilter, decode_cursor, encode_cursor
+from backend.domain.permissions import Perm
+from backend.domain.report_flow import REPORT_STATUS_LABELS, ReportStatus
+from backend.services import audit
+from backend.services.base import Services, transaction
+
+
+def _day_start(d: date, tz: Any) -> datetime:
+    return datetime.combine(d, time.min, tzinfo=tz).astimezone(UTC)
+
+
+def _filtered(f: ExamFilter, tz: Any) -> Select[Any]:
+    q = select(Exam, ExamItem.code, ExamItem.name, Campus.name, Room.name).join(
+        ExamItem, ExamItem.id == Exam.exam_item_id).join(Campus, Campus.id == Exam.campus_id).outerjoin(
+        Room, Room.id == Exam.room_id)
+    conds = []
+    if f.date_from:
+        conds.append(Exam.created_at >= _day_start(f.date_from, tz))
+    if f.date_to:
+        conds.append(Exam.created_at < _day_start(f.date_to + timedelta(days=1), tz))
+    for col, values in ((Exam.status, f.statuses), (Exam.report_status, f.report_statuses),
+                        (Exam.modality_code, f.modalities), (ExamItem.code, f.item_codes),
+                        (Exam.patient_class, f.patient_classes), (Exam.campus_id, f.campus_ids),
+                        (Exam.id, f.exam_ids)):
+        if values:
+            conds.append(col.in_(values))
+    if f.accession:
+        conds.append(Exam.accession == f.accession.strip())
+    if f.placer_order:
+        conds.append(Exam.source_order_no == f.placer_order.strip())
+    pat = aliased(Patient)
+    if f.mrn or f.patient_name or f.q:
+        q = q.join(pat, pat.id == Exam.patient_id)
+        if f.mrn:
+            conds.append(pat.mrn == f.mrn.strip())
+        if f.patient_name:
+            conds.append(pat.name.startswith(f.patient_name.strip(), autoescape=True))
+        if f.q:
+            term = f.q.strip()
+            conds.append(or_(Exam.accession == term, pat.mrn == term, pat.name.startswith(term, autoescape=True)))
+    return q.where(and_(*conds)) if conds else q
+
+
+def _keyset(q: Select[Any], sort: str, cursor: str | None) -> Select[Any]:
+    col = Exam.created_at if sort.startswith("created") else Exam.accession
+    desc = sort.endswith("desc")
+    if cursor:
+        raw_key, raw_id = decode_cursor(cursor)
+        key: Any = datetime.fromisoformat(str(raw_key)) if col is Exam.created_at else str(raw_key)
+        last_id = int(str(raw_id))
+        q = q.where(or_(col < key, and_(col == key, Exam.id < last_id)) if desc
+                    else or_(col > key, and_(col == key, Exam.id > last_id)))
+    return q.order_by(col.desc(), Exam.id.desc()) if desc else q.order_by(col.asc(), Exam.id.asc())
+
+
+def exam_row(exam: Exam, item_code: str, item_name: str, campus: str, room: str | None, tz: Any) -> dict[str, Any]:
+    p = exam.patient
+    return {
+        "id": exam.id, "accession": exam.accession,
+        "status": exam.status, "status_label": EXAM_STATUS_LABELS[ExamStatus(exam.status)],
+        "report_status": exam.report_status,
+        "report_status_label": REPORT_STATUS_LABELS[ReportStatus(exam.report_status)],
+        "patient_class": exam.patient_class,
+        "patient_class_label": PATIENT_CLASS_LABELS[PatientClass(exam.patient_class)],
+        "priority": exam.priority, "priority_label": PRIORITY_LABELS[Priority(exam.priority)],
+        "modality": exam.modality_code, "modality_label": MODALITY_LABELS.get(exam.modality_code, exam.modality_code),
+        "item_code": item_code, "item_name": item_name, "body_part": exam.body_part, "category": exam.category,
+        "patient": {"id": p.id, "mrn": p.mrn, "name": p.name, "sex": p.sex,
+                    "birth_date": p.birth_date.isoformat() if p.birth_date else None},
+        "campus_id": exam.campus_id, "campus": campus, "room": room,
+        "ordering_department": exam.ordering_department, "ordering_doctor": exam.ordering_doctor,
+        "source_system": exam.source_system, "placer_order": exam.source_order_no,
+        "created_at": exam.created_at.isoformat(),
+        "created_local": exam.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        "scheduled_at": exam.scheduled_at.isoformat() if exam.scheduled_at else None,
+        "scheduled_local": exam.scheduled_at.astimezone(tz).strftime("%m-%d %H:%M") if exam.scheduled_at else "",
+        "report_due_at": exam.report_due_at.isoformat() if exam.report_due_at else None,
+        "paid": exam.paid, "version": exam.version,
+    }
+
+
+def search(svc: Services, f: ExamFilter, *, by: Actor, sort: str = "created_desc", cursor: str | None = None,
+           limit: int = 50) -> dict[str, Any]:
+    """One page of exams matching `f`, newest first by default, and the cursor of the next page."""
+    by.require(Perm.EXAM_READ)
+    page = _page(svc, f, sort=sort, cursor=cursor, limit=limit)
+    if by.kind == "user" and page["items"]:
+        with transaction(svc) as tx:
+            audit.record(tx, by, "read", "exam_list", "", count=len(page["items"]),
+                         exam_ids=[i["id"] for i in page["items"]][:50])
+    return page
+
+
+def _page(svc: Services, f: ExamFilter, *, sort: str, cursor: str | None, limit: int) -> dict[str, Any]:
+    if sort not in SORTS:
+        raise InvalidInput(f"排序方式无效：{sort}；可选 {', '.join(SORTS)}", code="invalid_sort")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"每页条数须在 1 到 {MAX_PAGE} 之间", code="invalid_limit")
+    tz = svc.tz
+    with transaction(svc, readonly=True) as tx:
+        rows = tx.session.execute(_keyset(_filtered(f, tz), sort, cursor).limit(limit + 1)).all()
+    items = [exam_row(e, code, name, campus, room, tz) for e, code, name, campus, room in rows[:limit]]
+    nxt = None
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
+        key = last.created_at.isoformat() if sort.startswith("created") else last.accession
+        nxt = encode_cursor([key, last.id])
+    return {"items": items, "next_cursor": nxt}
+
+
+def get_exam(svc: Services, *, by: Actor, exam_id: int | None = None, accession: str | None = None) -> dict[str, Any]:
+    """One exam with its patient (the read is audited)."""
+    by.require(Perm.EXAM_READ)
+    f = ExamFilter(exam_ids=(exam_id,)) if exam_id is not None else ExamFilter(accession=accession or "")
+    page = _page(svc, f, sort="created_desc", cursor=None, limit=1)
+    if not page["items"]:
+        raise NotFound(f"检查不存在：{accession or exam_id}", code="exam_not_found")
+    item: dict[str, Any] = page["items"][0]
+    with transaction(svc) as tx:
+        audit.record(tx, by, "read", "exam", item["id"])
+    return item
+

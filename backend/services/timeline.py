@@ -1,0 +1,78 @@
+"""The exam timeline and the one function through which every procedure status changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.db.models import Exam, ExamEvent
+from backend.domain.actor import Actor
+from backend.domain.errors import NotFound
+from backend.domain.events import Event, exam_rooms
+from backend.domain.exam_flow import (
+    EXAM_STATUS_LABELS,
+    TRIGGER_EVENT,
+    ExamStatus,
+    Trigger,
+    next_status,
+)
+from backend.domain.permissions import trigger_permission
+from backend.services import audit
+from backend.services.base import Services, Tx, transaction
+
+
+def append(tx: Tx, exam: Exam, kind: str, actor: Actor, **details: Any) -> ExamEvent:
+    """Append a timeline row for `exam` in the caller's transaction and queue its event."""
+    row = ExamEvent(exam_id=exam.id, kind=kind, at=tx.now, actor=actor.label, details=details)
+    tx.session.add(row)
+    tx.publish(
+        Event(
+            name=f"exam_{kind}" if not kind.startswith(("exam_", "report_", "ticket_", "critical_")) else kind,
+            payload={"exam_id": exam.id, "accession": exam.accession, "status": exam.status,
+                     "report_status": exam.report_status, "kind": kind, "at": tx.now.isoformat(), **details},
+            rooms=exam_rooms(campus_id=exam.campus_id, room_id=exam.room_id),
+        )
+    )
+    return row
+
+
+def load_exam(tx: Tx, exam_id: int, *, lock: bool = True) -> Exam:
+    """Load an exam (row-locked on PostgreSQL) or raise NotFound."""
+    q = select(Exam).where(Exam.id == exam_id)
+    if lock:
+        q = q.with_for_update(of=Exam)
+    exam = tx.session.scalars(q).first()
+    if exam is None:
+        raise NotFound(f"检查不存在：{exam_id}", code="exam_not_found")
+    return exam
+
+
+def apply_in(tx: Tx, exam: Exam, trigger: Trigger, actor: Actor, **details: Any) -> ExamStatus:
+    """Change the procedure status inside the caller's transaction, with its timeline row."""
+    before = ExamStatus(exam.status)
+    after = next_status(before, trigger)
+    exam.status = after.value
+    exam.updated_at = tx.now
+    append(tx, exam, TRIGGER_EVENT[trigger], actor, **{"from": before.value, "to": after.value, **details})
+    audit.record(tx, actor, TRIGGER_EVENT[trigger], "exam", exam.id, to=after.value)
+    return after
+
+
+def apply(svc: Services, exam_id: int, trigger: Trigger, *, by: Actor, **details: Any) -> dict[str, Any]:
+    """Apply `trigger` to one exam: refused with InvalidTransition (nothing changes) when illegal."""
+    by.require(trigger_permission(trigger.value))
+    with transaction(svc) as tx:
+        exam = load_exam(tx, exam_id)
+        after = apply_in(tx, exam, trigger, by, **details)
+        return {"exam_id": exam.id, "accession": exam.accession, "status": after.value,
+                "status_label": EXAM_STATUS_LABELS[after]}
+
+
+def events_of(svc: Services, exam_id: int) -> list[dict[str, Any]]:
+    """The whole timeline of one exam, oldest first."""
+    with transaction(svc, readonly=True) as tx:
+        rows = tx.session.scalars(
+            select(ExamEvent).where(ExamEvent.exam_id == exam_id).order_by(ExamEvent.at, ExamEvent.id)
+        )
+        return [{"kind": r.kind, "at": r.at.isoformat(), "actor": r.actor, "details": r.details} for r in rows]

@@ -1,0 +1,25 @@
+"""What Dash pages and callbacks need from the request: the services and the signed-in Actor."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from flask import current_app, has_request_context, request, session
+
+from backend.domain.actor import Actor
+from backend.services import auth
+from backend.services.base import Services
+
+
+def services() -> Services:
+    return cast(Services, current_app.extensions["radops"])
+
+
+def page_actor() -> Actor | None:
+    """The signed-in staff member, re-read from the database (a disabled account is out at once)."""
+    if not has_request_context():
+        return None
+    user = session.get("user")
+    if not user:
+        return None
+    return auth.actor_by_user_id(services(), int(user["id"]), ip=request.remote_addr or "")

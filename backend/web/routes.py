@@ -1,0 +1,78 @@
+"""Sign-in form (CSRF-protected), sign-out and the start page that sends each role to its panel."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from flask import Blueprint, redirect, render_template, request, session
+
+from backend.api.auth import start_session
+from backend.api.security import check_csrf_form, client_ip, csrf_token, services
+from backend.domain.errors import DomainError
+from backend.services import auth
+
+bp = Blueprint("web", __name__, template_folder="templates")
+
+# Where each role lands after sign-in; the first matching role wins.
+HOME_BY_ROLE = [
+    ("admin", "/panels/exams"),
+    ("department_head", "/cockpit"),
+    ("senior_radiologist", "/panels/exams"),
+    ("radiologist", "/panels/exams"),
+    ("typist", "/panels/exams"),
+    ("technologist", "/panels/exams"),
+    ("nurse", "/panels/exams"),
+    ("clerk", "/panels/register"),
+]
+
+
+def home_for(roles: list[str]) -> str:
+    for role, path in HOME_BY_ROLE:
+        if role in roles:
+            return path
+    return "/panels/exams"
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlparse(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.get("/login")
+def login_form() -> Any:
+    return render_template("login.html", error=None, next=request.args.get("next", ""),
+                           csrf_token=csrf_token(), hospital=services().settings.hospital_name)
+
+
+@bp.post("/login")
+def login_submit() -> Any:
+    nxt = request.form.get("next", "")
+    try:
+        check_csrf_form()
+        actor = auth.login(services(), request.form.get("username", ""), request.form.get("password", ""),
+                           ip=client_ip())
+    except DomainError as exc:
+        return render_template("login.html", error=exc.message, next=nxt, csrf_token=csrf_token(),
+                               hospital=services().settings.hospital_name,
+                               username=request.form.get("username", "")), 401
+    start_session(actor)
+    return redirect(_safe_next(nxt) or home_for(sorted(actor.roles)))
+
+
+@bp.get("/logout")
+def logout() -> Any:
+    session.clear()
+    return redirect("/login")
+
+
+@bp.get("/")
+def index() -> Any:
+    user = session.get("user")
+    if not user:
+        return redirect("/login")
+    return redirect(home_for(user.get("roles", [])))
