@@ -123,7 +123,9 @@ def _create_key(settings: Settings, ns: argparse.Namespace) -> int:
 
 def _load_plugins() -> None:
     """Import the modules that add commands of their own."""
-    import backend.cli_plugins  # noqa: F401
+    from backend.discovery import import_all
+
+    import_all("backend.commands")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

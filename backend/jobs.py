@@ -31,7 +31,9 @@ def job(name: str, *, every_seconds: int) -> Callable[[Callable[[Services], Any]
 
 def build_scheduler(svc: Services) -> BackgroundScheduler:
     """A scheduler with every declared job; started only by an entrypoint, never by create_app."""
-    import backend.job_modules  # noqa: F401  (declares the jobs)
+    from backend.discovery import import_all
+
+    import_all("backend.tasks")
 
     scheduler = BackgroundScheduler(timezone="UTC")
     for name, seconds, fn in JOBS:

@@ -1,7 +1,13 @@
-"""Registers the signage pages on the one Dash instance."""
+"""Registers the signage pages on the one Dash instance: every module here with a `register()`."""
 
 from __future__ import annotations
 
+from backend.discovery import import_all
+
 
 def register_pages() -> None:
-    """Register every page of this package (called once by backend.app)."""
+    """Call `register()` of each page module of this package (once, from backend.app)."""
+    for module in import_all("signage"):
+        register = getattr(module, "register", None)
+        if callable(register) and module.__name__ != "signage.pages":
+            register()

@@ -29,7 +29,9 @@ def background(name: str) -> Callable[[Callable[[Services], tuple[Stoppable, str
 
 def start_all(svc: Services) -> list[tuple[str, Stoppable, str]]:
     """Start every declared helper; one that fails to start is logged and skipped."""
-    import backend.background_modules  # noqa: F401  (declares the starters)
+    from backend.discovery import import_all
+
+    import_all("backend.listeners")
 
     started = []
     for name, starter in STARTERS:

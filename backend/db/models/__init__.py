@@ -15,6 +15,16 @@ from backend.db.models.org import (
 from backend.db.models.reports import CriticalValue, Report, ReportTemplate, ReportVersion
 from backend.db.models.system import Counter, Outbox, Setting
 
+
+def _import_area_models() -> None:
+    """Area modules (kiosk, ultrasound, cockpit, ...) register their own tables when imported."""
+    from backend.discovery import import_all
+
+    import_all("backend.db.models")
+
+
+_import_area_models()
+
 __all__ = [
     "ApiKey",
     "AuditEntry",

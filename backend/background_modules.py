@@ -1,1 +1,0 @@
-"""Imports every module that declares background helpers for the embedded run command."""

@@ -1,1 +1,0 @@
-"""Modules that declare extra `python -m backend` commands are imported here."""

@@ -1,0 +1,1 @@
+"""Extra `python -m backend` commands, one module per area (`@backend.cli.command`)."""

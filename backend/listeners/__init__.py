@@ -1,0 +1,1 @@
+"""Background listeners and emulators for the embedded run, one module per area (`@background`)."""

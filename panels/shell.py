@@ -1,0 +1,60 @@
+"""The frame of every staff page: top navigation by permission, the signed-in user, and the guard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from backend.domain.actor import Actor
+from backend.domain.permissions import Perm
+from backend.web.context import page_actor
+
+# (path, label, permission needed to see the link); areas append their pages here.
+NAV: list[tuple[str, str, Perm]] = [
+    ("/panels/exams", "检查列表", Perm.EXAM_READ),
+    ("/panels/register", "登记", Perm.EXAM_REGISTER),
+    ("/panels/worklist", "报告工作台", Perm.REPORT_WRITE),
+    ("/panels/review", "报告审核", Perm.REPORT_APPROVE),
+    ("/panels/critical", "危急值", Perm.CRITICAL_MANAGE),
+    ("/panels/room-desk", "叫号", Perm.EXAM_OPERATE),
+    ("/panels/triage", "超声分诊", Perm.TRIAGE),
+    ("/cockpit", "驾驶舱", Perm.COCKPIT_VIEW),
+    ("/admin/users", "系统管理", Perm.ADMIN),
+]
+
+
+def navbar(actor: Actor, active: str) -> Any:
+    links = [dbc.NavItem(dbc.NavLink(label, href=path, active=path == active, external_link=True))
+             for path, label, perm in NAV if actor.can(perm)]
+    return dbc.Navbar(
+        dbc.Container([
+            dbc.NavbarBrand("RadOps 放射科", href="/", external_link=True),
+            dbc.Nav(links, className="me-auto radops-nav", navbar=True),
+            html.Span(actor.name, className="navbar-text me-3", id="shell-user"),
+            html.A("退出", href="/logout", className="btn btn-outline-light btn-sm", id="shell-logout"),
+        ], fluid=True),
+        color="primary", dark=True, className="mb-0",
+    )
+
+
+def refusal(title: str, message: str, *, login: bool = False) -> Any:
+    return dbc.Container(dbc.Alert([
+        html.H4(title, className="alert-heading"),
+        html.P(message),
+        html.A("去登录", href="/login", className="btn btn-primary") if login else html.A(
+            "返回首页", href="/", className="btn btn-secondary"),
+    ], color="warning", className="mt-5"), id="shell-refusal")
+
+
+def staff_page(perm: Perm, active: str, body: Callable[[Actor], Any]) -> Any:
+    """Render `body(actor)` inside the frame, or a refusal for an anonymous or wrong-role visitor."""
+    actor = page_actor()
+    if actor is None:
+        return refusal("请先登录", "登录已过期或尚未登录。", login=True)
+    if not actor.can(perm):
+        return html.Div([navbar(actor, active), refusal("没有权限", "您的角色无权访问此页面，如需开通请联系系统管理员。")])
+    return html.Div([navbar(actor, active), html.Main(body(actor), className="radops-main"),
+                     dcc.Store(id="shell-actor", data={"id": actor.id, "name": actor.name})])

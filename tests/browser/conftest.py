@@ -1,0 +1,118 @@
+"""Browser tests: a real server on loopback (in a thread, with its own database and a test clock)
+and Debian's Chromium driven by Playwright. Skipped, with the reason, where Chromium is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from backend.bootstrap import build_services
+from backend.config import Settings
+from backend.db.session import make_engine, make_session_factory
+from tests.conftest import FIXED_NOW, PASSWORDS, ROOT, FakeClock, prepare_database
+
+CHROMIUM = os.environ.get("RADOPS_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = ROOT / "var" / "screenshots"
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The whole app on 127.0.0.1:<port> with a fresh SQLite database and a FakeClock."""
+
+    def __init__(self, tmp: Path, *, clock: FakeClock) -> None:
+        from backend.app import create_app
+        from backend.realtime import SocketIONotifier, socketio
+
+        self.url_db = f"sqlite:///{tmp / 'live.db'}"
+        prepare_database(self.url_db)
+        self.port = _free_port()
+        self.clock = clock
+        self.settings = Settings(database_url=self.url_db, secret_key="browser-test", testing=True,
+                                 var_dir=tmp / "var", start_scheduler=False, port=self.port,
+                                 layouts_dir=ROOT / "layouts")
+        self.engine = make_engine(self.url_db)
+        self.services = build_services(self.settings, clock=clock, notifier=SocketIONotifier(socketio),
+                                       session_factory=make_session_factory(self.engine))
+        self.app = create_app(self.settings, services=self.services)
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+        self.engine.dispose()
+
+
+@pytest.fixture
+def live_clock() -> FakeClock:
+    return FakeClock(FIXED_NOW)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, live_clock: FakeClock) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path, clock=live_clock).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()
+
+
+def login(page: Any, server: LiveServer, username: str, *, next_path: str = "") -> None:
+    """Sign in through the real form."""
+    page.goto(f"{server.base}/login" + (f"?next={next_path}" if next_path else ""))
+    page.fill("#username", username)
+    page.fill("#password", PASSWORDS[username])
+    page.click("#login-submit")
+    page.wait_for_load_state("networkidle")
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
