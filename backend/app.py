@@ -59,11 +59,15 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from backend.api import admin, auth, exams, health, openapi, reports
+    """Every module of backend.api with a `bp` Blueprint, then the sign-in pages."""
+    from backend.discovery import import_all
     from backend.web import routes
 
-    for module in (health, openapi, auth, exams, reports, admin, routes):
-        app.register_blueprint(module.bp)
+    for module in import_all("backend.api"):
+        bp = getattr(module, "bp", None)
+        if bp is not None:
+            app.register_blueprint(bp)
+    app.register_blueprint(routes.bp)
 
 
 def _register_guards(app: Flask) -> None:
