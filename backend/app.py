@@ -14,6 +14,7 @@ from backend.api import errors as api_errors
 from backend.api.security import check_json_csrf
 from backend.config import Settings
 from backend.realtime import SocketIONotifier, socketio
+from backend.services import screens
 from backend.services.base import Services
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     if services is None:
         services = build_services(settings, notifier=SocketIONotifier(socketio))
     app.extensions["radops"] = services
+    # A wrong hall-screen layout stops the start with "file:line: reason" (QS-2).
+    screens.validate_layouts(settings.layouts_dir)
 
     _register_blueprints(app)
     api_errors.register_error_handlers(app)
@@ -88,20 +91,38 @@ def _init_dash(app: Flask) -> None:
     from panels import pages as panel_pages
     from signage import pages as signage_pages
 
+    # Dash's stubs type `server` and `update_title` narrower than its documented use.
     dash_app = dash.Dash(
         __name__,
-        server=app,
+        server=app,  # type: ignore[arg-type]
         use_pages=True,
         pages_folder="",
+        assets_folder=str(Path(__file__).resolve().parent.parent / "assets"),
         url_base_pathname="/",
         serve_locally=True,
         suppress_callback_exceptions=True,
         title="RadOps 放射科工作流",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]
         external_stylesheets=["/static/vendor/css/bootstrap.min.css", "/static/radops.css"],
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     for module in (panel_pages, dashboard_pages, signage_pages, kiosk_pages):
         module.register_pages()
     dash_app.layout = dash.html.Div([dash.dcc.Location(id="url"), dash.page_container])
+    _share_page_callbacks()
     app.extensions["dash"] = dash_app
+
+
+# Dash moves the callbacks declared with `dash.callback` into the first instance that serves a request;
+# a later app in the same process (the tests build one per test) gets them again from this snapshot.
+_PAGE_CALLBACKS: dict[str, Any] = {}
+
+
+def _share_page_callbacks() -> None:
+    from dash import _callback
+
+    if not _PAGE_CALLBACKS:
+        _PAGE_CALLBACKS.update(list=list(_callback.GLOBAL_CALLBACK_LIST), map=dict(_callback.GLOBAL_CALLBACK_MAP))
+    elif not _callback.GLOBAL_CALLBACK_MAP:
+        _callback.GLOBAL_CALLBACK_LIST.extend(_PAGE_CALLBACKS["list"])
+        _callback.GLOBAL_CALLBACK_MAP.update(_PAGE_CALLBACKS["map"])

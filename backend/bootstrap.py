@@ -22,6 +22,7 @@ def build_services(
     """Wire the services for one process; tests pass their own clock, notifier and session factory."""
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
+    ports = {**_default_ports(settings), **(ports or {})}
     return Services(
         settings=settings,
         session_factory=session_factory,
@@ -29,3 +30,13 @@ def build_services(
         notifier=notifier or NullNotifier(),
         ports=dict(ports or {}),
     )
+
+
+def _default_ports(settings: Settings) -> dict[str, Any]:
+    """Real partner clients pointed at the URLs in settings (the emulators' loopback URLs in the demo)."""
+    import httpx
+
+    from integrations.insurance.client import HttpInsuranceResolver
+
+    return {"insurance": HttpInsuranceResolver(
+        httpx.Client(base_url=settings.insurance_url, timeout=httpx.Timeout(5, connect=2)))}

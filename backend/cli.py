@@ -14,10 +14,16 @@ Handler = Callable[[Settings, argparse.Namespace], int]
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {}
 
 
-def command(name: str, help_text: str, args: Callable[[argparse.ArgumentParser], None] = lambda p: None):  # type: ignore[no-untyped-def]
+def _no_args(p: argparse.ArgumentParser) -> None:
+    return None
+
+
+def command(
+    name: str, help_text: str, args: Callable[[argparse.ArgumentParser], None] = _no_args
+) -> Callable[[Handler], Handler]:
     """Declare a sub-command; other packages add theirs (e.g. health-check-send) the same way."""
 
-    def deco(fn: Callable[[Settings, argparse.Namespace], int]) -> Callable[[Settings, argparse.Namespace], int]:
+    def deco(fn: Handler) -> Handler:
         COMMANDS[name] = (help_text, args, fn)
         return fn
 
@@ -77,7 +83,13 @@ def _seed(settings: Settings, ns: argparse.Namespace) -> int:
     if ns.if_empty and not is_empty(settings):
         print("database already has data; nothing seeded")  # noqa: T201  (command output)
         return 0
-    summary = run_seed(settings, scale=ns.scale, seed=ns.seed, days=ns.days, progress=sys.stderr.isatty())
+    from backend.seed.history import HistoryExists
+
+    try:
+        summary = run_seed(settings, scale=ns.scale, seed=ns.seed, days=ns.days, progress=sys.stderr.isatty())
+    except HistoryExists as exc:
+        print(f"未生成历史数据 / {exc}")  # noqa: T201  (command output)
+        return 1
     print(summary)  # noqa: T201
     return 0
 

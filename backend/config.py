@@ -29,6 +29,8 @@ class Settings:
     dicom_port: int = 11112
     start_scheduler: bool = True
     session_cookie_secure: bool = False
+    # The insurance platform's e-voucher endpoint (the embedded run starts its emulator here).
+    insurance_url: str = "http://127.0.0.1:8731"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_(self, **changes: object) -> Settings:
@@ -61,6 +63,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         dicom_port=int(env.get("RADOPS_DICOM_PORT", base.dicom_port)),
         start_scheduler=_bool(env.get("RADOPS_SCHEDULER"), True),
         session_cookie_secure=_bool(env.get("RADOPS_SECURE_COOKIES"), False),
+        insurance_url=env.get("RADOPS_INSURANCE_URL", base.insurance_url),
         extra={k: v for k, v in env.items() if k.startswith("RADOPS_X_")},
     )
 

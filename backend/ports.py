@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from backend.domain.events import Event
@@ -30,3 +31,19 @@ class RecordingNotifier:
 
     def names(self) -> list[str]:
         return [e.name for e in self.sent]
+
+
+@dataclass(frozen=True, slots=True)
+class InsuredPerson:
+    """Identity the insurance platform returns for a medical-insurance e-voucher (ec.query)."""
+
+    id_no: str
+    id_type: str = "01"
+    name: str = ""
+    insurance_no: str = ""
+
+
+class InsuranceResolver(Protocol):
+    """Decodes an NHSA e-voucher QR through the insurance platform; None for an unknown voucher."""
+
+    def resolve(self, *, qr_payload: str) -> InsuredPerson | None: ...

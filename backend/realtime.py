@@ -55,7 +55,6 @@ def rooms_for_connection(args: Any, user: dict[str, Any] | None) -> list[str]:
     return rooms
 
 
-@socketio.on("connect")
 def _on_connect(auth: Any = None) -> None:
     user = session.get("user")
     for room in rooms_for_connection(request.args, user):
@@ -63,7 +62,6 @@ def _on_connect(auth: Any = None) -> None:
     logger.debug("socket connected sid=%s", getattr(request, "sid", "?"))
 
 
-@socketio.on("subscribe")
 def _on_subscribe(data: Any) -> None:
     """A page may join more rooms after connecting ({"screen": "3"} style)."""
     if not isinstance(data, dict):
@@ -72,3 +70,8 @@ def _on_subscribe(data: Any) -> None:
 
     for room in rooms_for_connection(MultiDict({k: str(v) for k, v in data.items()}), session.get("user")):
         join_room(room)
+
+
+# Registered without decorators so that the handlers keep their types (Flask-SocketIO is untyped).
+socketio.on_event("connect", _on_connect)
+socketio.on_event("subscribe", _on_subscribe)

@@ -11,6 +11,7 @@ from dash import dcc, html
 from backend.domain.actor import Actor
 from backend.domain.permissions import Perm
 from backend.web.context import page_actor
+from panels import er_popup
 
 # (path, label, permission needed to see the link); areas append their pages here.
 NAV: list[tuple[str, str, Perm]] = [
@@ -57,4 +58,5 @@ def staff_page(perm: Perm, active: str, body: Callable[[Actor], Any]) -> Any:
     if not actor.can(perm):
         return html.Div([navbar(actor, active), refusal("没有权限", "您的角色无权访问此页面，如需开通请联系系统管理员。")])
     return html.Div([navbar(actor, active), html.Main(body(actor), className="radops-main"),
-                     dcc.Store(id="shell-actor", data={"id": actor.id, "name": actor.name})])
+                     dcc.Store(id="shell-actor", data={"id": actor.id, "name": actor.name}),
+                     *er_popup.component(actor)])  # emergency-report reminders on every page (ER-1)

@@ -181,3 +181,10 @@ class AuthActions:
 @pytest.fixture
 def auth_actions(client: Any) -> AuthActions:
     return AuthActions(client)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything under tests/browser is marked `browser` (CI's PostgreSQL pass deselects them)."""
+    for item in items:
+        if "/tests/browser/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.browser)

@@ -74,8 +74,10 @@ def validate_order_fields(*, patient_class: str, priority: str, clinical_info: s
 
 
 def slot_required(*, needs_slot: bool, patient_class: str) -> bool:
-    """Items that need a slot need one, except for emergency patients, who are seen at once."""
-    return needs_slot and patient_class != PatientClass.EMERGENCY.value
+    """Items that need a slot need one, except for emergency patients, who are seen at once, and
+    health-check (体检) clients, whose day is booked by the health-check center: their orders arrive
+    by HL7/API with no clerk to pick a slot (PE-2) and they are queued on arrival like walk-ins."""
+    return needs_slot and patient_class not in (PatientClass.EMERGENCY.value, PatientClass.HEALTH_CHECK.value)
 
 
 def check_slot_choice(*, needs_slot: bool, patient_class: str, slot_id: int | None) -> None:

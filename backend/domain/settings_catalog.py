@@ -34,7 +34,16 @@ DEFS: list[SettingDef] = [
     SettingDef("cockpit.long_wait_min", 90, "候检超时阈值（分钟）", "int", 10, 600, "驾驶舱"),
     SettingDef("er.reminder_lead_min", 10, "急诊报告超时提醒提前量（分钟）", "int", 1, 240, "急诊提醒"),
     SettingDef("tat.targets", DEFAULT_TAT, "报告时限（分钟，按患者类别与设备）", "json", group="急诊提醒"),
+    SettingDef("er.escalate_to_senior", True, "超时后升级提醒值班审核医师", "bool", group="急诊提醒"),
+    SettingDef("er.escalate_after_min", 0, "超过时限多久升级提醒（分钟）", "int", 0, 240, "急诊提醒"),
     SettingDef("masking.enabled", True, "公共屏幕姓名脱敏", "bool", group="叫号"),
+    SettingDef("health_check.demo_orders", True, "演示：启动时由体检系统模拟器发送当日体检申请单（生产环境请关闭）",
+               "bool", group="体检接口"),
+    SettingDef("kiosk.early_window_min", 60, "自助签到最早提前（分钟）", "int", 0, 720, "自助签到"),
+    SettingDef("kiosk.late_after_min", 60, "超过预约时间多久不能自助签到（分钟）", "int", 0, 720, "自助签到"),
+    SettingDef("kiosk.idle_seconds", 60, "自助机无操作返回首页（秒）", "int", 10, 600, "自助签到"),
+    SettingDef("queue.requeue_rule", "after_n", "过号重新签到的排队规则（after_n 或 end）", "str", group="叫号"),
+    SettingDef("queue.requeue_after_n", 2, "过号重新签到排在几位候检者之后", "int", 0, 50, "叫号"),
 ]
 
 

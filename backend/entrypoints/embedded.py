@@ -71,5 +71,11 @@ PAGES: list[tuple[str, str]] = [
     ("/panels/exams", "检查列表"),
     ("/panels/register", "登记"),
     ("/admin/users", "系统管理"),
+    ("/kiosk/K1", "自助签到"),
+    ("/panels/room-desk", "叫号台"),
+    ("/screens/HALL-MAIN", "候诊大屏"),
+    ("/admin/screens", "大屏管理"),
+    ("/panels/worklist", "报告工作台"),
+    ("/panels/critical", "危急值"),
     ("/api/openapi.json", "API 文档"),
 ]

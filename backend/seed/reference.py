@@ -26,6 +26,8 @@ from backend.db.models import (
 )
 from backend.db.session import make_engine, make_session_factory
 from backend.domain.enums import MODALITY_LABELS
+from backend.seed.kiosks import seed_kiosks
+from backend.seed.screens import seed_screens
 
 CAMPUSES = [("MAIN", "本部院区"), ("EAST", "东院区")]
 IMAGING_DEPTS = [("RAD", "放射科", "MAIN"), ("USD", "超声科", "MAIN")]
@@ -158,6 +160,8 @@ def seed_reference(settings: Settings, *, seed: int, now: datetime | None = None
                         queue_id=queue[qcode] if qcode else None, needs_slot=slot, needs_room=needs_room,
                         report_template_code=tpl)
         slots = _seed_slots(s, queue, now=now, tz=tz, days=slot_days)
+        seed_screens(s, campus)
+        seed_kiosks(s, campus)
         for username, display, roles, dcode in STAFF:
             if s.scalars(select(User).where(User.username == username)).first() is None:
                 u = User(username=username, display_name=display, password_hash=hash_password(passwords[username]),

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, or_, select, union
 
 from backend.db.models import Campus, Exam, ExamItem, Patient, Room
 from backend.domain.actor import Actor
@@ -24,7 +23,19 @@ def _day_start(d: date, tz: Any) -> datetime:
     return datetime.combine(d, time.min, tzinfo=tz).astimezone(UTC)
 
 
-def _filtered(f: ExamFilter, tz: Any) -> Select[Any]:
+def _name_starts(prefix: str, dialect: str) -> Any:
+    """Patient name starts with `prefix`, in a form an index on the name can serve.
+
+    SQLite's LIKE ignores ASCII case and so never uses the (binary) name index; GLOB is its case-sensitive
+    prefix match that does. PostgreSQL uses the text_pattern_ops index (migration 0003) for LIKE 'x%'.
+    """
+    if dialect == "sqlite":
+        return Patient.name.op("GLOB")("".join(f"[{c}]" if c in "*?[]" else c for c in prefix) + "*")
+    escaped = prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return Patient.name.like(escaped + "%", escape="/")
+
+
+def _filtered(f: ExamFilter, tz: Any, dialect: str = "") -> Any:
     q = select(Exam, ExamItem.code, ExamItem.name, Campus.name, Room.name).join(
         ExamItem, ExamItem.id == Exam.exam_item_id).join(Campus, Campus.id == Exam.campus_id).outerjoin(
         Room, Room.id == Exam.room_id)
@@ -43,20 +54,22 @@ def _filtered(f: ExamFilter, tz: Any) -> Select[Any]:
         conds.append(Exam.accession == f.accession.strip())
     if f.placer_order:
         conds.append(Exam.source_order_no == f.placer_order.strip())
-    pat = aliased(Patient)
-    if f.mrn or f.patient_name or f.q:
-        q = q.join(pat, pat.id == Exam.patient_id)
-        if f.mrn:
-            conds.append(pat.mrn == f.mrn.strip())
-        if f.patient_name:
-            conds.append(pat.name.startswith(f.patient_name.strip(), autoescape=True))
-        if f.q:
-            term = f.q.strip()
-            conds.append(or_(Exam.accession == term, pat.mrn == term, pat.name.startswith(term, autoescape=True)))
+    # Patient conditions select patient ids first (an index lookup), then their exams: joining and
+    # filtering would walk the whole exam list newest-first looking for one patient's rows.
+    if f.mrn:
+        conds.append(Exam.patient_id.in_(select(Patient.id).where(Patient.mrn == f.mrn.strip())))
+    if f.patient_name:
+        conds.append(Exam.patient_id.in_(select(Patient.id).where(_name_starts(f.patient_name.strip(), dialect))))
+    if f.q:
+        term = f.q.strip()
+        # A union of index lookups: an OR across the accession and the patient defeats the planners.
+        by_patient = select(Patient.id).where(or_(Patient.mrn == term, _name_starts(term, dialect)))
+        conds.append(Exam.id.in_(union(select(Exam.id).where(Exam.accession == term),
+                                       select(Exam.id).where(Exam.patient_id.in_(by_patient)))))
     return q.where(and_(*conds)) if conds else q
 
 
-def _keyset(q: Select[Any], sort: str, cursor: str | None) -> Select[Any]:
+def _keyset(q: Any, sort: str, cursor: str | None) -> Any:
     col = Exam.created_at if sort.startswith("created") else Exam.accession
     desc = sort.endswith("desc")
     if cursor:
@@ -113,13 +126,15 @@ def _page(svc: Services, f: ExamFilter, *, sort: str, cursor: str | None, limit:
         raise InvalidInput(f"每页条数须在 1 到 {MAX_PAGE} 之间", code="invalid_limit")
     tz = svc.tz
     with transaction(svc, readonly=True) as tx:
-        rows = tx.session.execute(_keyset(_filtered(f, tz), sort, cursor).limit(limit + 1)).all()
-    items = [exam_row(e, code, name, campus, room, tz) for e, code, name, campus, room in rows[:limit]]
-    nxt = None
-    if len(rows) > limit:
-        last = rows[limit - 1][0]
-        key = last.created_at.isoformat() if sort.startswith("created") else last.accession
-        nxt = encode_cursor([key, last.id])
+        dialect = tx.session.get_bind().dialect.name
+        rows = tx.session.execute(_keyset(_filtered(f, tz, dialect), sort, cursor).limit(limit + 1)).all()
+        # Built inside the unit of work: the read-only rollback expires the loaded rows.
+        items = [exam_row(e, code, name, campus, room, tz) for e, code, name, campus, room in rows[:limit]]
+        nxt = None
+        if len(rows) > limit:
+            last = rows[limit - 1][0]
+            key = last.created_at.isoformat() if sort.startswith("created") else last.accession
+            nxt = encode_cursor([key, last.id])
     return {"items": items, "next_cursor": nxt}
 
 

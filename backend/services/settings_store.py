@@ -33,11 +33,15 @@ def list_all(svc: Services, *, by: Actor) -> list[dict[str, Any]]:
     by.require(Perm.ADMIN)
     with transaction(svc, readonly=True) as tx:
         stored = {s.key: s for s in tx.session.scalars(select(Setting))}
+
+        def changed(key: str) -> str | None:
+            row = stored.get(key)
+            return row.updated_at.isoformat() if row is not None and row.updated_at else None
+
         return [{"key": d.key, "label": d.label, "group": d.group, "kind": d.kind, "default": d.default,
                  "value": stored[d.key].value if d.key in stored else d.default,
                  "minimum": d.minimum, "maximum": d.maximum,
-                 "updated_at": stored[d.key].updated_at.isoformat() if d.key in stored and stored[d.key].updated_at
-                 else None}
+                 "updated_at": changed(d.key)}
                 for d in catalog().values()]
 
 

@@ -18,20 +18,22 @@ from backend.domain.exam_flow import (
     next_status,
 )
 from backend.domain.permissions import trigger_permission
-from backend.services import audit
+from backend.services import audit, cockpit_rollups, report_due
 from backend.services.base import Services, Tx, transaction
 
 
-def append(tx: Tx, exam: Exam, kind: str, actor: Actor, **details: Any) -> ExamEvent:
-    """Append a timeline row for `exam` in the caller's transaction and queue its event."""
+def append(tx: Tx, exam: Exam, kind: str, actor: Actor, *, rooms: tuple[str, ...] | None = None,
+           **details: Any) -> ExamEvent:
+    """Append a timeline row for `exam` in the caller's transaction and queue its event (to `rooms` if given)."""
     row = ExamEvent(exam_id=exam.id, kind=kind, at=tx.now, actor=actor.label, details=details)
     tx.session.add(row)
+    cockpit_rollups.on_event(tx, exam, kind)  # cockpit counters move in the same transaction
     tx.publish(
         Event(
             name=f"exam_{kind}" if not kind.startswith(("exam_", "report_", "ticket_", "critical_")) else kind,
             payload={"exam_id": exam.id, "accession": exam.accession, "status": exam.status,
                      "report_status": exam.report_status, "kind": kind, "at": tx.now.isoformat(), **details},
-            rooms=exam_rooms(campus_id=exam.campus_id, room_id=exam.room_id),
+            rooms=rooms if rooms is not None else exam_rooms(campus_id=exam.campus_id, room_id=exam.room_id),
         )
     )
     return row
@@ -54,6 +56,8 @@ def apply_in(tx: Tx, exam: Exam, trigger: Trigger, actor: Actor, **details: Any)
     after = next_status(before, trigger)
     exam.status = after.value
     exam.updated_at = tx.now
+    if trigger is Trigger.COMPLETE:
+        report_due.set_due(tx, exam)  # the report deadline starts at the end of the exam (ER-1)
     append(tx, exam, TRIGGER_EVENT[trigger], actor, **{"from": before.value, "to": after.value, **details})
     audit.record(tx, actor, TRIGGER_EVENT[trigger], "exam", exam.id, to=after.value)
     return after

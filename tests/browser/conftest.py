@@ -22,7 +22,6 @@ from tests.conftest import FIXED_NOW, PASSWORDS, ROOT, FakeClock, prepare_databa
 CHROMIUM = os.environ.get("RADOPS_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "var" / "screenshots"
 
-pytestmark = pytest.mark.browser
 
 
 def _free_port() -> int:

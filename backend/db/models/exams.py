@@ -13,9 +13,12 @@ from backend.db.base import Base, BigId, TZDateTime
 
 class Patient(Base):
     __tablename__ = "patients"
+    # text_pattern_ops: PostgreSQL serves name = x and name LIKE 'x%' from it whatever the collation
+    # (migration 0003); SQLite has a plain index that GLOB prefix searches use.
+    __table_args__ = (Index("ix_patients_name", "name", postgresql_ops={"name": "text_pattern_ops"}),)
     id: Mapped[int] = mapped_column(primary_key=True)
     mrn: Mapped[str] = mapped_column(String(32), unique=True)  # 病案号
-    name: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(64))
     sex: Mapped[str] = mapped_column(String(1), default="U")
     birth_date: Mapped[date | None] = mapped_column(Date)
     id_card: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -34,6 +37,7 @@ class Exam(Base):
         Index("ix_exams_status_created", "status", "created_at"),
         Index("ix_exams_modality_created", "modality_code", "created_at"),
         Index("ix_exams_created_id", "created_at", "id"),
+        Index("ix_exams_report_status_created", "report_status", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     accession: Mapped[str] = mapped_column(String(32), unique=True)
@@ -101,6 +105,7 @@ class QueueTicket(Base):
     priority: Mapped[str] = mapped_column(String(16), default="routine")
     checked_in_at: Mapped[datetime] = mapped_column(TZDateTime)
     sort_at: Mapped[datetime] = mapped_column(TZDateTime)  # where the ticket stands in line
+    line_at: Mapped[datetime | None] = mapped_column(TZDateTime)  # tie-break after sort_at (domain/queueing.py)
     called_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     call_count: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -52,6 +52,8 @@ class ReportVersion(Base):
     number: Mapped[int] = mapped_column(Integer)
     sections: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A typist (打字员) may type a draft for the author; the author stays responsible for the text.
+    typed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     saved_at: Mapped[datetime] = mapped_column(TZDateTime)
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(TZDateTime)

@@ -1,0 +1,84 @@
+"""Cockpit figures, drill-down and export (CP-*); emergency-report reminders (ER-*)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from flask import Blueprint, Response, jsonify
+from pydantic import BaseModel, Field
+
+from backend.api.openapi import doc
+from backend.api.security import actor, requires, services
+from backend.api.validation import json_body, query_args
+from backend.domain.permissions import Perm
+from backend.services import cockpit, cockpit_drill, er_reminders
+
+bp = Blueprint("cockpit", __name__)
+
+MIME = {"csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+class CockpitQuery(BaseModel):
+    as_of: datetime | None = Field(None, description="计算时刻（仅管理员；ISO 8601，须带时区）")
+    mask: bool = Field(False, description="隐藏患者姓名（大屏）")
+
+
+class DrillQuery(BaseModel):
+    figure: str = Field(min_length=4, max_length=8, description="CP-1 … CP-15")
+    key: str = Field("", max_length=32, description="柱或扇区：类别、设备、月份（2026-06）或“种类:日期”")
+    as_of: datetime | None = None
+
+
+class ExportQuery(BaseModel):
+    panel: str = Field(min_length=4, max_length=8, description="CP-1 … CP-15")
+    format: Literal["csv", "xlsx"] = "csv"
+    as_of: datetime | None = None
+
+
+class ActBody(BaseModel):
+    reason: str = Field("", max_length=500)
+    minutes: int = Field(5, ge=1, le=120, description="稍后提醒的分钟数")
+
+
+@bp.get("/api/cockpit")
+@doc("驾驶舱全部指标（CP-1…CP-15）；as_of 仅管理员可用", query=CockpitQuery, tags=("cockpit",))
+@requires(Perm.COCKPIT_VIEW)
+def get_cockpit() -> Any:
+    a = query_args(CockpitQuery)
+    return jsonify(cockpit.figures(services(), by=actor(), as_of=a.as_of, mask=a.mask))
+
+
+@bp.get("/api/cockpit/drill")
+@doc("指标下钻：构成某个指标（或其中一柱、一扇区）的检查", query=DrillQuery, tags=("cockpit",))
+@requires(Perm.COCKPIT_VIEW, Perm.EXAM_READ)
+def drill() -> Any:
+    a = query_args(DrillQuery)
+    return jsonify(cockpit_drill.drill(services(), a.figure, key=a.key, by=actor(), as_of=a.as_of))
+
+
+@bp.get("/api/cockpit/export")
+@doc("导出一个面板（CSV 或 Excel）", query=ExportQuery, tags=("cockpit",))
+@requires(Perm.COCKPIT_VIEW)
+def export() -> Any:
+    a = query_args(ExportQuery)
+    data, name = cockpit_drill.export(services(), a.panel, a.format, by=actor(), as_of=a.as_of)
+    return Response(data, mimetype=MIME[a.format],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/api/reminders")
+@doc("当前医师待处理的急诊报告超时提醒", tags=("reminders",))
+@requires(Perm.REPORT_WRITE)
+def list_reminders() -> Any:
+    return jsonify({"reminders": er_reminders.pending(services(), by=actor())})
+
+
+@bp.post("/api/reminders/<int:reminder_id>/<any(ack, snooze, open):action>")
+@doc("处理提醒：ack 已知晓、snooze 稍后提醒（需原因）、open 打开报告", body=ActBody, tags=("reminders",))
+@requires(Perm.REPORT_WRITE)
+def act(reminder_id: int, action: str) -> Any:
+    body = json_body(ActBody)
+    return jsonify(er_reminders.act(services(), reminder_id, action, by=actor(), reason=body.reason,
+                                    snooze_min=body.minutes))

@@ -1,0 +1,44 @@
+"""`python -m backend health-check-send FILE|--demo`: the health-check emulator sends real HL7 orders."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from backend.cli import command
+from backend.config import Settings
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", nargs="?", type=Path, help="ER7 file with one or more messages (UTF-8 or GB18030 bytes)")
+    p.add_argument("--demo", action="store_true", help="send today's demo orders (ORM^O01/OMI^O23, UTF-8/GB18030)")
+    p.add_argument("--host", help="listener address (default settings.mllp_host)")
+    p.add_argument("--port", type=int, help="listener port (default settings.mllp_port, 2575)")
+    p.add_argument("--count", type=int, default=6, help="with --demo: how many orders (default 6)")
+
+
+@command("health-check-send", "send health-check orders over MLLP as the 体检 system would, print each ACK", _args)
+def health_check_send(settings: Settings, ns: argparse.Namespace) -> int:
+    from integrations.health_check.ack import read_ack
+    from integrations.health_check.emulator import MllpClient, build_message, demo_orders, split_file
+
+    if bool(ns.file) == bool(ns.demo):
+        sys.stderr.write("give exactly one of FILE or --demo\n")
+        return 2
+    host, port = ns.host or settings.mllp_host, ns.port or settings.mllp_port
+    if ns.demo:
+        now = datetime.now(UTC).astimezone(ZoneInfo(settings.site_timezone))
+        messages = [(o.control_id, build_message(o, at=now, kind=k, codec=c))
+                    for o, k, c in demo_orders(now.date(), max(ns.count, 1))]
+    else:
+        messages = [("", raw) for raw in split_file(ns.file.read_bytes())]
+    refused = 0
+    with MllpClient(host, port) as client:
+        for label, raw in messages:
+            ack = read_ack(client.send(raw))
+            refused += ack.code != "AA"
+            sys.stdout.write(f"{label or ack.control_id}\t{ack.code}\t{ack.text}\n")
+    return 1 if refused else 0

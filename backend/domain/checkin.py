@@ -1,0 +1,146 @@
+"""Self check-in rules: the one failure taxonomy (stable codes, plain Chinese) and the eligibility check.
+
+`check_eligibility` is pure: the service loads the facts, this decides, the service persists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Final
+
+
+class Refusal(StrEnum):
+    """Why an exam cannot be checked in here and now; the value is the stable API reason code."""
+
+    NOT_TODAY = "not_today"
+    TOO_EARLY = "too_early"
+    TOO_LATE = "too_late"
+    NOT_PAID = "not_paid"
+    CANCELLED = "cancelled"
+    ALREADY_CHECKED_IN = "already_checked_in"
+    WRONG_CAMPUS = "wrong_campus"
+    WRONG_TERMINAL = "wrong_terminal"
+    NURSE_DESK = "nurse_desk"
+    UNKNOWN_CODE = "unknown_code"
+
+
+REFUSAL_TEXT: Final[Mapping[Refusal, str]] = {
+    Refusal.NOT_TODAY: "该检查不是今天的预约，请按预约日期前来",
+    Refusal.TOO_EARLY: "还没到签到时间，请在预约时间前 {early} 分钟内签到",
+    Refusal.TOO_LATE: "已超过预约时间，请到护士站办理",
+    Refusal.NOT_PAID: "该检查尚未缴费，请先到收费处或自助缴费机缴费",
+    Refusal.CANCELLED: "该检查已取消，如有疑问请咨询护士站",
+    Refusal.ALREADY_CHECKED_IN: "该检查已签到，无需重复签到",
+    Refusal.WRONG_CAMPUS: "该检查不在本院区，请前往{campus}签到",
+    Refusal.WRONG_TERMINAL: "本机不能为该检查签到，请使用对应区域的自助机或到护士站",
+    Refusal.NURSE_DESK: "该检查需要到护士站人工办理",
+    Refusal.UNKNOWN_CODE: "未找到您的检查信息，请核对条码或病案号，或咨询护士站",
+}
+
+PRIORITY_RANK: Final[Mapping[str, int]] = {"stat": 0, "urgent": 1, "routine": 2}
+
+
+def refusal_text(reason: Refusal, *, early_min: int = 0, campus: str = "") -> str:
+    """The plain-Chinese sentence for a refusal, with its few placeholders filled."""
+    return REFUSAL_TEXT[reason].format(early=early_min, campus=campus or "对应院区")
+
+
+@dataclass(frozen=True, slots=True)
+class ExamFacts:
+    """What the rule needs to know about one exam (plain values loaded by the service)."""
+
+    exam_id: int
+    status: str
+    paid: bool
+    needs_room: bool
+    queue_id: int | None
+    campus_id: int
+    scheduled_at: datetime | None
+    priority: str = "routine"
+    patient_class: str = "outpatient"
+    ticket_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalFacts:
+    """A kiosk: its campus and the queues it may check in for (empty = every queue of its campus)."""
+
+    code: str
+    campus_id: int
+    queue_ids: frozenset[int] = field(default_factory=frozenset)
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinRules:
+    early_window_min: int = 60
+    late_after_min: int = 60
+    # The nurse desk may check in outside the kiosk's time window (it sees the patient).
+    ignore_time_window: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ok:
+    """Eligible: a new ticket, or (requeue=True) a missed ticket goes back in line."""
+
+    requeue: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: Refusal
+
+
+OPEN_BEFORE_CHECKIN: Final = frozenset({"ordered", "scheduled"})
+PAST_CHECKIN: Final = frozenset({"arrived", "in_progress", "completed", "discontinued"})
+
+
+def effective_priority(priority: str, patient_class: str) -> str:
+    """Emergency patients are at least urgent in the queue, whatever the order said."""
+    if patient_class == "emergency" and PRIORITY_RANK.get(priority, 2) > PRIORITY_RANK["urgent"]:
+        return "urgent"
+    return priority if priority in PRIORITY_RANK else "routine"
+
+
+def check_eligibility(exam: ExamFacts, terminal: TerminalFacts | None, *, at: datetime, today: date,
+                      rules: CheckinRules) -> Ok | Refused:
+    """Decide whether `exam` may be checked in at `terminal` (None = the nurse desk) at `at`."""
+    if exam.status == "cancelled":
+        return Refused(Refusal.CANCELLED)
+    if exam.status == "arrived" and exam.ticket_status == "missed":
+        return Ok(requeue=True)
+    if exam.status in PAST_CHECKIN:
+        return Refused(Refusal.ALREADY_CHECKED_IN)
+    if not exam.needs_room or exam.queue_id is None or exam.status in OPEN_BEFORE_CHECKIN:
+        return Refused(Refusal.NURSE_DESK)
+    if terminal is not None:
+        if not terminal.active:
+            return Refused(Refusal.WRONG_TERMINAL)
+        if exam.campus_id != terminal.campus_id:
+            return Refused(Refusal.WRONG_CAMPUS)
+        if terminal.queue_ids and exam.queue_id not in terminal.queue_ids:
+            return Refused(Refusal.WRONG_TERMINAL)
+    timing = _timing(exam, at=at, today=today, rules=rules)
+    if timing is not None:
+        return Refused(timing)
+    if not exam.paid:
+        return Refused(Refusal.NOT_PAID)
+    return Ok()
+
+
+def _timing(exam: ExamFacts, *, at: datetime, today: date, rules: CheckinRules) -> Refusal | None:
+    """Appointment day and window; walk-in exams (no slot) and emergencies have no window."""
+    if exam.scheduled_at is None or exam.patient_class == "emergency":
+        return None
+    if exam.scheduled_at.date() != today:
+        return Refusal.NOT_TODAY
+    if rules.ignore_time_window:
+        return None
+    if at < exam.scheduled_at - timedelta(minutes=rules.early_window_min):
+        return Refusal.TOO_EARLY
+    if at > exam.scheduled_at + timedelta(minutes=rules.late_after_min):
+        return Refusal.TOO_LATE
+    return None

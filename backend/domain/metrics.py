@@ -1,0 +1,134 @@
+"""Cockpit metric rules (docs/metrics.md): local-time windows, same period last year, YoY and rates.
+
+Every window is a closed interval of instants [start, end] in UTC whose start is a local midnight in
+the hospital's zone; `end` is usually the `as_of` moment (month to date).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+# A window that must cover a whole local day or month ends one microsecond before the next midnight.
+TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A closed interval [start, end] of aware instants; `start_day` is the local day of `start`."""
+
+    start: datetime
+    end: datetime
+    start_day: date
+
+    def contains(self, at: datetime) -> bool:
+        return self.start <= at <= self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A year-over-year change: `ratio` is (this - last) / last; None with `no_base` when last is 0."""
+
+    this: float
+    last: float
+    ratio: float | None
+    no_base: bool
+
+    @property
+    def text(self) -> str:
+        """The display form: "+12.5%", "-3.0%", or "—" when there is no base to compare with."""
+        return "—" if self.ratio is None else f"{self.ratio * 100:+.1f}%"
+
+
+def local_midnight(day: date, tz: tzinfo) -> datetime:
+    """The instant a local day starts in `tz`."""
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def local_day(at: datetime, tz: tzinfo) -> date:
+    """The hospital-local calendar day of an instant."""
+    return at.astimezone(tz).date()
+
+
+def month_window(as_of: datetime, tz: tzinfo) -> Window:
+    """This month to date: from local midnight of the 1st up to `as_of` inclusive."""
+    first = local_day(as_of, tz).replace(day=1)
+    return Window(start=local_midnight(first, tz), end=as_of, start_day=first)
+
+
+def day_window(day: date, tz: tzinfo) -> Window:
+    """One whole local day."""
+    start = local_midnight(day, tz)
+    return Window(start=start, end=local_midnight(day + timedelta(days=1), tz) - TICK, start_day=day)
+
+
+def add_months(day: date, months: int) -> date:
+    """The 1st of the month `months` away from `day`'s month."""
+    idx = day.year * 12 + day.month - 1 + months
+    return date(idx // 12, idx % 12 + 1, 1)
+
+
+def last_year(at: datetime, tz: tzinfo) -> datetime:
+    """The same local moment one year earlier; 29 February becomes the end of 28 February.
+
+    29 February has no counterpart, so the period last year runs to the end of that February:
+    the whole of last year's February is compared with this year's February to date.
+    """
+    loc = at.astimezone(tz)
+    try:
+        return loc.replace(year=loc.year - 1)
+    except ValueError:  # 29 February
+        return local_midnight(date(loc.year - 1, 3, 1), tz) - TICK
+
+
+def same_period_last_year(w: Window, tz: tzinfo) -> Window:
+    """The same window one year earlier (start on the same local day, end by `last_year`)."""
+    start_day = w.start_day.replace(year=w.start_day.year - 1) if (w.start_day.month, w.start_day.day) != (
+        2, 29) else date(w.start_day.year - 1, 2, 28)
+    return Window(start=local_midnight(start_day, tz), end=last_year(w.end, tz), start_day=start_day)
+
+
+def month_windows(as_of: datetime, tz: tzinfo, n: int) -> list[Window]:
+    """The last `n` calendar months ending with this month to date, oldest first."""
+    this_first = local_day(as_of, tz).replace(day=1)
+    out = []
+    for k in range(n - 1, -1, -1):
+        first = add_months(this_first, -k)
+        end = as_of if k == 0 else local_midnight(add_months(first, 1), tz) - TICK
+        out.append(Window(start=local_midnight(first, tz), end=end, start_day=first))
+    return out
+
+
+def last_days(as_of: datetime, tz: tzinfo, n: int) -> list[Window]:
+    """The last `n` local days ending with today (today up to `as_of`), oldest first."""
+    today = local_day(as_of, tz)
+    out = [day_window(today - timedelta(days=k), tz) for k in range(n - 1, 0, -1)]
+    return [*out, Window(start=local_midnight(today, tz), end=as_of, start_day=today)]
+
+
+def yoy(this: float, last: float) -> Change:
+    """Year-over-year change; a zero base gives no ratio (shown as "—") and sets `no_base`."""
+    if last == 0:
+        return Change(this=this, last=last, ratio=None, no_base=True)
+    return Change(this=this, last=last, ratio=(this - last) / last, no_base=False)
+
+
+def rate(part: int, total: int) -> float | None:
+    """part / total, or None when nothing was counted (an empty month has no rate)."""
+    return None if total == 0 else part / total
+
+
+def rate_change(this: float | None, last: float | None) -> float | None:
+    """Year-over-year change of a rate, in percentage points; None when either rate is missing."""
+    return None if this is None or last is None else (this - last) * 100
+
+
+def shares(counts: dict[str, int], keys: tuple[str, ...]) -> dict[str, float | None]:
+    """Each key's share of the total (None for every key when the total is zero)."""
+    total = sum(counts.get(k, 0) for k in keys)
+    return {k: rate(counts.get(k, 0), total) for k in keys}
+
+
+def waited(checked_in: datetime, started: datetime | None, now: datetime) -> timedelta:
+    """How long a patient waited: to the start of the exam, or until now while still waiting."""
+    return (started or now) - checked_in

@@ -1,0 +1,49 @@
+"""Report turnaround: the due time of an exam's report and which exams get emergency reminders (ER-1).
+
+Rule (docs/metrics.md "Report due time"): the report is due `target` minutes after the exam ends
+(its `completed` event). The target comes from the `tat.targets` setting by patient class and modality;
+a stat exam of any class uses the emergency targets. An unknown modality falls back to the class's
+smallest target, an unknown class to the emergency table, and finally to 60 minutes. An exam item's own
+target (`tat_emergency_min` / `tat_routine_min`) wins over the table when set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+FALLBACK_MIN = 60
+
+
+def target_minutes(targets: Mapping[str, Mapping[str, int]], *, patient_class: str, modality: str,
+                   priority: str) -> int:
+    """The turnaround target in minutes for one exam."""
+    cls = "emergency" if priority == "stat" else patient_class
+    table = targets.get(cls) or targets.get("emergency") or {}
+    if modality in table:
+        return int(table[modality])
+    return min((int(v) for v in table.values()), default=FALLBACK_MIN)
+
+
+def report_due(targets: Mapping[str, Mapping[str, int]], *, patient_class: str, modality: str, priority: str,
+               completed_at: datetime, item_minutes: int | None = None) -> datetime:
+    """When the report of an exam that ended at `completed_at` is due (the item's target if it has one)."""
+    minutes = item_minutes or target_minutes(targets, patient_class=patient_class, modality=modality,
+                                             priority=priority)
+    return completed_at + timedelta(minutes=minutes)
+
+
+def needs_reminder(*, patient_class: str, priority: str) -> bool:
+    """Emergency reminders are for emergency patients and stat exams only."""
+    return patient_class == "emergency" or priority == "stat"
+
+
+def reminder_due(due_at: datetime, *, now: datetime, lead: timedelta) -> bool:
+    """True once `now` is within `lead` of the due time (or past it)."""
+    return now + lead >= due_at
+
+
+def minutes_left(due_at: datetime, now: datetime) -> int:
+    """Whole minutes until the deadline (negative when overdue), rounded toward the deadline."""
+    seconds = (due_at - now).total_seconds()
+    return int(seconds // 60) if seconds >= 0 else -int(-seconds // 60)

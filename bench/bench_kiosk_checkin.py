@@ -1,0 +1,115 @@
+"""Kiosk check-in through HTTP at N concurrent kiosks (default 50): throughput and latency percentiles.
+
+The real app runs in its own process (werkzeug, threaded) on a free loopback port; each kiosk is a thread with
+its own httpx client posting POST /api/kiosk/checkin (method mrn) for patients of its own, each with one exam
+(DR, abdominal or breast ultrasound: walk-in items, so the time window never refuses). Prints one JSON line.
+    .venv/bin/python bench/bench_kiosk_checkin.py [--database-url URL] [--kiosks 50] [--patients 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import httpx
+from _common import ROOT, default_url, emit, normalize, percentile
+
+SERVER = """
+import logging, os, sys, threading
+from werkzeug.serving import make_server
+from backend.app import create_app
+from backend.config import Settings
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+app = create_app(Settings(database_url=sys.argv[1], secret_key="bench-secret", start_scheduler=False))
+server = make_server("127.0.0.1", 0, app, threaded=True)
+threading.Timer(float(sys.argv[2]), lambda: os._exit(0)).start()
+print("READY", server.server_port, flush=True)
+server.serve_forever()
+"""
+ITEMS = ("DR-CHEST", "US-ABD", "US-BREAST")
+
+
+def _prepare(url: str, patients: int) -> tuple[list[str], str]:
+    """Migrate, seed the reference data, register one exam per new patient; return MRNs and an API key."""
+    from backend.bootstrap import build_services
+    from backend.config import Settings
+    from backend.db.migrate import upgrade
+    from backend.domain.actor import SYSTEM
+    from backend.domain.registration import OrderData, PatientData
+    from backend.seed.reference import seed_reference
+    from backend.services import auth, registration
+
+    upgrade(url)
+    seed_reference(Settings(database_url=url), seed=1)
+    svc = build_services(Settings(database_url=url))
+    run = uuid.uuid4().hex[:6]
+    mrns = [f"B{run}{i:05d}" for i in range(patients)]
+    for i, mrn in enumerate(mrns):
+        registration.register(svc, OrderData(patient=PatientData(mrn=mrn, name="测试患者"),
+                                             item_code=ITEMS[i % len(ITEMS)]), by=SYSTEM)
+    return mrns, auth.create_api_key(svc, "bench kiosks", ["exam.operate"], by=SYSTEM)
+
+
+def _kiosk(base: str, key: str, work: queue.Queue[str], out: list[float], errors: list[str]) -> None:
+    with httpx.Client(base_url=base, timeout=60, headers={"X-API-Key": key}) as client:
+        while True:
+            try:
+                mrn = work.get_nowait()
+            except queue.Empty:
+                return
+            t0 = time.perf_counter()
+            resp = client.post("/api/kiosk/checkin", json={"terminal": "K1", "method": "mrn", "code": mrn})
+            out.append(time.perf_counter() - t0)
+            if resp.status_code != 200 or not all(r["ok"] for r in resp.json()["results"]):
+                errors.append(f"{resp.status_code} {resp.text[:160]}")
+
+
+def run(url: str, *, kiosks: int, patients: int) -> None:
+    mrns, key = _prepare(url, patients)
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, url, "900"], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline().split()
+        base = f"http://127.0.0.1:{ready[1]}"
+        httpx.get(f"{base}/api/health", timeout=30)  # the first request sets up Dash; keep it out of the figures
+        work: queue.Queue[str] = queue.Queue()
+        for m in mrns:
+            work.put(m)
+        lat: list[float] = []
+        errors: list[str] = []
+        threads = [threading.Thread(target=_kiosk, args=(base, key, work, lat, errors)) for _ in range(kiosks)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+    finally:
+        proc.kill()
+        proc.wait()
+    emit("kiosk_checkin", db=url.split(":", 1)[0], kiosks=kiosks, checkins=len(lat), errors=len(errors),
+         first_error=errors[0] if errors else None, wall_s=round(wall, 2),
+         throughput_per_s=round(len(lat) / wall, 1), p50_ms=round(percentile(lat, 50) * 1000, 1),
+         p95_ms=round(percentile(lat, 95) * 1000, 1), p99_ms=round(percentile(lat, 99) * 1000, 1),
+         max_ms=round(max(lat) * 1000, 1), load_avg_1m=round(os.getloadavg()[0], 1), cpus=os.cpu_count())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--kiosks", type=int, default=50)
+    parser.add_argument("--patients", type=int, default=1000)
+    a = parser.parse_args()
+    url = normalize(a.database_url) if a.database_url else default_url(f"kiosk-{uuid.uuid4().hex[:6]}.db")
+    run(url, kiosks=a.kiosks, patients=a.patients)
+
+
+if __name__ == "__main__":
+    main()

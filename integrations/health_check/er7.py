@@ -1,0 +1,162 @@
+"""HL7 v2 ER7 text: read the header from raw bytes, decode by MSH-18, parse into domain values, and write.
+
+Escapes handled: \\F\\ \\S\\ \\R\\ \\E\\ \\T\\ (field, component, repetition, escape, subcomponent).
+Subcomponents are kept inside their component text (this interface never needs them split).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from backend.domain.hl7_message import CHARSETS, Hl7Message, MessageHeader, Segment
+from backend.domain.order_intake import reject
+
+DEFAULT_ENCODING = "^~\\&"
+
+
+def _split_msh(raw: bytes) -> list[str]:
+    """The MSH fields of a raw message (MSH is ASCII in every charset we accept)."""
+    start = raw.lstrip(b"\r\n ")
+    if not start.startswith(b"MSH") or len(start) < 8:
+        raise reject("消息必须以 MSH 段开始", "missing_msh", "100", "MSH^1")
+    line = start.split(b"\r", 1)[0].split(b"\n", 1)[0]
+    text = line.decode("ascii", errors="replace")
+    return text.split(text[3])
+
+
+def parse_header(raw: bytes) -> MessageHeader:
+    """MSH of a raw message, enough to address an ACK even when the body cannot be decoded."""
+    parts = _split_msh(raw)
+    enc = parts[1] if len(parts) > 1 and len(parts[1]) >= 2 else DEFAULT_ENCODING
+    comp = enc[0]
+
+    def f(n: int, c: int = 1) -> str:  # MSH-n: parts[n-1] because MSH-1 is the separator itself
+        value = parts[n - 1] if n - 1 < len(parts) else ""
+        pieces = value.split(enc[1])[0].split(comp)
+        return pieces[c - 1].strip() if c <= len(pieces) else ""
+
+    return MessageHeader(
+        sending_app=f(3), sending_facility=f(4), receiving_app=f(5), receiving_facility=f(6),
+        message_type=f(9, 1).upper(), trigger=f(9, 2).upper(), control_id=f(10), processing_id=f(11, 1).upper(),
+        version=f(12, 1), charset=(parts[17].split(enc[1])[0].strip() if len(parts) > 17 else ""),
+    )
+
+
+def codec_for(charset: str) -> str:
+    """The Python codec for an MSH-18 value; an unknown value is an AR."""
+    codec = CHARSETS.get(charset.strip().upper())
+    if codec is None:
+        raise reject(f"不支持的字符集：{charset}（支持 UNICODE UTF-8、GB18030）", "unsupported_charset", "103",
+                     "MSH^1^18")
+    return codec
+
+
+def decode(raw: bytes, header: MessageHeader | None = None) -> Hl7Message:
+    """Decode a raw message with the charset MSH-18 declares and parse it; bytes that do not fit are an AR."""
+    header = header or parse_header(raw)
+    codec = codec_for(header.charset)
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise reject(f"消息内容无法按声明的字符集 {header.charset or 'UTF-8'} 解码（第 {exc.start} 字节）",
+                     "wrong_charset", "102", "MSH^1^18") from exc
+    if codec == "gb18030" and not raw.isascii() and _is_utf8(raw):
+        # GB18030 maps almost any byte pair, so UTF-8 text "decodes" into wrong characters; real
+        # GB18030 Chinese text is practically never valid UTF-8, so this mismatch is reliable.
+        raise reject("消息声明为 GB18030，但内容是 UTF-8 编码", "wrong_charset", "102", "MSH^1^18")
+    return parse_text(text, header=header, codec=codec)
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def unescape(value: str, enc: str) -> str:
+    """Resolve ER7 escape sequences in one component."""
+    esc = enc[2] if len(enc) > 2 else "\\"
+    if esc not in value:
+        return value
+    table = {"F": "|", "S": enc[0], "R": enc[1], "E": esc, "T": enc[3] if len(enc) > 3 else "&"}
+    out, i = [], 0
+    while i < len(value):
+        j = value.find(esc, i + 1) if value[i] == esc else -1
+        if j > i and value[i + 1:j] in table:
+            out.append(table[value[i + 1:j]])
+            i = j + 1
+        else:
+            out.append(value[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_text(text: str, *, header: MessageHeader, codec: str) -> Hl7Message:
+    """Split decoded ER7 text into segments, fields, repetitions and components."""
+    lines = [ln for ln in text.replace("\r\n", "\r").replace("\n", "\r").split("\r") if ln.strip()]
+    sep = lines[0][3]
+    enc = lines[0][4:8].split(sep)[0] or DEFAULT_ENCODING
+    segments = []
+    for line in lines:
+        name = line[:3]
+        if len(name) < 3 or (len(line) > 3 and line[3] != sep) or not name.isalnum() or not name.isupper():
+            raise reject(f"段格式错误：{line[:10]}", "malformed_segment", "100")
+        raw_fields = line.split(sep)
+        if name == "MSH":  # MSH-1 is the separator, MSH-2 the encoding characters: never split them
+            fields = [(), ((sep,),), ((enc,),), *(_field(v, enc) for v in raw_fields[2:])]
+        else:
+            fields = [(), *(_field(v, enc) for v in raw_fields[1:])]
+        segments.append(Segment(name=name, fields=tuple(fields)))
+    return Hl7Message(header=header, segments=tuple(segments), codec=codec)
+
+
+def _field(value: str, enc: str) -> tuple[tuple[str, ...], ...]:
+    if not value:
+        return ()
+    return tuple(tuple(unescape(c, enc) for c in rep.split(enc[0])) for rep in value.split(enc[1]))
+
+
+def escape(value: str, enc: str = DEFAULT_ENCODING, sep: str = "|") -> str:
+    """Escape one value for ER7 (the escape character first, so nothing is escaped twice)."""
+    esc = enc[2]
+    out = value.replace(esc, f"{esc}E{esc}")
+    for ch, code in ((sep, "F"), (enc[0], "S"), (enc[1], "R"), (enc[3], "T")):
+        out = out.replace(ch, f"{esc}{code}{esc}")
+    return out.replace("\r", " ").replace("\n", " ")
+
+
+class Raw(str):
+    """A field value already in ER7 form (e.g. repetitions joined by ~); written as is."""
+
+    __slots__ = ()
+
+
+def repeated(*reps: Sequence[str]) -> Raw:
+    """A repeating field: each repetition's components escaped and joined by ^, repetitions by ~."""
+    return Raw("~".join("^".join(escape(c) for c in rep) for rep in reps))
+
+
+Field = str | Sequence[str]  # plain text, Raw, or its components (each escaped on output)
+
+
+def _write(f: Field) -> str:
+    if isinstance(f, Raw):
+        return str(f)
+    return escape(f) if isinstance(f, str) else "^".join(escape(c) for c in f)
+
+
+def segment(name: str, *fields: Field) -> str:
+    """One segment line; a sequence becomes components joined by ^ (each escaped)."""
+    return "|".join([name, *(_write(f) for f in fields)]).rstrip("|")
+
+
+def msh(*fields: Field) -> str:
+    """The MSH line; `fields` start at MSH-3."""
+    return f"MSH|{DEFAULT_ENCODING}|" + "|".join(_write(f) for f in fields).rstrip("|")
+
+
+def encode(lines: Sequence[str], codec: str) -> bytes:
+    """Join segment lines with CR and encode them in `codec`."""
+    return ("\r".join(lines) + "\r").encode(codec)

@@ -1,0 +1,1 @@
+"""The national medical-insurance platform's e-voucher decode (ec.query): client, emulator, mapping."""

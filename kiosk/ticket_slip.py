@@ -1,0 +1,55 @@
+"""The printed queue slip (/kiosk/<terminal>/ticket/<id>): number, queue/room, people ahead and a Code 128
+barcode of the accession, drawn as SVG on the server (no CDN); the browser's print dialog opens by itself."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import dash
+from dash import Input, Output, html
+from reportlab.graphics import renderSVG
+from reportlab.graphics.barcode import createBarcodeDrawing
+
+from backend.domain.errors import DomainError
+from backend.services import kiosks
+from backend.web.context import services
+
+
+def barcode_svg(value: str) -> str:
+    """A Code 128 barcode of `value` as a data: URI (SVG)."""
+    drawing = createBarcodeDrawing("Code128", value=value, barHeight=48, barWidth=1.4, humanReadable=True)
+    svg = renderSVG.drawToString(drawing)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def layout(terminal: str | None = None, ticket_id: str | None = None, **_: Any) -> Any:
+    """The slip, sized for a 80 mm thermal printer; a button prints again."""
+    try:
+        slip = kiosks.ticket_slip(services(), int(ticket_id or 0))
+        info = kiosks.terminal_info(services(), terminal or "")
+    except (DomainError, ValueError):
+        return html.Div("凭条不存在", className="kiosk-error")
+    return html.Div([
+        html.Link(rel="stylesheet", href="/static/kiosk.css"),
+        html.Div([
+            html.Div(f"{services().settings.hospital_name} {services().settings.department_name}"),
+            html.Div("排队凭条", className="fw-bold"),
+            html.Div(slip["code"], className="kiosk-number", id="slip-code"),
+            html.Div(f"{slip['queue_name']}{' · ' + slip['room_name'] if slip['room_name'] else ''}"),
+            html.Div(f"前面还有 {slip['people_ahead']} 人"),
+            html.Div(f"{slip['masked_name']}  签到时间 {slip['checked_in']}"),
+            html.Img(src=barcode_svg(slip["accession"]), id="slip-barcode", style={"width": "100%"}),
+            html.Div(f"{info['name']} · 过号请重新签到", className="small"),
+        ], className="kiosk-slip", id="slip"),
+        html.Button("打印", id="slip-print", n_clicks=0, className="kiosk-btn kiosk-noprint mt-3"),
+    ], className="p-3")
+
+
+PRINT_JS = "function(n) { setTimeout(function() { window.print(); }, 300); return 0; }"
+
+
+def register() -> None:
+    dash.register_page(__name__, path_template="/kiosk/<terminal>/ticket/<ticket_id>", title="排队凭条",
+                       name="排队凭条", layout=layout)
+    dash.get_app().clientside_callback(PRINT_JS, Output("slip-print", "value"), Input("slip-print", "n_clicks"))

@@ -1,0 +1,142 @@
+"""The hall screen in a real browser (QS-1..3): a call from the room desk service appears at once,
+then the patient shows in the missed block where the layout puts it, masked, and the call is spoken."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from backend.services import auth, calling, screens
+from tests.browser.conftest import screenshot
+from tests.conftest import PASSWORDS
+from tests.screen_helpers import checked_in, room_id
+
+W, H = 1920, 1080
+
+
+@pytest.fixture
+def hall(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": W, "height": H}, locale="zh-CN", timezone_id="Asia/Shanghai")
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()
+
+
+def _actors(svc: Any) -> dict[str, Any]:
+    return {u: auth.login(svc, u, PASSWORDS[u]) for u in ("clerk", "nurse", "tech", "admin")}
+
+
+def _box(page: Any, selector: str) -> dict[str, float]:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    return box
+
+
+def _open(page: Any, live_server: Any, code: str) -> None:
+    page.goto(f"{live_server.base}/screens/{code}")
+    page.wait_for_selector(".hall-now_calling .hall-row")
+    page.wait_for_timeout(800)  # let the Socket.IO connection join its campus room
+
+
+def test_call_then_missed_on_the_right_masked(hall: Any, live_server: Any) -> None:
+    svc = live_server.services
+    actors = _actors(svc)
+    for name in ("张小明", "欧阳娜娜", "John Smith", "李雷"):
+        checked_in(svc, actors, name)
+    _open(hall, live_server, "HALL-MAIN")
+    assert hall.locator(".hall-waiting .hall-row").count() == 4
+    ticket = calling.call_next(svc, room_id(svc, "DR1"), by=actors["tech"])
+    live = hall.locator(".hall-now_calling .hall-calling-live", has_text=ticket["code"])
+    live.wait_for(timeout=2000)  # pushed over Socket.IO, not the 30 s re-sync
+    assert "张*明" in live.inner_text()
+    hall.wait_for_function("() => (window.radopsSpoken || []).length > 0", timeout=3000)
+    spoken = hall.evaluate("() => window.radopsSpoken")
+    assert spoken[-1] == f"请 {ticket['code']} 号 张*明 到 DR1室 检查"
+    calling.recall(svc, ticket["ticket_id"], by=actors["tech"])  # a recall is spoken again
+    hall.wait_for_function("() => (window.radopsSpoken || []).length >= 2", timeout=3000)
+
+    calling.mark_missed(svc, ticket["ticket_id"], by=actors["tech"])
+    row = hall.locator(".hall-missed .hall-missed-row", has_text=ticket["code"])
+    row.wait_for(timeout=2000)
+    assert "张*明" in row.inner_text()
+    box = _box(hall, ".hall-missed")
+    assert box["x"] > W * 0.6
+    assert box["height"] > H * 0.6
+    assert row.bounding_box()["x"] >= box["x"]
+    text = hall.inner_text("#hall-screen")
+    assert "张小明" not in text
+    assert "欧阳娜娜" not in text
+    assert "John" not in text
+    assert hall.evaluate("() => document.documentElement.scrollHeight") <= H  # the page itself never scrolls
+    shot = screenshot(hall, "hall_screen_main")
+    assert shot.exists()
+
+
+def test_missed_block_as_bottom_band_after_admin_assigns_layout(hall: Any, live_server: Any) -> None:
+    svc = live_server.services
+    actors = _actors(svc)
+    sid = screens.screen_view(svc, "HALL-MAIN")[0]["id"]
+    screens.assign_layout(svc, sid, "hall-missed-bottom.toml", by=actors["admin"])
+    checked_in(svc, actors, "王小二", item="DR-BONE")
+    checked_in(svc, actors, "赵四")
+    _open(hall, live_server, str(sid))
+    ticket = calling.call_next(svc, room_id(svc, "DR1"), by=actors["tech"])
+    calling.mark_missed(svc, ticket["ticket_id"], by=actors["tech"])
+    row = hall.locator(".hall-missed .hall-missed-row", has_text=ticket["code"])
+    row.wait_for(timeout=2000)
+    assert "王*二" in row.inner_text()
+    box = _box(hall, ".hall-missed")
+    assert box["y"] > H * 0.6
+    assert box["width"] > W * 0.9
+    screenshot(hall, "hall_screen_missed_bottom")
+    for name in ("孙一", "孙二", "孙三", "孙四"):  # more missed patients than the band's 3 rows: it scrolls
+        checked_in(svc, actors, name)
+    for _ in range(4):
+        t = calling.call_next(svc, room_id(svc, "DR1"), by=actors["tech"])
+        calling.mark_missed(svc, t["ticket_id"], by=actors["tech"])
+    track = hall.locator(".hall-missed .hall-scroll")
+    track.wait_for(timeout=5000)  # eight events in a burst, each re-syncing the screen
+    assert track.evaluate("e => getComputedStyle(e).animationName") == "hall-scroll"
+    assert float(track.evaluate("e => parseFloat(getComputedStyle(e).animationDuration)")) > 2
+
+
+def test_admin_assigns_layout_and_previews(page: Any, live_server: Any) -> None:
+    from tests.browser.conftest import login
+
+    login(page, live_server, "admin", next_path="/admin/screens")
+    page.goto(f"{live_server.base}/admin/screens")
+    page.wait_for_selector("#screens-table")
+    assert page.locator("#screens-table tbody tr").count() == 3
+    sid = screens.screen_view(live_server.services, "HALL-MAIN")[0]["id"]
+    page.select_option("#screens-screen", str(sid))
+    page.select_option("#screens-layout", "hall-missed-bottom.toml")
+    page.click("#screens-assign")
+    page.wait_for_selector("#screens-ok")
+    assert "hall-missed-bottom.toml" in page.inner_text("#screens-ok")
+    assert screens.screen_view(live_server.services, "HALL-MAIN")[0]["layout"] == "hall-missed-bottom.toml"
+    frame = page.frame_locator("#screens-preview-frame")
+    frame.locator(".hall-missed").wait_for()
+    screenshot(page, "admin_screens")
+
+
+def test_east_campus_portrait_screen(browser: Any, live_server: Any) -> None:
+    svc = live_server.services
+    actors = _actors(svc)
+    checked_in(svc, actors, "司马相如", item="E-DR-CHEST", campus_code="EAST")
+    checked_in(svc, actors, "钱多多", item="E-DR-CHEST", campus_code="EAST")
+    context = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        _open(page, live_server, "HALL-EAST")
+        ticket = calling.call_next(svc, room_id(svc, "EDR1"), by=actors["tech"])
+        calling.mark_missed(svc, ticket["ticket_id"], by=actors["tech"])
+        page.locator(".hall-missed .hall-missed-row", has_text=ticket["code"]).wait_for(timeout=2000)
+        assert "司**如" in page.inner_text(".hall-missed")
+        waiting, missed = _box(page, ".hall-waiting"), _box(page, ".hall-missed")
+        assert missed["y"] > waiting["y"] + waiting["height"] - 1  # stacked below the waiting list
+        screenshot(page, "hall_screen_east_portrait")
+    finally:
+        context.close()

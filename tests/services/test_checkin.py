@@ -1,0 +1,156 @@
+"""Self check-in: every rule and every failure reason, multi-exam check-in, events and the e-voucher port."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from backend.domain.errors import NotFound
+from backend.ports import InsuredPerson
+from backend.services import checkin, kiosks, registration, settings_store
+from integrations.insurance.client import HttpInsuranceResolver
+from integrations.insurance.emulator import InsuranceEmulator
+from tests.services.kiosk_helpers import exam_for, new_patient
+
+
+@pytest.fixture
+def kiosk(svc):
+    return kiosks.kiosk_actor(svc, "K1")
+
+
+def one(result, exam_id):
+    return next(r for r in result["results"] if r["exam_id"] == exam_id)
+
+
+def test_mrn_check_in_creates_ticket_with_queue_prefix(svc, actors, kiosk):
+    p = new_patient()
+    e = exam_for(svc, actors["clerk"], p)
+    out = checkin.check_in(svc, "K1", "mrn", p.mrn, by=kiosk)
+    r = one(out, e["exam_id"])
+    assert r["ok"]
+    assert r["reason"] is None
+    assert re.fullmatch(r"CT\d{3}", r["ticket"]["code"])
+    assert r["ticket"]["queue_name"] == "CT检查"
+    assert r["people_ahead"] == 0
+    assert out["masked_name"] == "张*明"
+
+
+def test_barcode_accepts_accession_and_patient_card(svc, actors, kiosk):
+    p = new_patient()
+    e = exam_for(svc, actors["clerk"], p)
+    looked = checkin.lookup(svc, "K1", "barcode", e["accession"], by=kiosk)
+    assert [x["exam_id"] for x in looked["exams"]] == [e["exam_id"]]
+    assert checkin.lookup(svc, "K1", "barcode", p.mrn, by=kiosk)["patient_id"] == looked["patient_id"]
+
+
+def test_unknown_code(svc, kiosk):
+    with pytest.raises(NotFound) as err:
+        checkin.check_in(svc, "K1", "barcode", "NO-SUCH-CODE", by=kiosk)
+    assert err.value.code == "unknown_code"
+    assert "未找到" in err.value.message
+
+
+@pytest.mark.parametrize(("setup", "terminal", "reason"), [
+    ({"paid": False}, "K1", "not_paid"),
+    ({"days": 1}, "K1", "not_today"),
+    ({"hour": 15}, "K1", "too_early"),
+    ({}, "K3", "wrong_campus"),
+    ({"item": "US-ABD", "hour": None}, "K2", "wrong_terminal"),
+    ({"item": "CT-LN-TR", "hour": None}, "K1", "nurse_desk"),
+])
+def test_each_refusal_reason(svc, actors, kiosk, setup, terminal, reason):
+    p = new_patient()
+    kw = dict(setup)
+    e = exam_for(svc, actors["clerk"], p, kw.pop("item", "CT-CHEST"), **kw)
+    r = one(checkin.check_in(svc, terminal, "mrn", p.mrn, by=kiosks.kiosk_actor(svc, terminal)), e["exam_id"])
+    assert not r["ok"]
+    assert r["reason"] == reason
+    assert re.search(r"[\u4e00-\u9fff]", r["message"])
+
+
+def test_too_late_after_the_configured_window(svc, actors, kiosk, clock):
+    p = new_patient()
+    e = exam_for(svc, actors["clerk"], p)  # 09:00 slot
+    settings_store.put(svc, "kiosk.late_after_min", 30, by=actors["admin"])
+    clock.advance(minutes=31)
+    assert one(checkin.check_in(svc, "K1", "mrn", p.mrn, by=kiosk), e["exam_id"])["reason"] == "too_late"
+
+
+def test_early_window_is_a_setting(svc, actors, kiosk):
+    p = new_patient()
+    e = exam_for(svc, actors["clerk"], p, hour=13)
+    assert one(checkin.check_in(svc, "K1", "mrn", p.mrn, by=kiosk), e["exam_id"])["reason"] == "too_early"
+    settings_store.put(svc, "kiosk.early_window_min", 300, by=actors["admin"])
+    assert one(checkin.check_in(svc, "K1", "mrn", p.mrn, by=kiosk), e["exam_id"])["ok"]
+
+
+def test_cancelled_and_already_checked_in(svc, actors, kiosk):
+    p = new_patient()
+    a = exam_for(svc, actors["clerk"], p)
+    b = exam_for(svc, actors["clerk"], p, "DR-CHEST", hour=None)
+    registration.cancel(svc, a["exam_id"], reason="患者要求", by=actors["clerk"])
+    first = checkin.check_in(svc, "K1", "mrn", p.mrn, by=kiosk)
+    assert one(first, a["exam_id"])["reason"] == "cancelled"
+    assert one(first, b["exam_id"])["ok"]
+    assert one(checkin.check_in(svc, "K1", "mrn", p.mrn, by=kiosk), b["exam_id"])["reason"] == "already_checked_in"
+
+
+def test_several_exams_at_once_one_fails_one_succeeds(svc, actors, kiosk, notifier):
+    p = new_patient()
+    ok = exam_for(svc, actors["clerk"], p)
+    unpaid = exam_for(svc, actors["clerk"], p, "DR-CHEST", hour=None, paid=False)
+    out = checkin.check_in(svc, "K1", "mrn", p.mrn, by=kiosk)
+    assert one(out, ok["exam_id"])["ok"]
+    assert one(out, unpaid["exam_id"])["reason"] == "not_paid"
+    created = [e for e in notifier.sent if e.name == "ticket_created"]
+    assert len(created) == 1
+    ev = created[0]
+    assert {"queue:", "campus:", "triage", "exams", "dashboard"} <= {r.split(":")[0] + (":" if ":" in r else "")
+                                                                     for r in ev.rooms}
+    assert {"ticket_id", "exam_id", "queue_id", "room_id", "campus_id", "code", "status"} <= set(ev.payload)
+    assert p.name not in str(ev.payload)
+
+
+def test_emergency_is_not_held_to_the_time_window(svc, actors, kiosk):
+    p = new_patient()
+    e = exam_for(svc, actors["clerk"], p, hour=None, item="DR-CHEST", patient_class="emergency")
+    r = one(checkin.check_in(svc, "K1", "mrn", p.mrn, by=kiosk), e["exam_id"])
+    assert r["ok"]
+    assert r["ticket"]["priority"] == "urgent"
+
+
+def test_desk_check_in_ignores_the_time_window(svc, actors):
+    p = new_patient()
+    e = exam_for(svc, actors["clerk"], p, hour=15)
+    r = one(checkin.check_in(svc, None, "mrn", p.mrn, by=actors["nurse"]), e["exam_id"])
+    assert r["ok"]
+
+
+def test_evoucher_through_the_insurance_emulator(svc, actors, kiosk):
+    emu = InsuranceEmulator().start()
+    try:
+        svc.ports["insurance"] = HttpInsuranceResolver(httpx.Client(base_url=emu.url, timeout=5))
+        p = new_patient(id_card="330102198001011234")
+        e = exam_for(svc, actors["clerk"], p)
+        emu.add_voucher("QR-DEMO-1", InsuredPerson(id_no="330102198001011234", name=p.name))
+        r = one(checkin.check_in(svc, "K1", "evoucher", "QR-DEMO-1", by=kiosk), e["exam_id"])
+        assert r["ok"]
+        assert emu.requests[-1]["data"]["deviceType"] == "SelfService"
+        with pytest.raises(NotFound):
+            checkin.check_in(svc, "K1", "evoucher", "QR-UNKNOWN", by=kiosk)
+    finally:
+        emu.stop()
+
+
+def test_kiosk_actor_may_only_check_in(svc):
+    actor = kiosks.kiosk_actor(svc, "K1")
+    assert actor.perms == frozenset({"exam.operate"})
+
+
+def test_a_kiosk_acts_only_as_itself(svc, kiosk):
+    from backend.domain.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        checkin.lookup(svc, "K2", "mrn", "ANY", by=kiosk)

@@ -1,0 +1,69 @@
+"""The exam list's context-menu registry (LN-4 hook) and the registration form's item grouping."""
+
+from __future__ import annotations
+
+from backend.domain.actor import Actor
+from backend.domain.enums import Role
+from backend.domain.permissions import ROLE_PERMISSIONS, Perm
+from panels import exam_menu
+from panels.exam_menu import MenuAction, actions_for, add_action
+from panels.register_form import item_options
+
+
+def _actor(role: Role) -> Actor:
+    return Actor(kind="user", id=1, name="x", perms=frozenset(p.value for p in ROLE_PERMISSIONS[role]))
+
+
+ROW = {"id": 7, "accession": "RA2026112700007", "status": "registered", "report_status": "none",
+       "item_code": "CT-LN-TR"}
+
+
+def test_builtin_actions_follow_role_and_state():
+    clerk = [a.id for a in actions_for(_actor(Role.CLERK), ROW)]
+    doctor = [a.id for a in actions_for(_actor(Role.RADIOLOGIST), ROW)]
+    assert clerk == ["detail", "cancel"]
+    assert doctor == ["detail", "write_report"]
+    done = ROW | {"status": "completed"}
+    assert [a.id for a in actions_for(_actor(Role.CLERK), done)] == ["detail"]
+    assert exam_menu.find("write_report").href(ROW) == "/panels/reports/RA2026112700007"
+
+
+def test_other_modules_append_actions_with_predicates():
+    saved = list(exam_menu.MENU_ACTIONS)
+    try:
+        add_action(MenuAction("ln_ref", "引用历史图像", Perm.REPORT_WRITE,
+                              lambda r: r["item_code"] == "CT-LN-TR" and r["status"] == "registered", order=30))
+        add_action(MenuAction("broken", "坏谓词", Perm.EXAM_READ, lambda r: r["missing"] == 1))
+        labels = [a.label for a in actions_for(_actor(Role.RADIOLOGIST), ROW)]
+        assert labels == ["查看详情", "书写报告", "引用历史图像"]  # a failing predicate hides its action
+        other = ROW | {"item_code": "CT-CHEST"}
+        assert "引用历史图像" not in [a.label for a in actions_for(_actor(Role.RADIOLOGIST), other)]
+        add_action(MenuAction("ln_ref", "引用历史图像（新）", Perm.REPORT_WRITE, order=30))
+        assert sum(a.id == "ln_ref" for a in exam_menu.MENU_ACTIONS) == 1
+    finally:
+        exam_menu.MENU_ACTIONS[:] = saved
+
+
+def test_item_options_are_grouped_by_modality_and_say_if_a_slot_is_needed():
+    items = [{"code": "CT-CHEST", "name": "胸部CT平扫", "modality_label": "CT", "needs_slot": True},
+             {"code": "CT-LN-TR", "name": "肺结节CT靶重建及结构化报告", "modality_label": "CT", "needs_slot": False},
+             {"code": "DR-CHEST", "name": "胸部正位片", "modality_label": "DR", "needs_slot": False}]
+    opts = item_options(items)
+    assert [o["value"] for o in opts] == ["__group_CT", "CT-CHEST", "CT-LN-TR", "__group_DR", "DR-CHEST"]
+    assert opts[0]["disabled"]
+    assert "需预约" in opts[1]["label"]
+    assert "无需预约" in opts[2]["label"]
+
+
+def test_search_box_looks_across_dates_and_filters_keep_the_range():
+    from datetime import date
+
+    from panels.exam_list import FILTER_IDS, _filter
+
+    values = dict.fromkeys(FILTER_IDS) | {"exams-date-from": "2026-11-27", "exams-date-to": "2026-11-27",
+                                          "exams-item": ["CT-LN-TR"], "exams-campus": ["1"]}
+    f = _filter(values, "  ")
+    assert (f.date_from, f.date_to, f.q) == (date(2026, 11, 27), date(2026, 11, 27), None)
+    assert (f.item_codes, f.campus_ids) == (("CT-LN-TR",), (1,))
+    g = _filter(values, " RA2026112000001 ")
+    assert (g.date_from, g.date_to, g.q) == (None, None, "RA2026112000001")
