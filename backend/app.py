@@ -30,7 +30,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
 
     app = Flask(__name__, static_folder=str(Path(__file__).parent / "web" / "static"), static_url_path="/static")
     app.config.update(
-        SECRET_KEY=settings.secret_key or "dev-only-not-secret",
+        SECRET_KEY=_secret(settings),
         SESSION_COOKIE_NAME="radops_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -42,7 +42,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     socketio.init_app(app, async_mode="threading", message_queue=settings.redis_url,
-                      cors_allowed_origins=[], logger=False, engineio_logger=False)
+                      cors_allowed_origins=None, logger=False, engineio_logger=False)
     if services is None:
         services = build_services(settings, notifier=SocketIONotifier(socketio))
     app.extensions["radops"] = services
@@ -59,6 +59,15 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
 
     _init_dash(app)
     return app
+
+
+def _secret(settings: Settings) -> str:
+    """The session signing key; a production app without one would accept forged sessions."""
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.testing:
+        return "testing-only-secret"
+    raise RuntimeError("RADOPS_SECRET_KEY is not set (entrypoints create one under var/ with ensure_secret)")
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from flask import request, session
 from flask_socketio import SocketIO, join_room
 
-from backend.domain.events import Event
+from backend.domain.events import PUBLIC_ROOM_PREFIXES, Event
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 socketio = SocketIO()
 
 # Query parameters a client may use to subscribe; values are ids, joined as "<name>:<id>".
-PUBLIC_SUBSCRIPTIONS = ("screen", "room", "queue", "campus", "kiosk")
+PUBLIC_SUBSCRIPTIONS = tuple(p.rstrip(":") for p in PUBLIC_ROOM_PREFIXES)
 STAFF_SUBSCRIPTIONS = ("exams", "dashboard", "triage")
 
 
@@ -29,8 +29,9 @@ class SocketIONotifier:
 
     def publish(self, events: Sequence[Event]) -> None:
         for event in events:
-            for room in event.rooms:
-                self.server.emit(event.name, event.payload, to=room)
+            if event.rooms:
+                # One emit to all its rooms: a client in two of them hears the event once.
+                self.server.emit(event.name, event.payload, to=list(event.rooms))
 
 
 def external_notifier(redis_url: str) -> SocketIONotifier:

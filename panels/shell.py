@@ -22,6 +22,7 @@ NAV: list[tuple[str, str, Perm]] = [
     ("/panels/critical", "危急值", Perm.CRITICAL_MANAGE),
     ("/panels/room-desk", "叫号", Perm.EXAM_OPERATE),
     ("/panels/triage", "超声分诊", Perm.TRIAGE),
+    ("/panels/us-room", "超声叫号", Perm.EXAM_OPERATE),
     ("/cockpit", "驾驶舱", Perm.COCKPIT_VIEW),
     ("/admin/users", "系统管理", Perm.ADMIN),
 ]

@@ -134,6 +134,8 @@ def get_exam(exam_id: int) -> Any:
 def edit_exam(exam_id: int) -> Any:
     body = json_body(EditBody)
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"}, mode="json")
+    # null means "no change" except for the slot, where it means "give the slot back".
+    changes = {k: v for k, v in changes.items() if v is not None or k == "slot_id"}
     return jsonify(registration.edit(services(), exam_id, changes=changes, by=actor(),
                                      expected_version=body.expected_version))
 

@@ -15,6 +15,8 @@ SessionFactory = sessionmaker[Session]
 
 def make_engine(url: str, **kw: Any) -> Engine:
     """Create an engine; on SQLite turn on WAL, foreign keys and immediate write transactions."""
+    # SQL errors would otherwise carry bound values (names, ID numbers) into the logs.
+    kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kw)

@@ -63,10 +63,10 @@ class InvalidTransition(DomainError):
     status = 409
     code = "invalid_transition"
 
-    def __init__(self, machine: str, current: str, trigger: str, current_label: str = "") -> None:
-        label = f"（{current_label}）" if current_label else ""
+    def __init__(self, machine: str, current: str, trigger: str, current_label: str = "",
+                 trigger_label: str = "") -> None:
         super().__init__(
-            f"当前状态为 {current}{label}，不能执行“{trigger}”操作",
+            f"当前状态为“{current_label or current}”，不能执行“{trigger_label or trigger}”操作",
             machine=machine,
             current=current,
             trigger=trigger,

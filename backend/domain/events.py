@@ -15,13 +15,28 @@ class Event:
     rooms: tuple[str, ...] = field(default=())
 
 
-def exam_rooms(*, campus_id: int | None, room_id: int | None = None, queue_id: int | None = None) -> tuple[str, ...]:
-    """Rooms interested in any change to an exam: lists, the cockpit, its campus, room and queue."""
-    rooms = ["exams", "dashboard"]
-    if campus_id is not None:
-        rooms.append(f"campus:{campus_id}")
-    if room_id is not None:
-        rooms.append(f"room:{room_id}")
-    if queue_id is not None:
-        rooms.append(f"queue:{queue_id}")
-    return tuple(rooms)
+# Rooms anyone may join by query string (hall screens, kiosks, room doors): they hear only the
+# whitelisted fields below, never accessions, statuses of reports, reasons or notes.
+PUBLIC_ROOM_PREFIXES = ("screen:", "room:", "queue:", "campus:", "kiosk:")
+PUBLIC_FIELDS = frozenset({"kind", "at", "ticket_id", "code", "status", "queue_id", "room_id", "campus_id",
+                           "from_room_id", "call_count"})
+
+
+def exam_rooms(*, campus_id: int | None = None, room_id: int | None = None,
+               queue_id: int | None = None) -> tuple[str, ...]:
+    """Rooms that hear every change to an exam: the staff exam lists and the cockpit (signed-in only)."""
+    return ("exams", "dashboard")
+
+
+def is_public(room: str) -> bool:
+    return room.startswith(PUBLIC_ROOM_PREFIXES)
+
+
+def for_audiences(event: Event) -> list[Event]:
+    """Split an event: staff rooms get it whole, public rooms a copy with only the public fields."""
+    staff = tuple(r for r in event.rooms if not is_public(r))
+    public = tuple(r for r in event.rooms if is_public(r))
+    out = [Event(event.name, event.payload, staff)] if staff else []
+    if public:
+        out.append(Event(event.name, {k: v for k, v in event.payload.items() if k in PUBLIC_FIELDS}, public))
+    return out

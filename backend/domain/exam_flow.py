@@ -72,7 +72,7 @@ TRANSITIONS: Final[Mapping[tuple[ExamStatus, Trigger], ExamStatus]] = {
 }
 del S, T
 
-EXAM_MACHINE: Final = StateMachine("exam", TRANSITIONS, EXAM_STATUS_LABELS)
+EXAM_MACHINE: Final = StateMachine("exam", TRANSITIONS, EXAM_STATUS_LABELS, TRIGGER_LABELS)
 
 # States in which the order may still be edited or cancelled by the registration desk.
 EDITABLE: Final = frozenset({ExamStatus.ORDERED, ExamStatus.SCHEDULED, ExamStatus.REGISTERED})

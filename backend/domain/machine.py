@@ -16,18 +16,21 @@ class StateMachine(Generic[S, T]):
     """Wraps a transition table so that every machine refuses illegal triggers the same way."""
 
     def __init__(
-        self, name: str, table: Mapping[tuple[S, T], S], labels: Mapping[S, str]
+        self, name: str, table: Mapping[tuple[S, T], S], labels: Mapping[S, str],
+        trigger_labels: Mapping[T, str] | None = None,
     ) -> None:
         self.name = name
         self.table = table
         self.labels = labels
+        self.trigger_labels: Mapping[T, str] = trigger_labels or {}
 
     def next(self, current: S, trigger: T) -> S:
         try:
             return self.table[(current, trigger)]
         except KeyError:
             raise InvalidTransition(
-                self.name, str(current), str(trigger), self.labels.get(current, "")
+                self.name, str(current), str(trigger), self.labels.get(current, ""),
+                self.trigger_labels.get(trigger, ""),
             ) from None
 
     def allowed(self, current: S) -> list[T]:

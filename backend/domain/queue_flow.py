@@ -50,7 +50,15 @@ TICKET_TRANSITIONS: Final[Mapping[tuple[TicketStatus, TicketTrigger], TicketStat
 }
 del S, T
 
-TICKET_MACHINE: Final = StateMachine("ticket", TICKET_TRANSITIONS, TICKET_STATUS_LABELS)
+TICKET_TRIGGER_LABELS: Final[Mapping[TicketTrigger, str]] = {
+    TicketTrigger.CALL: "叫号",
+    TicketTrigger.RECALL: "重呼",
+    TicketTrigger.MISS: "过号",
+    TicketTrigger.REQUEUE: "重新排队",
+    TicketTrigger.FINISH: "完成",
+    TicketTrigger.CANCEL: "取消",
+}
+TICKET_MACHINE: Final = StateMachine("ticket", TICKET_TRANSITIONS, TICKET_STATUS_LABELS, TICKET_TRIGGER_LABELS)
 
 
 def next_ticket_status(current: TicketStatus, trigger: TicketTrigger) -> TicketStatus:

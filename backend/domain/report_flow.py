@@ -51,7 +51,14 @@ REPORT_TRANSITIONS: Final[Mapping[tuple[ReportStatus, ReportTrigger], ReportStat
 }
 del S, T
 
-REPORT_MACHINE: Final = StateMachine("report", REPORT_TRANSITIONS, REPORT_STATUS_LABELS)
+REPORT_TRIGGER_LABELS: Final[Mapping[ReportTrigger, str]] = {
+    ReportTrigger.WRITE: "书写",
+    ReportTrigger.SUBMIT: "提交",
+    ReportTrigger.APPROVE: "审核通过",
+    ReportTrigger.RETURN: "退回",
+    ReportTrigger.AMEND: "修改",
+}
+REPORT_MACHINE: Final = StateMachine("report", REPORT_TRANSITIONS, REPORT_STATUS_LABELS, REPORT_TRIGGER_LABELS)
 # Statuses in which the text may be edited by its author.
 EDITABLE_REPORT: Final = frozenset({ReportStatus.DRAFT, ReportStatus.RETURNED, ReportStatus.AMENDED})
 

@@ -77,5 +77,9 @@ PAGES: list[tuple[str, str]] = [
     ("/admin/screens", "大屏管理"),
     ("/panels/worklist", "报告工作台"),
     ("/panels/critical", "危急值"),
+    ("/panels/shift", "选择班次"),
+    ("/panels/us-room", "超声叫号"),
+    ("/panels/triage", "超声分诊"),
+    ("/admin/shifts", "班次管理"),
     ("/api/openapi.json", "API 文档"),
 ]

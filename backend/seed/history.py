@@ -87,11 +87,16 @@ def seed_history(settings: Settings, *, scale: str = "demo", seed: int = 2026112
 
 
 def after_history(settings: Settings) -> None:
-    """CALL SITE for what must be rebuilt from the seeded timeline (cockpit rollups); nothing yet.
+    """Rebuild what is derived from the timeline (the cockpit rollups) after a bulk history load."""
+    from backend.db.session import make_engine, make_session_factory
+    from backend.services import cockpit_rollups
 
-    When `backend.services.cockpit_rollups.rebuild_all` exists, the lead wires it here.
-    """
-    return None
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            cockpit_rollups.rebuild_all(session, tz=settings.site_timezone)
+    finally:
+        engine.dispose()
 
 
 def _day_start(day: date, tz: ZoneInfo) -> int:

@@ -28,6 +28,7 @@ from backend.db.session import make_engine, make_session_factory
 from backend.domain.enums import MODALITY_LABELS
 from backend.seed.kiosks import seed_kiosks
 from backend.seed.screens import seed_screens
+from backend.seed.shifts import seed_shifts
 
 CAMPUSES = [("MAIN", "本部院区"), ("EAST", "东院区")]
 IMAGING_DEPTS = [("RAD", "放射科", "MAIN"), ("USD", "超声科", "MAIN")]
@@ -110,7 +111,7 @@ STAFF = [
     ("senior", "主任医师 赵强", ["senior_radiologist", "radiologist"], "RAD"),
     ("typist", "打字员 孙丽", ["typist"], "USD"),
     ("head", "科主任 周明", ["department_head", "senior_radiologist"], "RAD"),
-    ("sono", "超声医师 吴敏", ["radiologist"], "USD"),
+    ("sono", "超声医师 吴敏", ["radiologist", "technologist"], "USD"),
 ]
 
 
@@ -162,6 +163,7 @@ def seed_reference(settings: Settings, *, seed: int, now: datetime | None = None
         slots = _seed_slots(s, queue, now=now, tz=tz, days=slot_days)
         seed_screens(s, campus)
         seed_kiosks(s, campus)
+        seed_shifts(s, campus, dept, queue)
         for username, display, roles, dcode in STAFF:
             if s.scalars(select(User).where(User.username == username)).first() is None:
                 u = User(username=username, display_name=display, password_hash=hash_password(passwords[username]),

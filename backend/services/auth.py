@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -100,7 +102,9 @@ def update_user(
         if department_id is not None:
             user.department_id = department_id
         audit.record(tx, by, "update", "user", user.id, password_reset=bool(password))
-        return user_dict(user)
+        out = user_dict(user)
+    _forget_actors(svc)
+    return out
 
 
 def user_dict(user: User) -> dict[str, Any]:
@@ -116,19 +120,23 @@ def list_users(svc: Services, *, by: Actor) -> list[dict[str, Any]]:
 
 
 def login(svc: Services, username: str, password: str, *, ip: str = "") -> Actor:
-    """Check a staff password; refuse unknown, inactive or wrong with one message."""
+    """Check a staff password; refuse unknown, inactive or wrong with one message (audited either way)."""
+    actor: Actor | None = None
     with transaction(svc) as tx:
         user = tx.session.scalars(select(User).where(User.username == username.strip())).first()
         ok = _verify(user.password_hash if user else _DUMMY_HASH, password)
         if user is None or not ok or not user.active:
             anon = Actor(kind="anonymous", id=None, name=username[:64], ip=ip)
-            audit.record(tx, anon, "login_failed", "user", user.id if user else "")
-            raise Unauthenticated("用户名或密码错误，或账号已停用", code="bad_credentials")
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
-        actor = actor_for(user, ip=ip)
-        audit.record(tx, actor, "login", "user", user.id)
-        return actor
+            # Committed with this transaction, so failed attempts stay in the audit trail.
+            audit.record(tx, anon, "login_failed", "user", user.id if user else "", username=username[:64])
+        else:
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+            actor = actor_for(user, ip=ip)
+            audit.record(tx, actor, "login", "user", user.id)
+    if actor is None:
+        raise Unauthenticated("用户名或密码错误，或账号已停用", code="bad_credentials")
+    return actor
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -138,13 +146,36 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
+# Who is behind a session or key is re-read at most this often per process: a disabled account or a
+# revoked key stops working within this many seconds (at once in the process that changed it).
+ACTOR_TTL_SECONDS = 5.0
+
+
+def _cached(svc: Services, key: str) -> Actor | None:
+    hit = svc.cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < ACTOR_TTL_SECONDS:
+        return cast(Actor, hit[1])
+    return None
+
+
+def _forget_actors(svc: Services) -> None:
+    for key in [k for k in list(svc.cache) if k.startswith("actor:")]:
+        svc.cache.pop(key, None)
+
+
 def actor_by_user_id(svc: Services, user_id: int, *, ip: str = "") -> Actor | None:
     """The Actor of a logged-in session, or None when the account was removed or disabled."""
+    key = f"actor:user:{user_id}"
+    if (hit := _cached(svc, key)) is not None:
+        return replace(hit, ip=ip)
     with transaction(svc, readonly=True) as tx:
         user = tx.session.get(User, user_id)
         if user is None or not user.active:
+            svc.cache.pop(key, None)
             return None
-        return actor_for(user, ip=ip)
+        actor = actor_for(user)
+    svc.cache[key] = (time.monotonic(), actor)
+    return replace(actor, ip=ip)
 
 
 def _digest(secret: str) -> str:
@@ -174,11 +205,14 @@ def actor_for_api_key(svc: Services, raw: str, *, ip: str = "") -> Actor:
     parts = raw.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != "rk":
         raise Unauthenticated("API 密钥格式错误", code="bad_api_key")
+    cache_key = f"actor:key:{_digest(raw.strip())}"
+    if (hit := _cached(svc, cache_key)) is not None:
+        return replace(hit, ip=ip)
     with transaction(svc, readonly=True) as tx:
         key = tx.session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
         if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, _digest(parts[2])):
             raise Unauthenticated("API 密钥无效或已吊销", code="bad_api_key")
-        actor = Actor(kind="api_key", id=key.id, name=key.name, perms=frozenset(key.scopes), ip=ip)
+        actor = Actor(kind="api_key", id=key.id, name=key.name, perms=frozenset(key.scopes))
         # Writing on every request would serialize SQLite writers; a minute's precision is enough.
         stale = key.last_used_at is None or (tx.now - key.last_used_at).total_seconds() > 60
     if stale:
@@ -186,7 +220,8 @@ def actor_for_api_key(svc: Services, raw: str, *, ip: str = "") -> Actor:
             fresh = tx.session.get(ApiKey, actor.id)
             if fresh is not None:
                 fresh.last_used_at = tx.now
-    return actor
+    svc.cache[cache_key] = (time.monotonic(), actor)
+    return replace(actor, ip=ip)
 
 
 def revoke_api_key(svc: Services, key_id: int, *, by: Actor) -> None:
@@ -197,6 +232,7 @@ def revoke_api_key(svc: Services, key_id: int, *, by: Actor) -> None:
             raise NotFound(f"API 密钥不存在：{key_id}", code="api_key_not_found")
         key.revoked_at = tx.now
         audit.record(tx, by, "revoke", "api_key", key.id)
+    _forget_actors(svc)
 
 
 def list_api_keys(svc: Services, *, by: Actor) -> list[dict[str, Any]]:

@@ -28,6 +28,8 @@ class Services:
     notifier: Notifier
     # Partner ports by name (insurance resolver, reconstruction peer, ...), set by bootstrap.
     ports: dict[str, Any] = field(default_factory=dict)
+    # Short-lived in-process caches (e.g. who is behind a session or an API key), keyed by name.
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -187,9 +187,9 @@ def act(svc: Services, reminder_id: int, action: str, *, by: Actor, reason: str 
         timeline.append(tx, exam, f"er_reminder_{state}", by, rooms=(f"user:{by.id}",), reminder_id=r.id,
                         reason=reason, snooze_min=snooze_min if until else None)
         return {"id": r.id, "exam_id": exam.id, "state": state,
-                "snooze_until": until.isoformat() if until else None, "url": report_url(exam.id)}
+                "snooze_until": until.isoformat() if until else None, "url": report_url(exam.accession)}
 
 
-def report_url(exam_id: int) -> str:
+def report_url(accession: str) -> str:
     """Where the report editor opens for one exam."""
-    return f"/panels/worklist?exam={exam_id}"
+    return f"/panels/reports/{accession}"

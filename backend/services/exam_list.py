@@ -69,13 +69,26 @@ def _filtered(f: ExamFilter, tz: Any, dialect: str = "") -> Any:
     return q.where(and_(*conds)) if conds else q
 
 
+def _cursor_values(cursor: str, *, by_time: bool) -> tuple[Any, int]:
+    """The (sort key, id) a cursor points after; a forged or stale cursor is a 400, not a crash."""
+    raw_key, raw_id = decode_cursor(cursor)
+    try:
+        last_id = int(str(raw_id))
+        if not by_time:
+            return str(raw_key), last_id
+        key = datetime.fromisoformat(str(raw_key))
+    except ValueError as exc:
+        raise InvalidInput("分页游标无效", code="invalid_cursor") from exc
+    if key.tzinfo is None:
+        raise InvalidInput("分页游标无效", code="invalid_cursor")
+    return key, last_id
+
+
 def _keyset(q: Any, sort: str, cursor: str | None) -> Any:
     col = Exam.created_at if sort.startswith("created") else Exam.accession
     desc = sort.endswith("desc")
     if cursor:
-        raw_key, raw_id = decode_cursor(cursor)
-        key: Any = datetime.fromisoformat(str(raw_key)) if col is Exam.created_at else str(raw_key)
-        last_id = int(str(raw_id))
+        key, last_id = _cursor_values(cursor, by_time=col is Exam.created_at)
         q = q.where(or_(col < key, and_(col == key, Exam.id < last_id)) if desc
                     else or_(col > key, and_(col == key, Exam.id > last_id)))
     return q.order_by(col.desc(), Exam.id.desc()) if desc else q.order_by(col.asc(), Exam.id.asc())

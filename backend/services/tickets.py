@@ -12,7 +12,7 @@ from backend.domain.actor import Actor
 from backend.domain.errors import NotFound
 from backend.domain.queue_flow import TICKET_STATUS_LABELS, TicketStatus, TicketTrigger, next_ticket_status
 from backend.domain.queueing import TicketFacts, in_order, people_ahead
-from backend.services import timeline
+from backend.services import dispatch_state, timeline
 from backend.services.base import Tx
 
 
@@ -28,9 +28,16 @@ def room_queue_ids(tx: Tx, room_id: int) -> list[int]:
     return list(tx.session.scalars(select(QueueRoom.queue_id).where(QueueRoom.room_id == room_id)))
 
 
+def pool_queue_ids(tx: Tx, room_id: int) -> list[int]:
+    """Queues whose unplaced tickets the room calls directly (not those under ultrasound dispatch)."""
+    qids = room_queue_ids(tx, room_id)
+    dispatched = dispatch_state.dispatched_queue_ids(tx, qids) if qids else set()
+    return [q for q in qids if q not in dispatched]
+
+
 def room_line(tx: Tx, room_id: int, *, status: TicketStatus = TicketStatus.WAITING) -> list[QueueTicket]:
     """Today's tickets a room may call, in calling order: pinned to it, or unplaced in a queue it serves."""
-    qids = room_queue_ids(tx, room_id)
+    qids = pool_queue_ids(tx, room_id)
     cond = QueueTicket.room_id == room_id
     if status == TicketStatus.WAITING and qids:
         cond = or_(cond, (QueueTicket.room_id.is_(None)) & QueueTicket.queue_id.in_(qids))
@@ -57,7 +64,7 @@ def ahead_of(tx: Tx, ticket: QueueTicket) -> int:
                QueueTicket.checked_in_at).where(QueueTicket.day == ticket.day,
                                                 QueueTicket.status == TicketStatus.WAITING.value)
     if ticket.room_id is not None:
-        qids = room_queue_ids(tx, ticket.room_id)
+        qids = pool_queue_ids(tx, ticket.room_id)
         q = q.where(or_(QueueTicket.room_id == ticket.room_id,
                         QueueTicket.room_id.is_(None) & QueueTicket.queue_id.in_(qids)))
     else:

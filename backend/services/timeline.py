@@ -9,7 +9,7 @@ from sqlalchemy import select
 from backend.db.models import Exam, ExamEvent
 from backend.domain.actor import Actor
 from backend.domain.errors import NotFound
-from backend.domain.events import Event, exam_rooms
+from backend.domain.events import Event, exam_rooms, for_audiences
 from backend.domain.exam_flow import (
     EXAM_STATUS_LABELS,
     TRIGGER_EVENT,
@@ -28,14 +28,14 @@ def append(tx: Tx, exam: Exam, kind: str, actor: Actor, *, rooms: tuple[str, ...
     row = ExamEvent(exam_id=exam.id, kind=kind, at=tx.now, actor=actor.label, details=details)
     tx.session.add(row)
     cockpit_rollups.on_event(tx, exam, kind)  # cockpit counters move in the same transaction
-    tx.publish(
-        Event(
-            name=f"exam_{kind}" if not kind.startswith(("exam_", "report_", "ticket_", "critical_")) else kind,
-            payload={"exam_id": exam.id, "accession": exam.accession, "status": exam.status,
-                     "report_status": exam.report_status, "kind": kind, "at": tx.now.isoformat(), **details},
-            rooms=rooms if rooms is not None else exam_rooms(campus_id=exam.campus_id, room_id=exam.room_id),
-        )
+    event = Event(
+        name=f"exam_{kind}" if not kind.startswith(("exam_", "report_", "ticket_", "critical_")) else kind,
+        payload={"exam_id": exam.id, "accession": exam.accession, "status": exam.status,
+                 "report_status": exam.report_status, "kind": kind, "at": tx.now.isoformat(), **details},
+        rooms=rooms if rooms is not None else exam_rooms(),
     )
+    for part in for_audiences(event):  # public rooms (screens, kiosks) never hear staff details
+        tx.publish(part)
     return row
 
 

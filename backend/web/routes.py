@@ -10,10 +10,11 @@ from flask import Blueprint, redirect, render_template, request, session
 from backend.api.auth import start_session
 from backend.api.security import check_csrf_form, client_ip, csrf_token, services
 from backend.domain.errors import DomainError
-from backend.services import auth
+from backend.services import auth, shift_sessions
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
+SHIFT_PAGE = "/panels/shift"  # ultrasound staff choose their shift before any other panel (US-7)
 # Where each role lands after sign-in; the first matching role wins.
 HOME_BY_ROLE = [
     ("admin", "/panels/exams"),
@@ -61,11 +62,17 @@ def login_submit() -> Any:
                                hospital=services().settings.hospital_name,
                                username=request.form.get("username", "")), 401
     start_session(actor)
+    if shift_sessions.needs_choice(services(), actor):
+        return redirect(SHIFT_PAGE)
     return redirect(_safe_next(nxt) or home_for(sorted(actor.roles)))
 
 
 @bp.get("/logout")
 def logout() -> Any:
+    user = session.get("user")
+    who = auth.actor_by_user_id(services(), int(user["id"])) if user else None
+    if who is not None:
+        shift_sessions.close_session(services(), by=who, reason="logout")  # the shift ends at logout (US-7)
     session.clear()
     return redirect("/login")
 
@@ -75,4 +82,7 @@ def index() -> Any:
     user = session.get("user")
     if not user:
         return redirect("/login")
+    who = auth.actor_by_user_id(services(), int(user["id"]))
+    if who is not None and shift_sessions.needs_choice(services(), who):
+        return redirect(SHIFT_PAGE)
     return redirect(home_for(user.get("roles", [])))

@@ -50,7 +50,7 @@ def test_call_then_missed_on_the_right_masked(hall: Any, live_server: Any) -> No
     assert hall.locator(".hall-waiting .hall-row").count() == 4
     ticket = calling.call_next(svc, room_id(svc, "DR1"), by=actors["tech"])
     live = hall.locator(".hall-now_calling .hall-calling-live", has_text=ticket["code"])
-    live.wait_for(timeout=2000)  # pushed over Socket.IO, not the 30 s re-sync
+    live.wait_for(timeout=3000)  # pushed over Socket.IO, not the 30 s re-sync
     assert "张*明" in live.inner_text()
     hall.wait_for_function("() => (window.radopsSpoken || []).length > 0", timeout=3000)
     spoken = hall.evaluate("() => window.radopsSpoken")
@@ -60,7 +60,7 @@ def test_call_then_missed_on_the_right_masked(hall: Any, live_server: Any) -> No
 
     calling.mark_missed(svc, ticket["ticket_id"], by=actors["tech"])
     row = hall.locator(".hall-missed .hall-missed-row", has_text=ticket["code"])
-    row.wait_for(timeout=2000)
+    row.wait_for(timeout=5000)  # pushed: the slow re-sync is 30 s away
     assert "张*明" in row.inner_text()
     box = _box(hall, ".hall-missed")
     assert box["x"] > W * 0.6
@@ -86,7 +86,7 @@ def test_missed_block_as_bottom_band_after_admin_assigns_layout(hall: Any, live_
     ticket = calling.call_next(svc, room_id(svc, "DR1"), by=actors["tech"])
     calling.mark_missed(svc, ticket["ticket_id"], by=actors["tech"])
     row = hall.locator(".hall-missed .hall-missed-row", has_text=ticket["code"])
-    row.wait_for(timeout=2000)
+    row.wait_for(timeout=5000)  # pushed: the slow re-sync is 30 s away
     assert "王*二" in row.inner_text()
     box = _box(hall, ".hall-missed")
     assert box["y"] > H * 0.6
@@ -133,7 +133,7 @@ def test_east_campus_portrait_screen(browser: Any, live_server: Any) -> None:
         _open(page, live_server, "HALL-EAST")
         ticket = calling.call_next(svc, room_id(svc, "EDR1"), by=actors["tech"])
         calling.mark_missed(svc, ticket["ticket_id"], by=actors["tech"])
-        page.locator(".hall-missed .hall-missed-row", has_text=ticket["code"]).wait_for(timeout=2000)
+        page.locator(".hall-missed .hall-missed-row", has_text=ticket["code"]).wait_for(timeout=5000)
         assert "司**如" in page.inner_text(".hall-missed")
         waiting, missed = _box(page, ".hall-waiting"), _box(page, ".hall-missed")
         assert missed["y"] > waiting["y"] + waiting["height"] - 1  # stacked below the waiting list

@@ -64,7 +64,7 @@ def test_clerk_registers_with_and_without_slot_and_finds_both(page, live_server)
     page.wait_for_selector(f"#exams-table tr:has-text('{acc_ln}')")
     page.click("#exams-item")
     page.keyboard.type("肺结节")
-    page.keyboard.press("Enter")
+    page.locator(".dash-dropdown-option, [role=option]").filter(has_text="肺结节").first.click()
     page.keyboard.press("Escape")
     page.wait_for_function(
         "document.querySelectorAll('#exams-table tbody tr').length === 1")

@@ -75,7 +75,7 @@ def test_illegal_transition_is_409_naming_the_state_and_changes_nothing(clerk, a
     before = _counts(app)
     err = _error(clerk.post(f"/api/exams/{exam['exam_id']}/transition", json={"trigger": "complete"}),
                  409, "invalid_transition")
-    assert "registered" in err["message"]
+    assert "完成检查" in err["message"]
     assert "已登记" in err["message"]
     assert err["details"]["current"] == "registered"
     assert _counts(app) == before

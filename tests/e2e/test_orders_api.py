@@ -1,9 +1,11 @@
+
 """POST /api/orders: the JSON intake of health-check orders (PE-1, PE-2) with API keys and idempotency."""
 
 from __future__ import annotations
 
 from backend.realtime import socketio
 from backend.services import auth
+from tests.conftest import PASSWORDS
 
 BODY = {
     "control_id": "J-0001",
@@ -23,7 +25,9 @@ def key(app, actors, scopes=("exam.register", "exam.read")):
 
 def test_new_order_201_then_repeat_200_with_the_same_body(app, client, actors):
     headers = key(app, actors)
-    sio = socketio.test_client(app, query_string="campus=1")
+    staff = app.test_client()
+    staff.post("/api/auth/login", json={"username": "doctor", "password": PASSWORDS["doctor"]})
+    sio = socketio.test_client(app, flask_test_client=staff, query_string="exams=1")
     first = client.post("/api/orders", json=BODY, headers=headers)
     assert first.status_code == 201, first.get_json()
     body = first.get_json()

@@ -28,8 +28,8 @@ def test_write_submit_approve_print_over_http(app, client, auth_actions, actors)
     svc = app.extensions["radops"]
     exam = exam_at(svc, actors, "completed", name="李秀英")
     eid = exam["exam_id"]
-    sio = socketio.test_client(app, query_string="campus=1")
     as_user(auth_actions, "doctor")
+    sio = socketio.test_client(app, flask_test_client=client, query_string="exams=1")
     view = client.get(f"/api/exams/{eid}/report").get_json()
     assert view["report"] is None
     assert view["can"]["save"] is True

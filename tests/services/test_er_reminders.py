@@ -98,7 +98,7 @@ def test_acknowledge_snooze_and_open(svc: Any, clock: Any, actors: Any) -> None:
     assert er_reminders.scan(svc)["resumed"] == 1
     assert len(er_reminders.pending(svc, by=actors["doctor"])) == 1
     opened = er_reminders.act(svc, r["id"], "open", by=actors["doctor"])
-    assert opened["url"] == f"/panels/worklist?exam={exam_id}"
+    assert opened["url"] == f"/panels/reports/{r['accession']}"
     er_reminders.act(svc, r["id"], "ack", by=actors["doctor"])
     assert er_reminders.pending(svc, by=actors["doctor"]) == []
     assert kinds(svc, exam_id) == ["er_reminder_shown", "er_reminder_snoozed", "er_reminder_shown",

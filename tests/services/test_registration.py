@@ -111,7 +111,7 @@ def test_cancel_releases_slot_and_refuses_twice(svc, actors):
     assert now[slot["id"]]["booked"] == slot["booked"]
     with pytest.raises(InvalidTransition) as exc:
         registration.cancel(svc, out["exam_id"], reason="again", by=actors["clerk"])
-    assert "cancelled" in exc.value.message
+    assert "已取消" in exc.value.message
 
 
 def test_edit_moves_slot_and_checks_version(svc, actors):

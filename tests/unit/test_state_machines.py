@@ -32,8 +32,8 @@ def test_table_walk(machine, table, state, trigger):
         with pytest.raises(InvalidTransition) as exc:
             machine.next(state, trigger)
         assert exc.value.current == state.value
-        assert state.value in exc.value.message
         assert machine.labels[state] in exc.value.message
+        assert machine.trigger_labels[trigger] in exc.value.message
 
 
 def test_every_state_has_a_label():

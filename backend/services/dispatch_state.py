@@ -1,0 +1,90 @@
+"""Reads shared by ultrasound dispatch: which queues are dispatched, open sessions, room loads, room locks.
+
+A queue is *dispatched* when an active shift links it: its unplaced tickets then wait in the pool that
+only triage (auto or manual) empties, and a room calls only the patients triaged to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from backend.db.models import QueueTicket, Room
+from backend.db.models.ultrasound import Shift, ShiftQueue, ShiftSession
+from backend.domain.dispatch import RoomLoad, capacity
+from backend.domain.queue_flow import TicketStatus
+from backend.services.base import Tx
+
+# A room's load: patients triaged to it and not yet done (waiting, or called / being examined).
+LOAD_STATUSES = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    session_id: int
+    room_id: int
+    room_code: str
+    user_id: int
+    shift_id: int
+    max_auto: int
+    typist_weight: float
+    with_typist: bool
+
+    @property
+    def capacity(self) -> int:
+        return capacity(self.max_auto, self.typist_weight, with_typist=self.with_typist)
+
+
+def dispatched_queue_ids(tx: Tx, queue_ids: Iterable[int] | None = None) -> set[int]:
+    """Queues linked to an active shift (optionally only among `queue_ids`)."""
+    q = select(ShiftQueue.queue_id).join(Shift, Shift.id == ShiftQueue.shift_id).where(Shift.active.is_(True))
+    if queue_ids is not None:
+        q = q.where(ShiftQueue.queue_id.in_(list(queue_ids)))
+    return set(tx.session.scalars(q))
+
+
+def open_sessions(tx: Tx, *, queue_id: int | None = None, room_ids: Iterable[int] | None = None
+                  ) -> list[OpenSession]:
+    """Open sessions (one per room), optionally only those whose shift links `queue_id` or in `room_ids`."""
+    q = (select(ShiftSession.id, ShiftSession.room_id, Room.code, ShiftSession.user_id, Shift.id,
+                Shift.max_auto, Shift.typist_weight, ShiftSession.with_typist)
+         .join(Shift, Shift.id == ShiftSession.shift_id).join(Room, Room.id == ShiftSession.room_id)
+         .where(ShiftSession.ended_at.is_(None), Room.active.is_(True)))
+    if queue_id is not None:
+        q = q.where(ShiftSession.shift_id.in_(select(ShiftQueue.shift_id).where(ShiftQueue.queue_id == queue_id)))
+    if room_ids is not None:
+        q = q.where(ShiftSession.room_id.in_(list(room_ids)))
+    return [OpenSession(*row) for row in tx.session.execute(q.order_by(Room.code))]
+
+
+def session_queue_ids(tx: Tx, shift_id: int) -> list[int]:
+    return list(tx.session.scalars(select(ShiftQueue.queue_id).where(ShiftQueue.shift_id == shift_id)))
+
+
+def loads(tx: Tx, room_ids: Iterable[int]) -> dict[int, int]:
+    """Today's load of each room (one grouped count)."""
+    ids = list(room_ids)
+    if not ids:
+        return {}
+    day = tx.now.astimezone(tx.tz).date()
+    rows = tx.session.execute(select(QueueTicket.room_id, func.count()).where(
+        QueueTicket.room_id.in_(ids), QueueTicket.day == day, QueueTicket.status.in_(LOAD_STATUSES))
+        .group_by(QueueTicket.room_id))
+    out = dict.fromkeys(ids, 0)
+    out.update({int(r): int(n) for r, n in rows})
+    return out
+
+
+def room_loads(tx: Tx, sessions: list[OpenSession]) -> list[RoomLoad]:
+    counts = loads(tx, [s.room_id for s in sessions])
+    return [RoomLoad(s.room_id, s.room_code, s.capacity, counts[s.room_id]) for s in sessions]
+
+
+def lock_rooms(tx: Tx, room_ids: Iterable[int]) -> None:
+    """Row-lock rooms in id order (PostgreSQL FOR UPDATE; SQLite writers are already serialized by
+    BEGIN IMMEDIATE): every change of a room's load by triage happens under its room lock."""
+    ids = sorted(set(room_ids))
+    if ids:
+        list(tx.session.scalars(select(Room.id).where(Room.id.in_(ids)).order_by(Room.id).with_for_update()))

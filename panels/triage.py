@@ -1,0 +1,120 @@
+"""Manual triage (手工分诊, US-12..US-15) for triage nurses and admins: each room's doctor, shift, typist,
+triage count against the maximum and queued patients; the unassigned pool; assign or move a patient to a
+room, also beyond its maximum; live over Socket.IO (room "triage")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html
+from dash_socketio import DashSocketIO
+
+from backend.domain.actor import Actor
+from backend.domain.errors import DomainError
+from backend.domain.permissions import Perm
+from backend.services import triage, triage_board
+from backend.web.context import page_actor, services
+from panels.shell import staff_page
+
+PATH = "/panels/triage"
+EVENTS = ["ticket_created", "ticket_called", "ticket_missed", "ticket_requeued", "ticket_transferred",
+          "ticket_done", "ticket_triaged", "ticket_pooled", "ticket_released"]
+POOL = "pool"
+
+
+def _body(_actor: Actor) -> Any:
+    return dbc.Container([
+        html.H3("超声手工分诊", className="mt-3 mb-3"),
+        dbc.Card(dbc.CardBody(dbc.Row([
+            dbc.Col([dbc.Label("患者（候检）"), dcc.Dropdown(id="triage-ticket", placeholder="选择患者")], md=5),
+            dbc.Col([dbc.Label("分到诊室"), dcc.Dropdown(id="triage-target", placeholder="选择诊室")], md=4),
+            dbc.Col([dbc.Label("\u00a0", className="d-block"),
+                     dbc.Button("分配", id="triage-assign", color="primary", n_clicks=0)], md=3),
+        ])), className="mb-3"),
+        html.Div(id="triage-flash"),
+        html.Div(id="triage-board"),
+        dcc.Interval(id="triage-resync", interval=15_000),
+        DashSocketIO(id="triage-socket", eventNames=EVENTS, options={"query": {"triage": "1"}}),
+    ], fluid=True)
+
+
+def layout(**_: Any) -> Any:
+    return staff_page(Perm.TRIAGE, PATH, _body)
+
+
+def _patients(rows: list[dict[str, Any]], id_: str) -> Any:
+    if not rows:
+        return html.Div("无", className="text-muted small", id=id_)
+    return html.Ul([html.Li(f"{r['code']} {r['name']} · {r['queue_name']}", className="small") for r in rows],
+                   className="mb-0 ps-3", id=id_)
+
+
+def _room_card(r: dict[str, Any]) -> Any:
+    s = r["session"]
+    head = f"{r['room_code']} {r['room_name']}"
+    if s is None:
+        body = [html.Div("未开班", className="text-muted")]
+    else:
+        color = "danger" if r["full"] else "success"
+        body = [html.Div(f"医生：{r['doctor']} · 班次：{r['shift']} · 打字员：{'有' if r['with_typist'] else '无'}",
+                         className="small"),
+                html.Div([dbc.Badge(f"分诊 {r['load']} / 上限 {r['capacity']}", color=color, className="me-2",
+                                    id=f"triage-load-{r['room_code']}"),
+                          html.Span(f"班次最大自动分诊数 {r['max_auto']} · 排队 {r['queued']} 人", className="small")],
+                         className="my-1"),
+                _patients(r["patients"], f"triage-patients-{r['room_code']}")]
+    return dbc.Col(dbc.Card([dbc.CardHeader(head), dbc.CardBody(body)], className="h-100",
+                            id=f"triage-room-{r['room_code']}"), md=4, lg=3, className="mb-3")
+
+
+def _view(board: dict[str, Any]) -> Any:
+    pool = board["pool"]
+    return html.Div([
+        html.H5(f"待分诊（{len(pool)}）"),
+        _patients(pool, "triage-pool"),
+        html.H5("诊室", className="mt-3"),
+        dbc.Row([_room_card(r) for r in board["rooms"]]),
+    ])
+
+
+def _options(board: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    tickets = [{"label": f"{p['code']} {p['name']} · {p['queue_name']} · 待分诊", "value": p["ticket_id"]}
+               for p in board["pool"]]
+    for r in board["rooms"]:
+        tickets += [{"label": f"{p['code']} {p['name']} · {p['queue_name']} · {r['room_code']}",
+                     "value": p["ticket_id"]} for p in r["patients"]]
+    rooms = [{"label": f"{r['room_code']} {r['room_name']} · {r['load']}/{r['capacity']}"
+              + ("（已满）" if r["full"] else ""), "value": r["room_id"]} for r in board["rooms"] if r["session"]]
+    return tickets, [*rooms, {"label": "退回待分诊池", "value": POOL}]
+
+
+@callback(Output("triage-board", "children"), Output("triage-ticket", "options"), Output("triage-target", "options"),
+          Output("triage-flash", "children"),
+          Input("triage-resync", "n_intervals"), Input("triage-assign", "n_clicks"),
+          *[Input("triage-socket", f"data-{e}") for e in EVENTS],
+          State("triage-ticket", "value"), State("triage-target", "value"))
+def triage_refresh(*args: Any) -> tuple[Any, ...]:
+    """Redraw the board; the assign button first moves the chosen patient (also into a full room, US-15)."""
+    actor = page_actor()
+    if actor is None:
+        return dash.no_update, dash.no_update, dash.no_update, None
+    ticket, target = args[-2], args[-1]
+    flash: Any = dash.no_update  # a live refresh keeps the last message
+    if ctx.triggered_id == "triage-assign":
+        try:
+            if not ticket or not target:
+                raise DomainError("请选择患者和目标诊室", code="choose_first")
+            t = triage.assign(services(), int(ticket), None if target == POOL else int(target), by=actor)
+            where = t["room_name"] or "待分诊池"
+            flash = dbc.Alert(f"{t['code']} 已分到 {where}", color="success", id="triage-flash-msg", duration=6000)
+        except DomainError as exc:
+            flash = dbc.Alert(exc.message, color="danger", id="triage-flash-msg")
+    board = triage_board.board(services(), by=actor)
+    tickets, rooms = _options(board)
+    return _view(board), tickets, rooms, flash
+
+
+def register() -> None:
+    dash.register_page(__name__, path=PATH, title="超声分诊 - RadOps", name="超声分诊", layout=layout)
