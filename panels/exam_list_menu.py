@@ -13,6 +13,7 @@ from backend.services import exam_detail, registration
 from backend.web.context import page_actor, services
 from panels.exam_menu import MENU_COMPONENTS, actions_for, find
 from panels.exam_table import REPORT_COLORS, STATUS_COLORS, badge
+from panels.shell import EXPIRED
 
 HIDDEN = {"display": "none"}
 MENU_WIDTH, ITEM_HEIGHT = 200, 36
@@ -135,8 +136,10 @@ def _cancel_open(invoked: dict[str, Any] | None, _back: Any) -> tuple[Any, ...]:
 def _cancel_confirm(n: int | None, exam_id: int | None, reason: str | None, bump: int | None) -> tuple[Any, ...]:
     """Cancel through the registration service; a refusal is shown in the dialog and nothing changes."""
     actor = page_actor()
-    if not n or exam_id is None or actor is None:
+    if not n or exam_id is None:
         return (dash.no_update,) * 4
+    if actor is None:
+        return dash.no_update, EXPIRED, True, dash.no_update
     try:
         registration.cancel(services(), int(exam_id), reason=reason or "", by=actor)
     except DomainError as exc:

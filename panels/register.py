@@ -16,7 +16,7 @@ from backend.domain.registration import OrderData, PatientData, slot_required
 from backend.services import catalog, patient_lookup, registration
 from backend.web.context import page_actor, services
 from panels.register_form import HIDDEN, order_card, patient_card, slot_card
-from panels.shell import staff_page
+from panels.shell import EXPIRED, staff_page
 
 PATH = "/panels/register"
 PATIENT_FIELDS = ["reg-name", "reg-sex", "reg-birth", "reg-idcard", "reg-phone", "reg-insurance", "reg-cadre"]
@@ -163,8 +163,10 @@ def _submit(n: int | None, *args: Any) -> tuple[Any, ...]:
     actor = page_actor()
     v = dict(zip(SUBMIT_STATES, args[:len(SUBMIT_STATES)], strict=True))
     items, bump, slot_opts, day = args[-4], args[-3] or 0, args[-2] or [], args[-1]
-    if not n or actor is None or ctx.triggered_id != "reg-submit":
+    if not n or ctx.triggered_id != "reg-submit":
         return dash.no_update, dash.no_update, dash.no_update, dash.no_update
+    if actor is None:
+        return _error(EXPIRED), dash.no_update, dash.no_update, dash.no_update
     item = _item(items, v["item"])
     if item is None:
         return _error("请选择检查项目"), dash.no_update, dash.no_update, dash.no_update

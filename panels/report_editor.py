@@ -16,7 +16,7 @@ from backend.domain.permissions import Perm
 from backend.services import critical_values, report_queries, reporting
 from backend.web.context import page_actor, services
 from panels.report_widgets import exam_header, status_badge, versions_table
-from panels.shell import staff_page
+from panels.shell import EXPIRED, staff_page
 
 PATH = "/panels/reports/<accession>"
 ACTIONS = ["rep-save", "rep-submit", "rep-approve", "rep-return", "rep-amend", "rep-critical"]
@@ -170,8 +170,10 @@ def _act(*args: Any) -> tuple[Any, Any, Any]:
     values, ids, state, ret, amend, finding, urgency = args[len(ACTIONS):]
     actor = page_actor()
     trigger = ctx.triggered_id
-    if actor is None or trigger not in ACTIONS or not ctx.triggered[0]["value"]:
+    if trigger not in ACTIONS or not ctx.triggered[0]["value"]:
         return dash.no_update, dash.no_update, dash.no_update
+    if actor is None:
+        return dbc.Alert(EXPIRED, color="warning", id="rep-flash"), dash.no_update, dash.no_update
     sections = {i["key"]: v or "" for i, v in zip(ids, values, strict=True)}
     fields = {"return": ret, "amend": amend, "finding": finding, "urgency": urgency}
     try:

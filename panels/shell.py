@@ -57,7 +57,12 @@ def staff_page(perm: Perm, active: str, body: Callable[[Actor], Any]) -> Any:
     if actor is None:
         return refusal("请先登录", "登录已过期或尚未登录。", login=True)
     if not actor.can(perm):
-        return html.Div([navbar(actor, active), refusal("没有权限", "您的角色无权访问此页面，如需开通请联系系统管理员。")])
+        return html.Div([navbar(actor, active),
+                         refusal("没有权限", "您的角色无权访问此页面，如需开通请联系系统管理员。")])
     return html.Div([navbar(actor, active), html.Main(body(actor), className="radops-main"),
                      dcc.Store(id="shell-actor", data={"id": actor.id, "name": actor.name}),
                      *er_popup.component(actor)])  # emergency-report reminders on every page (ER-1)
+
+
+# Shown by an action callback whose session expired: the page keeps what was typed.
+EXPIRED = "登录已过期，请在新标签页重新登录后再操作（本页已填写的内容不会丢失）"

@@ -8,7 +8,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 from dash_socketio import DashSocketIO
 
 from backend.domain.actor import Actor
@@ -35,6 +35,7 @@ def _body(_actor: Actor) -> Any:
         ])), className="mb-3"),
         html.Div(id="triage-flash"),
         html.Div(id="triage-board"),
+        dcc.Store(id="triage-bump"),
         dcc.Interval(id="triage-resync", interval=15_000),
         DashSocketIO(id="triage-socket", eventNames=EVENTS, options={"query": {"triage": "1"}}),
     ], fluid=True)
@@ -90,30 +91,36 @@ def _options(board: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str
     return tickets, [*rooms, {"label": "退回待分诊池", "value": POOL}]
 
 
-@callback(Output("triage-board", "children"), Output("triage-ticket", "options"), Output("triage-target", "options"),
-          Output("triage-flash", "children"),
-          Input("triage-resync", "n_intervals"), Input("triage-assign", "n_clicks"),
-          *[Input("triage-socket", f"data-{e}") for e in EVENTS],
-          State("triage-ticket", "value"), State("triage-target", "value"))
-def triage_refresh(*args: Any) -> tuple[Any, ...]:
-    """Redraw the board; the assign button first moves the chosen patient (also into a full room, US-15)."""
+@callback(Output("triage-flash", "children"), Output("triage-bump", "data"),
+          Input("triage-assign", "n_clicks"), State("triage-ticket", "value"), State("triage-target", "value"),
+          prevent_initial_call=True)
+def triage_assign(n: int, ticket: int | None, target: Any) -> tuple[Any, Any]:
+    """Move the chosen patient (also into a full room, US-15); its own callback so a live refresh never
+    re-sends the click."""
     actor = page_actor()
     if actor is None:
-        return dash.no_update, dash.no_update, dash.no_update, None
-    ticket, target = args[-2], args[-1]
-    flash: Any = dash.no_update  # a live refresh keeps the last message
-    if ctx.triggered_id == "triage-assign":
-        try:
-            if not ticket or not target:
-                raise DomainError("请选择患者和目标诊室", code="choose_first")
-            t = triage.assign(services(), int(ticket), None if target == POOL else int(target), by=actor)
-            where = t["room_name"] or "待分诊池"
-            flash = dbc.Alert(f"{t['code']} 已分到 {where}", color="success", id="triage-flash-msg", duration=6000)
-        except DomainError as exc:
-            flash = dbc.Alert(exc.message, color="danger", id="triage-flash-msg")
+        return dbc.Alert("登录已过期，请重新登录", color="danger", id="triage-flash-msg"), dash.no_update
+    try:
+        if not ticket or not target:
+            raise DomainError("请选择患者和目标诊室", code="choose_first")
+        t = triage.assign(services(), int(ticket), None if target == POOL else int(target), by=actor)
+    except DomainError as exc:
+        return dbc.Alert(exc.message, color="danger", id="triage-flash-msg"), dash.no_update
+    where = t["room_name"] or "待分诊池"
+    return dbc.Alert(f"{t['code']} 已分到 {where}", color="success", id="triage-flash-msg", duration=8000), n
+
+
+@callback(Output("triage-board", "children"), Output("triage-ticket", "options"), Output("triage-target", "options"),
+          Input("triage-resync", "n_intervals"), Input("triage-bump", "data"),
+          *[Input("triage-socket", f"data-{e}") for e in EVENTS])
+def triage_refresh(*_: Any) -> tuple[Any, ...]:
+    """Redraw the board and the pickers (on load, after a move, on every ticket event, every 15 s)."""
+    actor = page_actor()
+    if actor is None:
+        return dash.no_update, dash.no_update, dash.no_update
     board = triage_board.board(services(), by=actor)
     tickets, rooms = _options(board)
-    return _view(board), tickets, rooms, flash
+    return _view(board), tickets, rooms
 
 
 def register() -> None:

@@ -92,7 +92,8 @@ class EditBody(BaseModel):
 
 
 class TransitionBody(BaseModel):
-    trigger: Literal["check_in", "undo_check_in", "start", "complete", "discontinue"]
+    # Check-in goes through /api/kiosk/checkin or /api/desk/checkin (they queue the patient).
+    trigger: Literal["undo_check_in", "start", "complete", "discontinue"]
     note: str = Field("", max_length=500)
 
 

@@ -104,7 +104,10 @@ def save_draft(svc: Services, exam_id: int, *, sections: Mapping[str, Any], by: 
         else:
             _check_lock(report, expected_lock, required=True)
             version = current_version(tx, report)
+            was_returned = report.status == ReportStatus.RETURNED.value
             _move(tx, exam, report, ReportTrigger.WRITE)
+            if was_returned:  # back to writing after a return is a transition of its own on the timeline
+                timeline.append(tx, exam, "report_drafted", by, version=version.number, after_return=True)
             template = template_for(tx, exam, report.template_code)
             version.sections = clean_sections(template.sections, sections, previous=version.sections)
             version.saved_at, version.author_id, version.typed_by = tx.now, author, typist

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.db.models import Exam, ExamEvent
+from backend.db.models import Exam, ExamEvent, QueueTicket
 from backend.domain.actor import Actor
 from backend.domain.errors import NotFound
 from backend.domain.events import Event, exam_rooms, for_audiences
@@ -18,8 +18,11 @@ from backend.domain.exam_flow import (
     next_status,
 )
 from backend.domain.permissions import trigger_permission
+from backend.domain.queue_flow import TicketStatus, TicketTrigger, next_ticket_status
 from backend.services import audit, cockpit_rollups, report_due
 from backend.services.base import Services, Tx, transaction
+
+OPEN_TICKET = frozenset({TicketStatus.WAITING.value, TicketStatus.CALLED.value, TicketStatus.MISSED.value})
 
 
 def append(tx: Tx, exam: Exam, kind: str, actor: Actor, *, rooms: tuple[str, ...] | None = None,
@@ -60,7 +63,26 @@ def apply_in(tx: Tx, exam: Exam, trigger: Trigger, actor: Actor, **details: Any)
         report_due.set_due(tx, exam)  # the report deadline starts at the end of the exam (ER-1)
     append(tx, exam, TRIGGER_EVENT[trigger], actor, **{"from": before.value, "to": after.value, **details})
     audit.record(tx, actor, TRIGGER_EVENT[trigger], "exam", exam.id, to=after.value)
+    if trigger in CLOSES_TICKET:
+        _close_ticket(tx, exam, actor)
     return after
+
+
+# Leaving the line without an exam (cancelled, discontinued, check-in undone) closes the queue ticket,
+# so no room ever calls a patient whose exam cannot start.
+CLOSES_TICKET = frozenset({Trigger.CANCEL, Trigger.DISCONTINUE, Trigger.UNDO_CHECK_IN})
+
+
+def _close_ticket(tx: Tx, exam: Exam, actor: Actor) -> None:
+    ticket = tx.session.scalars(select(QueueTicket).where(QueueTicket.exam_id == exam.id)).first()
+    if ticket is None or ticket.status not in OPEN_TICKET:
+        return
+    ticket.status = next_ticket_status(TicketStatus(ticket.status), TicketTrigger.CANCEL).value
+    rooms = ["exams", "dashboard", "triage", f"queue:{ticket.queue_id}", f"campus:{exam.campus_id}"]
+    if ticket.room_id is not None:
+        rooms.append(f"room:{ticket.room_id}")
+    append(tx, exam, "ticket_cancelled", actor, rooms=tuple(rooms), ticket_id=ticket.id, queue_id=ticket.queue_id,
+           room_id=ticket.room_id, campus_id=exam.campus_id, code=ticket.code, status=ticket.status)
 
 
 def apply(svc: Services, exam_id: int, trigger: Trigger, *, by: Actor, **details: Any) -> dict[str, Any]:

@@ -15,10 +15,10 @@ from tests.us_helpers import check_in_us, room_id, shift_id
 
 
 def _pick(page: Any, selector: str, text: str) -> None:
-    """Choose an option of a dcc.Dropdown by typing part of its label."""
+    """Choose an option of a dcc.Dropdown by typing part of its label (waits for the option to load)."""
     page.click(selector)
     page.keyboard.type(text)
-    page.keyboard.press("Enter")
+    page.locator(".dash-dropdown-option, [role=option]").filter(has_text=text).first.click()
 
 
 def _actors(svc: Any) -> dict[str, Any]:

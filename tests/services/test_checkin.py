@@ -104,11 +104,14 @@ def test_several_exams_at_once_one_fails_one_succeeds(svc, actors, kiosk, notifi
     out = checkin.check_in(svc, "K1", "mrn", p.mrn, by=kiosk)
     assert one(out, ok["exam_id"])["ok"]
     assert one(out, unpaid["exam_id"])["reason"] == "not_paid"
-    created = [e for e in notifier.sent if e.name == "ticket_created"]
+    created = [e for e in notifier.sent if e.name == "ticket_created" and "exams" in e.rooms]
     assert len(created) == 1
+    public = [e for e in notifier.sent if e.name == "ticket_created" and "exams" not in e.rooms]
+    assert public
+    assert "accession" not in public[0].payload
     ev = created[0]
-    assert {"queue:", "campus:", "triage", "exams", "dashboard"} <= {r.split(":")[0] + (":" if ":" in r else "")
-                                                                     for r in ev.rooms}
+    assert {"triage", "exams", "dashboard"} <= set(ev.rooms)
+    assert {r.split(":")[0] for r in public[0].rooms} >= {"queue", "campus"}
     assert {"ticket_id", "exam_id", "queue_id", "room_id", "campus_id", "code", "status"} <= set(ev.payload)
     assert p.name not in str(ev.payload)
 

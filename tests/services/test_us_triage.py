@@ -159,3 +159,18 @@ def test_other_queues_are_untouched(svc, actors):
     assert r["ok"]
     assert r["ticket"]["room_id"] is None
     assert triaged(svc, r["exam_id"]) == []
+
+
+def test_periodic_pull_fills_rooms_from_the_pool(svc, actors):
+    from backend.domain.actor import SYSTEM
+    from backend.jobs import JOBS
+    from backend.tasks import triage_pull
+
+    assert any(name == "triage_pull" for name, _s, _f in JOBS)
+    doc = open_room(svc, actors, "US1")
+    shift_sessions.close_session(svc, by=doc)
+    waiting = check_in_us(svc, actors)
+    assert waiting["ticket"]["room_id"] is None
+    assert triage_pull.run(svc) == 0  # nobody open: nothing to do
+    open_room(svc, actors, "US2")  # opening pulls at once
+    assert triage.pull_all(svc, by=SYSTEM) == 0  # and the job finds nothing left
