@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -83,11 +84,11 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-@pytest.fixture
-def fresh_db_url(tmp_path: Path, db_url: str) -> Iterator[str]:
-    """A separate, committed database for tests that need real concurrent connections."""
+@contextmanager
+def fresh_database(db_url: str, tmp_dir: Path) -> Iterator[str]:
+    """A new database with the reference data (a file on SQLite, a new database on PostgreSQL)."""
     if db_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+        url = f"sqlite:///{tmp_dir / f'f{uuid.uuid4().hex[:8]}.db'}"
         prepare_database(url)
         yield url
         return
@@ -103,6 +104,13 @@ def fresh_db_url(tmp_path: Path, db_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def fresh_db_url(tmp_path: Path, db_url: str) -> Iterator[str]:
+    """A separate, committed database for tests that need real concurrent connections."""
+    with fresh_database(db_url, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

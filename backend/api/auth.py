@@ -50,6 +50,11 @@ def login() -> Any:
 @bp.post("/api/auth/logout")
 @doc("退出登录", public=True, tags=("auth",))
 def logout() -> Any:
+    from backend.services import shift_sessions
+
+    who = current_actor(required=False)
+    if who is not None and who.kind == "user":
+        shift_sessions.close_session(services(), by=who, reason="logout")  # the shift ends at logout (US-7)
     session.clear()
     return jsonify({"ok": True})
 

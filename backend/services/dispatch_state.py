@@ -73,7 +73,7 @@ def loads(tx: Tx, room_ids: Iterable[int]) -> dict[int, int]:
         QueueTicket.room_id.in_(ids), QueueTicket.day == day, QueueTicket.status.in_(LOAD_STATUSES))
         .group_by(QueueTicket.room_id))
     out = dict.fromkeys(ids, 0)
-    out.update({int(r): int(n) for r, n in rows})
+    out.update({int(r): int(n) for r, n in rows if r is not None})
     return out
 
 

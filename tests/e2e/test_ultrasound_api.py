@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 from backend.realtime import socketio
-from tests.us_helpers import room_id
+from backend.services import auth, shift_sessions
+from tests.conftest import PASSWORDS
+from tests.us_helpers import room_id, shift_id
 
 
 def _form_login(client, username, password):
@@ -56,15 +58,25 @@ def test_sonographer_chooses_a_shift_after_login_and_logout_ends_it(client):
     assert client.get("/api/ultrasound/sessions/current").get_json()["session"] is None  # ended at logout
 
 
+def test_api_logout_ends_the_shift(client, auth_actions):
+    auth_actions.login("sono")
+    shift = _shift(client, "腹部上午班")
+    assert client.post("/api/ultrasound/sessions", json={"shift_id": shift["id"],
+                                                         "room_id": _room(client, "US7")}).status_code == 201
+    auth_actions.logout()
+    auth_actions.login("sono")
+    assert client.get("/api/ultrasound/sessions/current").get_json()["session"] is None
+
+
 def _room(client, code):
     return room_id(client.application.extensions["radops"], code)
 
 
 def test_board_and_manual_assign_with_live_event(app, client, auth_actions):
-    auth_actions.login("sono")
-    shift = _shift(client, "乳腺上午班")
-    client.post("/api/ultrasound/sessions", json={"shift_id": shift["id"], "room_id": _room(client, "US1")})
-    auth_actions.logout()
+    svc = app.extensions["radops"]
+    sono = auth.login(svc, "sono", PASSWORDS["sono"])  # works on: the session stays open
+    shift_sessions.open_session(svc, by=sono, shift_id=shift_id(svc, "乳腺上午班"), room_id=_room(client, "US1"),
+                                with_typist=False)
     auth_actions.login("clerk")
     for i in range(9):
         patient = {"mrn": f"E2EUS{i}", "name": "孙小梅"}

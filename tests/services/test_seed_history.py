@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from backend.bootstrap import build_services
 from backend.config import Settings
@@ -18,7 +16,7 @@ from backend.domain.exam_query import ExamFilter
 from backend.seed.history import HistoryExists, seed_history
 from backend.seed.history_rows import PROCEDURE, REPORT
 from backend.services import auth, exam_list, registration
-from tests.conftest import FIXED_NOW, PASSWORDS, FakeClock, prepare_database
+from tests.conftest import FIXED_NOW, PASSWORDS, FakeClock, fresh_database
 from tests.helpers import order
 
 KINDS = {"ordered", "scheduled", "registered", "checked_in", "started", "completed", "cancelled", "report_drafted",
@@ -26,26 +24,6 @@ KINDS = {"ordered", "scheduled", "registered", "checked_in", "started", "complet
          "critical_acknowledged"}
 
 
-@contextmanager
-def fresh_database(db_url: str, tmp_dir) -> Iterator[str]:
-    """A new database with the reference data (a file on SQLite, a new database on PostgreSQL)."""
-    if db_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_dir / f'h{uuid.uuid4().hex[:8]}.db'}"
-        prepare_database(url)
-        yield url
-        return
-    name = f"radops_h_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = db_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        prepare_database(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")
