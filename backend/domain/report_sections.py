@@ -8,7 +8,7 @@ core never changes when a kind is added: values of any kind are JSON and travel 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -56,12 +56,12 @@ def kind_of(section: Mapping[str, Any]) -> SectionKind:
         raise InvalidInput(f"未知的报告段落类型：{name}", code="unknown_section_kind") from None
 
 
-def initial_sections(template: list[Mapping[str, Any]]) -> dict[str, Any]:
+def initial_sections(template: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The values a new report starts with: each section's default."""
     return {s["key"]: s.get("default", "" if s.get("kind", "text") == "text" else None) for s in template}
 
 
-def clean_sections(template: list[Mapping[str, Any]], values: Mapping[str, Any],
+def clean_sections(template: Sequence[Mapping[str, Any]], values: Mapping[str, Any],
                    previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Check submitted values against the template; unknown keys are refused, missing ones kept."""
     known = {s["key"]: s for s in template}
@@ -74,12 +74,12 @@ def clean_sections(template: list[Mapping[str, Any]], values: Mapping[str, Any],
     return out
 
 
-def missing_required(template: list[Mapping[str, Any]], values: Mapping[str, Any]) -> list[str]:
+def missing_required(template: Sequence[Mapping[str, Any]], values: Mapping[str, Any]) -> list[str]:
     """Titles of required sections that are still empty (all sections are required unless optional)."""
     return [s.get("title", s["key"]) for s in template
             if not s.get("optional") and kind_of(s).empty(values.get(s["key"]))]
 
 
-def printable(template: list[Mapping[str, Any]], values: Mapping[str, Any]) -> list[tuple[str, str]]:
+def printable(template: Sequence[Mapping[str, Any]], values: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(title, text) for each section in template order, for print and preview."""
     return [(s.get("title", s["key"]), kind_of(s).as_text(s, values.get(s["key"]))) for s in template]

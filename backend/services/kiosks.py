@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.db.models import Campus, Queue
+from backend.db.models import Campus, Queue, QueueTicket
 from backend.db.models.kiosk import KioskTerminal
 from backend.domain.actor import Actor
 from backend.domain.checkin import TerminalFacts
@@ -79,7 +79,7 @@ def ticket_slip(svc: Services, ticket_id: int) -> dict[str, Any]:
     from backend.services import tickets
 
     with transaction(svc, readonly=True) as tx:
-        ticket = tx.session.get(tickets.QueueTicket, ticket_id)
+        ticket = tx.session.get(QueueTicket, ticket_id)
         exam = tx.session.get(Exam, ticket.exam_id) if ticket else None
         if ticket is None or exam is None:
             raise NotFound(f"排队号不存在：{ticket_id}", code="ticket_not_found")

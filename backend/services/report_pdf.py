@@ -121,7 +121,7 @@ def _grid(pairs: list[tuple[str, str]], style: ParagraphStyle, cols: int) -> Tab
     return t
 
 
-class _NumberedCanvas(Canvas):
+class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type hints
     """Draws "第 x 页 / 共 y 页" and the footer once the page count is known (two passes)."""
 
     font = CID_FONT

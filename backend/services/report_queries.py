@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from backend.db.models import Campus, CriticalValue, Exam, ExamItem, Report, ReportTemplate, ReportVersion, Room, User
 from backend.domain.actor import Actor
@@ -72,7 +72,7 @@ def local(at: datetime | None, tx: Tx) -> str:
     return at.astimezone(tx.tz).strftime("%Y-%m-%d %H:%M") if at else ""
 
 
-def _exam_query() -> Select[Any]:
+def _exam_query() -> Any:
     return select(Exam, ExamItem.code, ExamItem.name, Campus.name, Room.name).join(
         ExamItem, ExamItem.id == Exam.exam_item_id).join(Campus, Campus.id == Exam.campus_id).outerjoin(
         Room, Room.id == Exam.room_id)
@@ -82,7 +82,7 @@ def exam_summary(tx: Tx, exam_id: int) -> dict[str, Any]:
     row = tx.session.execute(_exam_query().where(Exam.id == exam_id)).first()
     if row is None:
         raise NotFound(f"检查不存在：{exam_id}", code="exam_not_found")
-    return exam_row(*row, tx.tz)
+    return exam_row(row[0], row[1], row[2], row[3], row[4], tx.tz)
 
 
 def _version_dict(v: ReportVersion, names: dict[int, str], tx: Tx) -> dict[str, Any]:
@@ -158,7 +158,7 @@ def _with_report(tx: Tx, rows: list[Any]) -> list[dict[str, Any]]:
     names = user_names(tx, {r.author_id for r in reports.values()})
     out = []
     for row in rows:
-        item = exam_row(*row, tx.tz)
+        item = exam_row(row[0], row[1], row[2], row[3], row[4], tx.tz)
         r = reports.get(row[0].id)
         item["report_author"] = names.get(r.author_id or 0, "") if r else ""
         item["submitted_local"] = local(r.submitted_at, tx) if r else ""

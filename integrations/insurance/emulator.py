@@ -30,7 +30,7 @@ class InsuranceEmulator:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def add_voucher(self, qr_payload: str, person: InsuredPerson) -> None:
         self.vouchers[qr_payload] = person
