@@ -12,7 +12,9 @@ def _pick(page, selector: str, text: str) -> None:
     """Choose an option of a dcc.Dropdown by typing part of its label."""
     page.click(selector)
     page.keyboard.type(text)
-    page.keyboard.press("Enter")
+    # Click the matching option once it is rendered (pressing Enter too early picks nothing under load).
+    page.locator(".dash-dropdown-option, .VirtualizedSelectOption, [role=option]").filter(
+        has_text=text).first.click()
 
 
 def _field(prefix: str, key: str) -> str:
