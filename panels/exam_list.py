@@ -146,7 +146,8 @@ def _search(*args: Any) -> tuple[Any, ...]:
             return rows + page["items"], page["next_cursor"], None, False, None
         live = trig in {"exams-socket", "exams-resync", "exams-refresh"}
         limit = min(max(len(rows), PAGE_SIZE), MAX_PAGE) if live else PAGE_SIZE
-        page = exam_list.search(services(), f, by=actor, sort=sort, limit=limit)
+        # Automatic refreshes re-read rows the user already saw: only the user's own searches are audited.
+        page = exam_list.search(services(), f, by=actor, sort=sort, limit=limit, record_read=not live)
     except (DomainError, ValueError) as exc:
         return rows, cursor, getattr(exc, "message", "日期格式错误"), True, None
     flash = _event_exam_id() if trig == "exams-socket" else None

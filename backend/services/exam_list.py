@@ -121,11 +121,11 @@ def exam_row(exam: Exam, item_code: str, item_name: str, campus: str, room: str 
 
 
 def search(svc: Services, f: ExamFilter, *, by: Actor, sort: str = "created_desc", cursor: str | None = None,
-           limit: int = 50) -> dict[str, Any]:
+           limit: int = 50, record_read: bool = True) -> dict[str, Any]:
     """One page of exams matching `f`, newest first by default, and the cursor of the next page."""
     by.require(Perm.EXAM_READ)
     page = _page(svc, f, sort=sort, cursor=cursor, limit=limit)
-    if by.kind == "user" and page["items"]:
+    if record_read and by.kind == "user" and page["items"]:
         with transaction(svc) as tx:
             audit.record(tx, by, "read", "exam_list", "", count=len(page["items"]),
                          exam_ids=[i["id"] for i in page["items"]][:50])
