@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import login, screenshot
 
 
@@ -130,6 +132,6 @@ def test_register_page_refuses_clearly_and_fills_a_known_patient(page, live_serv
     page.check("#reg-class input[value=outpatient]", force=True)
     page.wait_for_selector("#reg-slot-card", state="visible")
     page.click("#reg-submit")  # no slot chosen: refused in Chinese, nothing written
-    page.wait_for_selector("#reg-error")
-    assert "需要选择预约号源" in page.inner_text("#reg-error")
+    # The first refusal is still on screen: wait for the new message rather than for the element.
+    expect(page.locator("#reg-error")).to_contain_text("需要选择预约号源")
     screenshot(page, "register-refused")
