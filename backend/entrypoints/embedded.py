@@ -76,6 +76,8 @@ PAGES: list[tuple[str, str]] = [
     ("/screens/HALL-MAIN", "候诊大屏"),
     ("/admin/screens", "大屏管理"),
     ("/panels/worklist", "报告工作台"),
+    ("/panels/review", "报告审核"),
+    ("/cockpit", "驾驶舱"),
     ("/panels/critical", "危急值"),
     ("/panels/shift", "选择班次"),
     ("/panels/us-room", "超声叫号"),
