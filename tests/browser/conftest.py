@@ -115,3 +115,25 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+OPTION = ".dash-dropdown-option, .VirtualizedSelectOption, [role=option]"
+
+
+def pick_option(page: Any, selector: str, text: str, *, tries: int = 3) -> None:
+    """Choose a dcc.Dropdown option by typing part of its label and clicking it.
+
+    A live page may redraw a dropdown while its menu is open (a Socket.IO refresh), which closes the
+    menu; a person would open it again, and so does this helper, at most `tries` times.
+    """
+    for attempt in range(tries):
+        page.click(selector)
+        page.keyboard.type(text)
+        option = page.locator(OPTION).filter(has_text=text).first
+        try:
+            option.click(timeout=5000)
+            return
+        except Exception:
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")

@@ -5,16 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from backend.services import settings_store
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, pick_option, screenshot
 
 
-def _pick(page, selector: str, text: str) -> None:
-    """Choose an option of a dcc.Dropdown by typing part of its label."""
-    page.click(selector)
-    page.keyboard.type(text)
-    # Click the matching option once it is rendered (pressing Enter too early picks nothing under load).
-    page.locator(".dash-dropdown-option, .VirtualizedSelectOption, [role=option]").filter(
-        has_text=text).first.click()
+def _pick(page, selector, text):
+    pick_option(page, selector, text)
 
 
 def _field(prefix: str, key: str) -> str:

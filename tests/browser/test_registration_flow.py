@@ -7,14 +7,11 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, pick_option, screenshot
 
 
 def _pick_item(page, code: str) -> None:
-    page.click("#reg-item")
-    page.keyboard.type(code)
-    page.locator(".dash-dropdown-option, .VirtualizedSelectOption, [role=option]").filter(
-        has_text=code).first.click()
+    pick_option(page, "#reg-item", code)
 
 
 def _fill_patient(page, mrn: str, name: str) -> None:

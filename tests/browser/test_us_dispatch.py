@@ -9,16 +9,13 @@ from backend.db.models import Campus
 from backend.db.models.screens import Screen
 from backend.services import auth, shift_sessions
 from backend.services.base import transaction
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, pick_option, screenshot
 from tests.conftest import PASSWORDS
 from tests.us_helpers import check_in_us, room_id, shift_id
 
 
-def _pick(page: Any, selector: str, text: str) -> None:
-    """Choose an option of a dcc.Dropdown by typing part of its label (waits for the option to load)."""
-    page.click(selector)
-    page.keyboard.type(text)
-    page.locator(".dash-dropdown-option, [role=option]").filter(has_text=text).first.click()
+def _pick(page, selector, text):
+    pick_option(page, selector, text)
 
 
 def _actors(svc: Any) -> dict[str, Any]:
