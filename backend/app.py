@@ -36,6 +36,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # A sign-in lasts one 12-hour shift from login; the cookie is not re-signed on every request.
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         TESTING=settings.testing,
         JSON_AS_ASCII=False,

@@ -28,6 +28,8 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 from backend.app import create_app
 from backend.config import Settings
 app = create_app(Settings(database_url=sys.argv[1], secret_key="bench-secret", start_scheduler=False))
+from backend.entrypoints.heap import freeze_startup_heap
+freeze_startup_heap()  # as the entrypoints do before serving
 server = make_server("127.0.0.1", int(sys.argv[2]), app, threaded=True)
 threading.Timer(float(sys.argv[3]), lambda: os._exit(0)).start()
 print("READY", flush=True)

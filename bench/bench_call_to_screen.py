@@ -42,9 +42,11 @@ def _free_port() -> int:
 def _serve_app(url: str, port: int) -> None:
     from backend.app import create_app
     from backend.config import Settings
+    from backend.entrypoints.heap import freeze_startup_heap
     from backend.realtime import socketio
 
     app = create_app(Settings(database_url=url, secret_key="bench", port=port, start_scheduler=False))
+    freeze_startup_heap()  # as the entrypoints do before serving
     socketio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -28,7 +29,43 @@ def make_engine(url: str, **kw: Any) -> Engine:
     return create_engine(url, **kw)
 
 
+class _WriteGate:
+    """One writer at a time per SQLite engine, queued in this process.
+
+    SQLite lets one transaction write; the others' BEGIN IMMEDIATE wait in its busy handler, which sleeps
+    and polls (1, 2, 5 ... 100 ms) instead of waking when the lock frees, so under a burst (fifty kiosks
+    at once) a writer could wait seconds while the database sat idle. Writers of this process therefore
+    first take this lock, held from BEGIN until the connection returns to the pool (after COMMIT or
+    ROLLBACK) and handed straight to the next waiter. Other processes (a scheduler beside the web server)
+    still meet SQLite's own busy handler, which stays the arbiter between processes.
+    """
+
+    FLAG = "radops_write_gate"
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self._timeout = timeout
+
+    def enter(self, info: dict[str, Any]) -> None:
+        """Take the gate for the connection whose `info` this is (once, however often it begins)."""
+        if info.get(self.FLAG) or self._owner == threading.get_ident():
+            # The same connection beginning again, or a second connection of a thread already writing:
+            # waiting here would wait on ourselves; SQLite's busy handler decides as it did before.
+            return
+        if self._lock.acquire(timeout=self._timeout):
+            self._owner = threading.get_ident()
+            info[self.FLAG] = True
+
+    def leave(self, info: dict[str, Any]) -> None:
+        if info.pop(self.FLAG, False):
+            self._owner = None
+            self._lock.release()
+
+
 def _tune_sqlite(engine: Engine) -> None:
+    gate = _WriteGate(timeout=30)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # pysqlite's own BEGIN handling is turned off so that we can choose the BEGIN kind.
@@ -46,8 +83,20 @@ def _tune_sqlite(engine: Engine) -> None:
         # A deferred transaction that reads and then writes can fail at once with "database is
         # locked" instead of waiting; writers therefore take the lock up front. Read-only units
         # of work ask for a deferred BEGIN so that readers never queue behind writers (WAL).
-        kind = "DEFERRED" if conn.get_execution_options().get("radops_readonly") else "IMMEDIATE"
-        conn.exec_driver_sql(f"BEGIN {kind}")
+        if conn.get_execution_options().get("radops_readonly"):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+            return
+        gate.enter(conn.info)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.leave(conn.info)
+            raise
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        # Back in the pool means committed or rolled back (the pool resets on return): the next writer goes.
+        gate.leave(record.info)
 
 
 def make_session_factory(engine: Engine) -> SessionFactory:

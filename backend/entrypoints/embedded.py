@@ -6,6 +6,7 @@ import logging
 import sys
 
 from backend.config import Settings
+from backend.entrypoints.heap import freeze_startup_heap
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def run(settings: Settings, *, seed: bool = True) -> int:
     for username, password, role in DEMO_LOGINS:
         _say(f"  {username:<12} {password:<14} {role}")
     _say("按 Ctrl+C 停止 / press Ctrl+C to stop")
+    freeze_startup_heap()
     try:
         socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True,
                      use_reloader=False, log_output=False)
@@ -61,6 +63,7 @@ def run_web(settings: Settings) -> int:
     from backend.realtime import socketio
 
     app = create_app(settings)
+    freeze_startup_heap()
     socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True, use_reloader=False)
     return 0
 

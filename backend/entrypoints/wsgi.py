@@ -8,7 +8,10 @@ from flask import Flask
 
 from backend.app import create_app
 from backend.config import ensure_secret, load_settings
+from backend.entrypoints.heap import freeze_startup_heap
 
 
 def make_app() -> Flask:
-    return create_app(ensure_secret(load_settings(os.environ)))
+    app = create_app(ensure_secret(load_settings(os.environ)))
+    freeze_startup_heap()
+    return app

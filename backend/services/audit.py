@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 
 from backend.db.models import AuditEntry
 from backend.domain.actor import Actor
@@ -13,18 +13,19 @@ from backend.services.base import Services, Tx, transaction
 
 
 def record(tx: Tx, actor: Actor, action: str, entity: str, entity_id: object = "", **details: Any) -> None:
-    """Append one audit row in the caller's transaction (details never carry names or ID numbers)."""
-    tx.session.add(
-        AuditEntry(
-            at=tx.now,
-            actor=actor.label,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            ip=actor.ip,
-            details=details,
-        )
+    """Append one audit row in the caller's transaction (details never carry names or ID numbers).
+
+    A plain INSERT rather than an ORM object: audit rows are never read back in the same unit of work, and
+    the ORM flush would cost more than the read it records (exam-list reads are audited on every call).
+    """
+    tx.session.execute(
+        _INSERT,
+        {"at": tx.now, "actor": actor.label, "action": action, "entity": entity, "entity_id": str(entity_id),
+         "ip": actor.ip, "details": details},
     )
+
+
+_INSERT = insert(cast(Table, AuditEntry.__table__))
 
 
 def list_entries(

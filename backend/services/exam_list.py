@@ -35,10 +35,14 @@ def _name_starts(prefix: str, dialect: str) -> Any:
     return Patient.name.like(escaped + "%", escape="/")
 
 
+# Statements are immutable: the joined base is built once and every filter derives a new one from it.
+_BASE = select(Exam, ExamItem.code, ExamItem.name, Campus.name, Room.name).join(
+    ExamItem, ExamItem.id == Exam.exam_item_id).join(Campus, Campus.id == Exam.campus_id).outerjoin(
+    Room, Room.id == Exam.room_id)
+
+
 def _filtered(f: ExamFilter, tz: Any, dialect: str = "") -> Any:
-    q = select(Exam, ExamItem.code, ExamItem.name, Campus.name, Room.name).join(
-        ExamItem, ExamItem.id == Exam.exam_item_id).join(Campus, Campus.id == Exam.campus_id).outerjoin(
-        Room, Room.id == Exam.room_id)
+    q = _BASE
     conds = []
     if f.date_from:
         conds.append(Exam.created_at >= _day_start(f.date_from, tz))
