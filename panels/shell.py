@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from backend.domain.actor import Actor
 from backend.domain.permissions import Perm
-from backend.web.context import page_actor
+from backend.web.context import form_token, page_actor
 from panels import er_popup
 
 # (path, label, permission needed to see the link); areas append their pages here.
@@ -36,7 +36,10 @@ def navbar(actor: Actor, active: str) -> Any:
             dbc.NavbarBrand("RadOps 放射科", href="/", external_link=True),
             dbc.Nav(links, className="me-auto radops-nav", navbar=True),
             html.Span(actor.name, className="navbar-text me-3", id="shell-user"),
-            html.A("退出", href="/logout", className="btn btn-outline-light btn-sm", id="shell-logout"),
+            # Signing out is a POST carrying the form token (a link would let any page sign staff out).
+            html.Form([dcc.Input(type="hidden", name="csrf_token", value=form_token()),
+                       html.Button("退出", type="submit", className="btn btn-outline-light btn-sm",
+                                   id="shell-logout")], method="POST", action="/logout", className="m-0"),
         ], fluid=True),
         color="primary", dark=True, className="mb-0",
     )

@@ -7,7 +7,7 @@ no per-value bind processing runs: tens of millions of rows load in minutes rath
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -48,15 +48,51 @@ class TimeFormat:
         return datetime.fromtimestamp(ts, UTC)
 
 
-class BulkLoader:
-    """Buffers rows per table and writes them in large batches on one raw connection."""
+class _Buffers:
+    """Rows buffered per declared table, handed on in batches, parents before children (declaration order)."""
 
-    def __init__(self, engine: Engine, *, batch: int = 50_000) -> None:
-        self.engine = engine
-        self.dialect = engine.dialect.name
+    def __init__(self, batch: int) -> None:
         self.batch = batch
         self.columns: dict[str, tuple[str, ...]] = {}
         self.buffers: dict[str, list[tuple[Any, ...]]] = {}
+
+    def declare(self, table: str, columns: Sequence[str]) -> None:
+        self.columns[table] = tuple(columns)
+        self.buffers.setdefault(table, [])
+
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
+        buf = self.buffers[table]
+        buf.append(row)
+        if len(buf) >= self.batch:
+            self.flush(table)
+
+    def maybe_flush(self) -> None:
+        """Flush when any buffer filled up (writers append to `buffers` directly in hot loops)."""
+        if any(len(b) >= self.batch for b in self.buffers.values()):
+            self.flush()
+
+    def flush(self, table: str | None = None) -> None:
+        """Hand on buffered rows: every table declared before `table` too (parents before children)."""
+        names = list(self.columns)
+        if table is not None:
+            names = names[: names.index(table) + 1]
+        for name in names:
+            rows = self.buffers[name]
+            if rows:
+                self._emit(name, rows)
+                rows.clear()  # the same list object stays the table's buffer (writers keep a reference)
+
+    def _emit(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+
+class BulkLoader(_Buffers):
+    """Buffers rows per table and writes them in large batches on one raw connection."""
+
+    def __init__(self, engine: Engine, *, batch: int = 50_000) -> None:
+        super().__init__(batch)
+        self.engine = engine
+        self.dialect = engine.dialect.name
         self.written: dict[str, int] = {}
         self.raw: Any = engine.raw_connection()
         self._begin()
@@ -80,38 +116,12 @@ class BulkLoader:
         cur.close()
 
     def declare(self, table: str, columns: Sequence[str]) -> None:
-        self.columns[table] = tuple(columns)
-        self.buffers.setdefault(table, [])
+        super().declare(table, columns)
         self.written.setdefault(table, 0)
 
-    def add(self, table: str, row: tuple[Any, ...]) -> None:
-        buf = self.buffers[table]
-        buf.append(row)
-        if len(buf) >= self.batch:
-            self.flush(table)
-
-    def extend(self, table: str, rows: Iterable[tuple[Any, ...]]) -> None:
-        self.buffers[table].extend(rows)
-        if len(self.buffers[table]) >= self.batch:
-            self.flush(table)
-
-    def maybe_flush(self) -> None:
-        """Flush when any buffer filled up (writers append to `buffers` directly in hot loops)."""
-        if any(len(b) >= self.batch for b in self.buffers.values()):
-            self.flush()
-
-    def flush(self, table: str | None = None) -> None:
-        """Write buffered rows: every table declared before `table` too (parents before children)."""
-        names = list(self.columns)
-        if table is not None:
-            names = names[: names.index(table) + 1]
-        for name in names:
-            rows = self.buffers[name]
-            if not rows:
-                continue
-            self._write(name, self.columns[name], rows)
-            self.written[name] += len(rows)
-            rows.clear()  # the same list object stays the table's buffer (writers keep a reference)
+    def _emit(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        self._write(table, self.columns[table], rows)
+        self.written[table] += len(rows)
 
     def _write(self, table: str, cols: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         cur = self.raw.cursor()
@@ -196,40 +206,22 @@ def finish_load(engine: Engine, tables: Sequence[str]) -> None:
             conn.execute(text("ANALYZE"))
 
 
-class PipeSink:
+class PipeSink(_Buffers):
     """The BulkLoader interface for a generating child process: batches go to the loading parent over a queue.
 
     On two cores generation (Python) and loading (the database) then run side by side.
     """
 
     def __init__(self, queue: Any, *, batch: int = 50_000) -> None:
-        self.queue, self.batch = queue, batch
-        self.columns: dict[str, tuple[str, ...]] = {}
-        self.buffers: dict[str, list[tuple[Any, ...]]] = {}
+        super().__init__(batch)
+        self.queue = queue
 
     def declare(self, table: str, columns: Sequence[str]) -> None:
-        self.columns[table] = tuple(columns)
-        self.buffers.setdefault(table, [])
+        super().declare(table, columns)
         self.queue.put(("declare", table, tuple(columns)))
 
-    def add(self, table: str, row: tuple[Any, ...]) -> None:
-        buf = self.buffers[table]
-        buf.append(row)
-        if len(buf) >= self.batch:
-            self.flush(table)
-
-    def maybe_flush(self) -> None:
-        if any(len(b) >= self.batch for b in self.buffers.values()):
-            self.flush()
-
-    def flush(self, table: str | None = None) -> None:
-        names = list(self.columns)
-        if table is not None:
-            names = names[: names.index(table) + 1]
-        for name in names:
-            if self.buffers[name]:
-                self.queue.put(("rows", name, self.buffers[name][:]))
-                self.buffers[name].clear()
+    def _emit(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        self.queue.put(("rows", table, rows[:]))
 
     def commit(self) -> None:
         self.flush()

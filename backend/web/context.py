@@ -6,6 +6,7 @@ from typing import cast
 
 from flask import current_app, has_request_context, request, session
 
+from backend.api.security import csrf_token
 from backend.domain.actor import Actor
 from backend.services import auth
 from backend.services.base import Services
@@ -13,6 +14,11 @@ from backend.services.base import Services
 
 def services() -> Services:
     return cast(Services, current_app.extensions["radops"])
+
+
+def form_token() -> str:
+    """The session's CSRF token for an HTML form a page renders (e.g. sign-out)."""
+    return csrf_token()
 
 
 def page_actor() -> Actor | None:

@@ -68,11 +68,29 @@ def login_submit() -> Any:
 
 
 @bp.get("/logout")
+def logout_form() -> Any:
+    """A typed or bookmarked /logout asks first: signing out changes state, so it is a POST with the form token."""
+    if not session.get("user"):
+        return redirect("/login")
+    return _logout_page(error=None)
+
+
+def _logout_page(*, error: str | None) -> Any:
+    return render_template("logout.html", csrf_token=csrf_token(), hospital=services().settings.hospital_name,
+                           name=session["user"].get("name", ""), error=error)
+
+
+@bp.post("/logout")
 def logout() -> Any:
     user = session.get("user")
-    who = auth.actor_by_user_id(services(), int(user["id"])) if user else None
-    if who is not None:
-        shift_sessions.close_session(services(), by=who, reason="logout")  # the shift ends at logout (US-7)
+    if user:
+        try:
+            check_csrf_form()  # another site cannot sign our staff out
+        except DomainError as exc:
+            return _logout_page(error=exc.message), 403
+        who = auth.actor_by_user_id(services(), int(user["id"]))
+        if who is not None:
+            shift_sessions.close_session(services(), by=who, reason="logout")  # the shift ends at logout (US-7)
     session.clear()
     return redirect("/login")
 

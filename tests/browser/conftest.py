@@ -110,6 +110,12 @@ def login(page: Any, server: LiveServer, username: str, *, next_path: str = "") 
     page.wait_for_load_state("networkidle")
 
 
+def logout(page: Any) -> None:
+    """Sign out with the navigation bar's button (a POST with the form token)."""
+    page.click("#shell-logout")
+    page.wait_for_url("**/login")
+
+
 def screenshot(page: Any, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -8,7 +8,7 @@ from pypdf import PdfReader
 
 from backend.domain.exam_flow import Trigger
 from backend.services import auth, timeline
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, logout, screenshot
 from tests.conftest import PASSWORDS
 from tests.helpers import register
 
@@ -46,7 +46,7 @@ def test_write_submit_approve_and_print(page, live_server):
     assert "待审核" in page.inner_text("#rep-status")
     assert page.is_hidden("#rep-approve")
 
-    page.goto(f"{live_server.base}/logout")
+    logout(page)
     login(page, live_server, "senior", next_path="/panels/review")
     page.click(f"#review-table tr:has-text('{exam['accession']}') a:has-text('审核')")
     page.wait_for_selector("#rep-approve")
@@ -78,7 +78,7 @@ def test_returned_report_and_messages(page, live_server):
     page.click("#rep-submit")
     flash(page, "报告已提交审核")
     screenshot(page, "report-editor-submitted")
-    page.goto(f"{live_server.base}/logout")
+    logout(page)
     login(page, live_server, "senior", next_path=f"/panels/reports/{exam['accession']}")
     page.click("#rep-return")
     flash(page, "退回报告必须填写退回原因")

@@ -53,7 +53,8 @@ def test_sonographer_chooses_a_shift_after_login_and_logout_ends_it(client):
     assert s.status_code == 201, s.get_json()
     assert s.get_json()["capacity"] == 12
     assert client.get("/").headers["Location"].endswith("/panels/exams")  # chosen: the usual start page
-    client.get("/logout")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/logout").get_data(as_text=True)).group(1)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     _form_login(client, "sono", "sono123456")
     assert client.get("/api/ultrasound/sessions/current").get_json()["session"] is None  # ended at logout
 

@@ -38,3 +38,17 @@ def test_the_search_box_still_finds_an_accession(svc, actors):
     exam = register(svc, clerk, mrn="PA001", name="欧阳明")
     items = exam_list.search(svc, ExamFilter(q=exam["accession"]), by=clerk)["items"]
     assert [i["accession"] for i in items] == [exam["accession"]]
+
+
+def test_a_broad_surname_is_served_row_by_row_with_the_same_answer(svc, actors, monkeypatch):
+    """A prefix many patients share takes the other query plan (see BROAD_NAME); the rows must not change."""
+    clerk = actors["clerk"]
+    for mrn, name in (("PB001", "章一"), ("PB002", "章二"), ("PB003", "章三"), ("PB004", "彰四")):
+        register(svc, clerk, mrn=mrn, name=name)
+    narrow = (_names(svc, clerk, patient_name="章"), _names(svc, clerk, q="章"), _names(svc, clerk, q="PB004"))
+    assert narrow == (["章一", "章三", "章二"], ["章一", "章三", "章二"], ["彰四"])
+    monkeypatch.setattr(exam_list, "BROAD_NAME", 2)  # three 章 patients are now "many"
+    assert (_names(svc, clerk, patient_name="章"), _names(svc, clerk, q="章"), _names(svc, clerk, q="PB004")) == narrow
+    first = exam_list.search(svc, ExamFilter(patient_name="章"), by=clerk, limit=2)
+    rest = exam_list.search(svc, ExamFilter(patient_name="章"), by=clerk, limit=2, cursor=first["next_cursor"])
+    assert sorted(i["patient"]["name"] for i in first["items"] + rest["items"]) == narrow[0]
