@@ -103,13 +103,42 @@ def make_session_factory(engine: Engine) -> SessionFactory:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+class ReadOnlyViolation(RuntimeError):
+    """A read-only unit of work tried to write: a programming error, never silently dropped."""
+
+
+def _refuse_readonly_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get("radops_readonly") and (session.new or session.dirty or session.deleted):
+        raise ReadOnlyViolation("read-only unit of work tried to write")
+
+
+event.listen(Session, "before_flush", _refuse_readonly_flush)  # every session, whoever made its factory
+
+
+# Per-statement snapshots are all PostgreSQL's default READ COMMITTED gives a transaction anyway, so a
+# read-only unit of work there runs in autocommit: no BEGIN and no ROLLBACK round trip per request.
+_READONLY_OPTIONS: dict[str, dict[str, Any]] = {
+    "sqlite": {"radops_readonly": True},
+    "postgresql": {"radops_readonly": True, "isolation_level": "AUTOCOMMIT"},
+}
+
+
 @contextmanager
 def unit_of_work(factory: SessionFactory, *, readonly: bool = False) -> Iterator[Session]:
-    """Yield a session in a transaction: commit on success, roll back on any error."""
+    """Yield a session in a transaction: commit on success, roll back on any error.
+
+    A read-only unit of work never writes: it does not autoflush, and a flush of pending changes raises
+    ReadOnlyViolation (on PostgreSQL it would commit at once).
+    """
     session = factory()
     try:
         if readonly:
-            session.connection(execution_options={"radops_readonly": True})
+            session.autoflush = False
+            session.info["radops_readonly"] = True
+            bind = session.get_bind()
+            # Bound to a connection (tests join one outer transaction): it keeps its own transaction.
+            options = _READONLY_OPTIONS.get(bind.dialect.name) if isinstance(bind, Engine) else None
+            session.connection(execution_options=options or {"radops_readonly": True})
         yield session
         if readonly:
             session.rollback()

@@ -7,6 +7,7 @@ import sys
 
 from backend.config import Settings
 from backend.entrypoints.heap import freeze_startup_heap
+from backend.services import audit
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def run(settings: Settings, *, seed: bool = True) -> int:
             scheduler.shutdown(wait=False)
         for _name, handle, _line in helpers:
             handle.stop()
+        audit.flush_reads(svc)  # queued read-audit rows (backend/services/audit.py)
     return 0
 
 
@@ -64,7 +66,10 @@ def run_web(settings: Settings) -> int:
 
     app = create_app(settings)
     freeze_startup_heap()
-    socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True, use_reloader=False)
+    try:
+        socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True, use_reloader=False)
+    finally:
+        audit.flush_reads(app.extensions["radops"])  # queued read-audit rows (backend/services/audit.py)
     return 0
 
 

@@ -13,7 +13,7 @@ from backend.domain.admin_rules import check_like
 from backend.domain.errors import NotFound
 from backend.domain.permissions import Perm
 from backend.domain.settings_catalog import catalog
-from backend.services import settings_store
+from backend.services import audit, settings_store
 from backend.services.base import Services, transaction
 
 
@@ -42,6 +42,7 @@ def search_audit(
 ) -> list[dict[str, Any]]:
     """Audit rows, newest first, filtered by entity, entity id, actor label and local days (inclusive)."""
     by.require(Perm.AUDIT_READ)
+    audit.flush_reads(svc)
     with transaction(svc, readonly=True) as tx:
         q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(max(1, min(limit, 1000)))
         if entity:

@@ -53,6 +53,19 @@ def _broad_name(tx: Tx, prefix: str, dialect: str) -> bool:
     return int(tx.session.scalar(select(func.count()).select_from(probe)) or 0) >= BROAD_NAME
 
 
+def _without_parallel_workers(tx: Tx, query: Any) -> list[Any]:
+    """PostgreSQL plans the walk with parallel workers, whose start costs more than the walk itself.
+
+    Read-only units of work run in autocommit there (backend/db/session.py), so the setting is the
+    connection's own and is reset before the connection goes back to the pool.
+    """
+    tx.session.execute(text("SET max_parallel_workers_per_gather = 0"))
+    try:
+        return list(tx.session.execute(query).all())
+    finally:
+        tx.session.execute(text("RESET max_parallel_workers_per_gather"))
+
+
 def _patient_is(cond: Any) -> Any:
     """The exam's own patient meets `cond` (checked row by row as the list is walked)."""
     return select(Patient.id).where(Patient.id == Exam.patient_id, cond).exists()
@@ -153,9 +166,8 @@ def search(svc: Services, f: ExamFilter, *, by: Actor, sort: str = "created_desc
     by.require(Perm.EXAM_READ)
     page = _page(svc, f, sort=sort, cursor=cursor, limit=limit)
     if record_read and by.kind == "user" and page["items"]:
-        with transaction(svc) as tx:
-            audit.record(tx, by, "read", "exam_list", "", count=len(page["items"]),
-                         exam_ids=[i["id"] for i in page["items"]][:50])
+        audit.record_read(svc, by, "exam_list", "", count=len(page["items"]),
+                          exam_ids=[i["id"] for i in page["items"]][:50])
     return page
 
 
@@ -167,13 +179,13 @@ def _page(svc: Services, f: ExamFilter, *, sort: str, cursor: str | None, limit:
     tz = svc.tz
     with transaction(svc, readonly=True) as tx:
         dialect = tx.session.get_bind().dialect.name
-        if dialect == "postgresql":
-            # A page of fifty rows never needs parallel workers; starting them costs more than the walk.
-            tx.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         prefix = (f.patient_name or f.q or "").strip()
         broad = bool(prefix) and _broad_name(tx, prefix, dialect)
-        rows = tx.session.execute(_keyset(_filtered(f, tz, dialect, broad=broad), sort, cursor)
-                                  .limit(limit + 1)).all()
+        query = _keyset(_filtered(f, tz, dialect, broad=broad), sort, cursor).limit(limit + 1)
+        if broad and dialect == "postgresql":
+            rows = _without_parallel_workers(tx, query)
+        else:
+            rows = list(tx.session.execute(query).all())
         # Built inside the unit of work: the read-only rollback expires the loaded rows.
         items = [exam_row(e, code, name, campus, room, tz) for e, code, name, campus, room in rows[:limit]]
         nxt = None
@@ -192,7 +204,6 @@ def get_exam(svc: Services, *, by: Actor, exam_id: int | None = None, accession:
     if not page["items"]:
         raise NotFound(f"检查不存在：{accession or exam_id}", code="exam_not_found")
     item: dict[str, Any] = page["items"][0]
-    with transaction(svc) as tx:
-        audit.record(tx, by, "read", "exam", item["id"])
+    audit.record_read(svc, by, "exam", item["id"])
     return item
 

@@ -19,13 +19,14 @@ def find_by_mrn(svc: Services, mrn: str, *, by: Actor) -> dict[str, Any] | None:
     mrn = (mrn or "").strip()
     if not mrn or len(mrn) > 32:
         return None
-    with transaction(svc) as tx:
+    with transaction(svc, readonly=True) as tx:
         p = tx.session.scalars(select(Patient).where(Patient.mrn == mrn)).first()
         if p is None:
             return None
         exams = tx.session.scalar(select(func.count()).select_from(Exam).where(Exam.patient_id == p.id)) or 0
-        audit.record(tx, by, "read", "patient", p.id)
-        return {"id": p.id, "mrn": p.mrn, "name": p.name, "sex": p.sex,
-                "birth_date": p.birth_date.isoformat() if p.birth_date else None, "id_card": p.id_card,
-                "phone": p.phone, "insurance_no": p.insurance_no, "cadre_health": p.cadre_health,
-                "exam_count": int(exams)}
+        found = {"id": p.id, "mrn": p.mrn, "name": p.name, "sex": p.sex,
+                 "birth_date": p.birth_date.isoformat() if p.birth_date else None, "id_card": p.id_card,
+                 "phone": p.phone, "insurance_no": p.insurance_no, "cadre_health": p.cadre_health,
+                 "exam_count": int(exams)}
+    audit.record_read(svc, by, "patient", found["id"])
+    return found

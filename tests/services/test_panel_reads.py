@@ -10,7 +10,7 @@ from sqlalchemy import select
 from backend.db.models import AuditEntry
 from backend.domain.errors import Forbidden, NotFound
 from backend.domain.registration import PatientData
-from backend.services import exam_detail, patient_lookup, registration
+from backend.services import audit, exam_detail, patient_lookup, registration
 from backend.services.base import transaction
 from tests.helpers import order, register
 
@@ -23,6 +23,7 @@ def test_lookup_finds_a_known_patient_and_audits_the_read(svc, actors):
     assert found is not None
     assert (found["name"], found["sex"], found["phone"], found["cadre_health"]) == ("王建华", "M", "13800000000", True)
     assert found["exam_count"] == 1
+    audit.flush_reads(svc)  # read rows are queued (backend/services/audit.py)
     with transaction(svc, readonly=True) as tx:
         actions = tx.session.scalars(select(AuditEntry.action).where(
             AuditEntry.entity == "patient", AuditEntry.entity_id == str(found["id"]))).all()
