@@ -23,3 +23,18 @@ def test_wrong_password_is_refused(page, live_server):
     page.fill("#password", "wrong-password")
     page.click("#login-submit")
     assert "用户名或密码错误" in page.inner_text("#login-error")
+
+
+def test_a_typed_logout_address_asks_first(page, live_server):
+    login(page, live_server, "nurse", next_path="/panels/exams")
+    page.goto(f"{live_server.base}/logout")
+    page.wait_for_selector("#logout-submit")
+    assert "退出登录" in page.inner_text("h1")
+    screenshot(page, "logout-confirm")
+    page.click("#logout-cancel")  # back to work: still signed in
+    page.wait_for_selector("#shell-user")
+    page.goto(f"{live_server.base}/logout")
+    page.click("#logout-submit")
+    page.wait_for_url("**/login")
+    page.goto(f"{live_server.base}/panels/exams")
+    assert "/login" in page.url

@@ -52,3 +52,16 @@ def test_post_with_the_token_signs_out_and_lands_on_login(client):
     assert r.headers["Location"].endswith("/login")
     assert not _signed_in(client)
     assert client.get("/logout").headers["Location"].endswith("/login")  # nothing to confirm any more
+
+
+def test_sign_in_and_sign_out_pages_load_their_stylesheets(client):
+    pages = [client.get("/login").get_data(as_text=True)]
+    _form_login(client, "clerk")
+    pages.append(client.get("/logout").get_data(as_text=True))
+    for html in pages:
+        sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+        assert len(sheets) == 2  # Bootstrap (from the installed package) and ours
+        for href in sheets:
+            r = client.get(href)
+            assert r.status_code == 200, href
+            assert r.mimetype == "text/css"
