@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, dcc, html
+from dash import html
 
 from backend.domain.actor import Actor
 from backend.domain.permissions import Perm
 from backend.services import report_queries
-from backend.web.context import page_actor, services
-from panels.report_widgets import exam_table
-from panels.shell import staff_page
+from backend.web.context import services
+from panels.report_queue import queue_page
 
 PATH = "/panels/review"
 COLUMNS = [
@@ -25,31 +24,13 @@ COLUMNS = [
 ]
 
 
-def _table(actor: Actor) -> Any:
-    items = report_queries.to_review(services(), by=actor)
-    return html.Div([html.Div(f"共 {len(items)} 份报告待审核", className="small text-muted mb-2", id="review-count"),
-                     exam_table(items, COLUMNS, table_id="review-table", empty="暂无待审核的报告")])
+def _load(actor: Actor) -> list[dict[str, Any]]:
+    return report_queries.to_review(services(), by=actor)
 
 
-def _body(actor: Actor) -> Any:
-    return html.Div([
-        html.Div([html.H4("报告审核", className="mb-0 me-3"),
-                  html.Span("已提交的报告，提交最早的在前；不能审核本人书写的报告。", className="small text-muted")],
-                 className="d-flex align-items-baseline mb-3"),
-        html.Div(_table(actor), id="review-list"),
-        dcc.Interval(id="review-refresh", interval=30_000),
-    ])
-
-
-def layout(**_query: Any) -> Any:
-    return staff_page(Perm.REPORT_APPROVE, PATH, _body)
-
-
-@dash.callback(Output("review-list", "children"), Input("review-refresh", "n_intervals"), prevent_initial_call=True)
-def _refresh(_n: Any) -> Any:
-    """Re-read the queue every 30 seconds."""
-    actor = page_actor()
-    return _table(actor) if actor is not None and actor.can(Perm.REPORT_APPROVE) else dash.no_update
+layout = queue_page(key="review", path=PATH, perm=Perm.REPORT_APPROVE, title="报告审核",
+                    hint="已提交的报告，提交最早的在前；不能审核本人书写的报告。", load=_load, columns=COLUMNS,
+                    count="共 {n} 份报告待审核", empty="暂无待审核的报告")
 
 
 def register() -> None:

@@ -1,0 +1,50 @@
+"""A staff page that lists one report queue (to write, to review), re-read every 30 seconds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import dash
+from dash import Input, Output, dcc, html
+
+from backend.domain.actor import Actor
+from backend.domain.permissions import Perm
+from backend.web.context import page_actor
+from panels.report_widgets import exam_table
+from panels.shell import staff_page
+
+Column = tuple[str, Callable[[Mapping[str, Any]], Any]]
+
+
+def queue_page(*, key: str, path: str, perm: Perm, title: str, hint: str,
+               load: Callable[[Actor], list[dict[str, Any]]], columns: list[Column], count: str,
+               empty: str) -> Callable[..., Any]:
+    """Build the page's layout and its refresh callback; element ids start with `key` (e.g. `review-table`).
+
+    `count` is the line above the table, with `{n}` for the number of exams.
+    """
+
+    def table(actor: Actor) -> Any:
+        items = load(actor)
+        return html.Div([html.Div(count.format(n=len(items)), className="small text-muted mb-2", id=f"{key}-count"),
+                         exam_table(items, columns, table_id=f"{key}-table", empty=empty)])
+
+    def body(actor: Actor) -> Any:
+        return html.Div([
+            html.Div([html.H4(title, className="mb-0 me-3"), html.Span(hint, className="small text-muted")],
+                     className="d-flex align-items-baseline mb-3"),
+            html.Div(table(actor), id=f"{key}-list"),
+            dcc.Interval(id=f"{key}-refresh", interval=30_000),
+        ])
+
+    def layout(**_query: Any) -> Any:
+        return staff_page(perm, path, body)
+
+    @dash.callback(Output(f"{key}-list", "children"), Input(f"{key}-refresh", "n_intervals"),
+                   prevent_initial_call=True)
+    def _refresh(_n: Any) -> Any:
+        actor = page_actor()
+        return table(actor) if actor is not None and actor.can(perm) else dash.no_update
+
+    return layout
