@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import flask_bootstrap
@@ -14,8 +15,8 @@ from backend.api import errors as api_errors
 from backend.api.security import check_json_csrf
 from backend.config import Settings
 from backend.realtime import SocketIONotifier, socketio
-from backend.services import screens
 from backend.services.base import Services
+from backend.services.patient_flow import screens
 
 logger = logging.getLogger(__name__)
 
@@ -73,15 +74,26 @@ def _secret(settings: Settings) -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    """Every module of backend.api with a `bp` Blueprint, then the sign-in pages."""
-    from backend.discovery import import_all
+    """The JSON APIs, one blueprint per area, then the sign-in pages: this list is all there is."""
+    from backend.api import (
+        admin,
+        admin_access,
+        auth,
+        cockpit,
+        exams,
+        health,
+        kiosk,
+        openapi,
+        orders,
+        reports,
+        rooms,
+        ultrasound,
+    )
     from backend.web import routes
 
-    for module in import_all("backend.api"):
-        bp = getattr(module, "bp", None)
-        if bp is not None:
-            app.register_blueprint(bp)
-    app.register_blueprint(routes.bp)
+    for bp in (admin.bp, admin_access.bp, auth.bp, cockpit.bp, exams.bp, health.bp, kiosk.bp, openapi.bp,
+               orders.bp, reports.bp, rooms.bp, ultrasound.bp, routes.bp):
+        app.register_blueprint(bp)
 
 
 def _register_guards(app: Flask) -> None:
@@ -93,14 +105,38 @@ def _register_guards(app: Flask) -> None:
         return None
 
 
-def _init_dash(app: Flask) -> None:
-    """Mount the single Dash instance and register every page explicitly (plotly/dash#2398)."""
-    import dash
+def _page_modules() -> tuple[ModuleType, ...]:
+    """Every Dash page (and the shared popup), in menu order; each module has `register(dash_app)`."""
+    from dashboards import cockpit
+    from kiosk import checkin, ticket_slip
+    from panels import (
+        critical_values,
+        er_popup,
+        exam_list,
+        register,
+        report_editor,
+        report_review,
+        report_worklist,
+        room_desk,
+        shift,
+        triage,
+        us_room,
+    )
+    from panels.admin import api_keys, audit, items, queues, rooms, screens, settings, shifts, slots, users
+    from signage import hall_screen
 
-    from dashboards import pages as dashboard_pages
-    from kiosk import pages as kiosk_pages
-    from panels import pages as panel_pages
-    from signage import pages as signage_pages
+    return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
+            room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
+            users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit)
+
+
+def _init_dash(app: Flask) -> None:
+    """Mount the single Dash instance and register every page explicitly (plotly/dash#2398).
+
+    Each page binds its callbacks with `dash_app.callback` inside its `register`, never with the global
+    `dash.callback`, so every app built in one process (the tests build many) has all of its own.
+    """
+    import dash
 
     # Dash's stubs type `server` and `update_title` narrower than its documented use.
     dash_app = dash.Dash(
@@ -117,23 +153,7 @@ def _init_dash(app: Flask) -> None:
         external_stylesheets=["/static/vendor/css/bootstrap.min.css", "/static/radops.css"],
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
-    for module in (panel_pages, dashboard_pages, signage_pages, kiosk_pages):
-        module.register_pages()
+    for module in _page_modules():
+        module.register(dash_app)
     dash_app.layout = dash.html.Div([dash.dcc.Location(id="url"), dash.page_container])
-    _share_page_callbacks()
     app.extensions["dash"] = dash_app
-
-
-# Dash moves the callbacks declared with `dash.callback` into the first instance that serves a request;
-# a later app in the same process (the tests build one per test) gets them again from this snapshot.
-_PAGE_CALLBACKS: dict[str, Any] = {}
-
-
-def _share_page_callbacks() -> None:
-    from dash import _callback
-
-    if not _PAGE_CALLBACKS:
-        _PAGE_CALLBACKS.update(list=list(_callback.GLOBAL_CALLBACK_LIST), map=dict(_callback.GLOBAL_CALLBACK_MAP))
-    elif not _callback.GLOBAL_CALLBACK_MAP:
-        _callback.GLOBAL_CALLBACK_LIST.extend(_PAGE_CALLBACKS["list"])
-        _callback.GLOBAL_CALLBACK_MAP.update(_PAGE_CALLBACKS["map"])

@@ -6,28 +6,10 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from backend.commands import Command, no_args
 from backend.config import Settings, ensure_secret, load_settings
-
-Handler = Callable[[Settings, argparse.Namespace], int]
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {}
-
-
-def _no_args(p: argparse.ArgumentParser) -> None:
-    return None
-
-
-def command(
-    name: str, help_text: str, args: Callable[[argparse.ArgumentParser], None] = _no_args
-) -> Callable[[Handler], Handler]:
-    """Declare a sub-command; other packages add theirs (e.g. health-check-send) the same way."""
-
-    def deco(fn: Handler) -> Handler:
-        COMMANDS[name] = (help_text, args, fn)
-        return fn
-
-    return deco
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
@@ -36,28 +18,24 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-seed", action="store_true", help="do not seed the demo hospital into an empty database")
 
 
-@command("run", "start everything in one process: web, Socket.IO, scheduler, listeners, emulators", _run_args)
 def _run(settings: Settings, ns: argparse.Namespace) -> int:
     from backend.entrypoints.embedded import run
 
     return run(settings.with_(host=ns.host or settings.host, port=ns.port or settings.port), seed=not ns.no_seed)
 
 
-@command("web", "start only the web process (APIs, pages, Socket.IO); for deployments at scale", _run_args)
 def _web(settings: Settings, ns: argparse.Namespace) -> int:
     from backend.entrypoints.embedded import run_web
 
     return run_web(settings.with_(host=ns.host or settings.host, port=ns.port or settings.port))
 
 
-@command("scheduler", "start only the scheduler process (emits through REDIS_URL)")
 def _scheduler(settings: Settings, ns: argparse.Namespace) -> int:
     from backend.entrypoints.scheduler import run
 
     return run(settings)
 
 
-@command("migrate", "bring the database schema up to date")
 def _migrate(settings: Settings, ns: argparse.Namespace) -> int:
     from backend.db.migrate import upgrade
 
@@ -74,7 +52,6 @@ def _seed_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--if-empty", action="store_true", help="do nothing when the database already has data")
 
 
-@command("seed", "fill the database with the deterministic demo hospital", _seed_args)
 def _seed(settings: Settings, ns: argparse.Namespace) -> int:
     from backend.db.migrate import upgrade
     from backend.seed import is_empty, run_seed
@@ -101,7 +78,6 @@ def _user_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--password", help="password (asked for when omitted)")
 
 
-@command("create-user", "create a staff account", _user_args)
 def _create_user(settings: Settings, ns: argparse.Namespace) -> int:
     import getpass
 
@@ -123,7 +99,6 @@ def _key_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scopes", nargs="+", required=True, help="one or more of: " + " ".join(sorted(SCOPES)))
 
 
-@command("create-api-key", "create an API key for a system and print it once", _key_args)
 def _create_key(settings: Settings, ns: argparse.Namespace) -> int:
     from backend.bootstrap import build_services
     from backend.domain.actor import SYSTEM
@@ -133,22 +108,33 @@ def _create_key(settings: Settings, ns: argparse.Namespace) -> int:
     return 0
 
 
-def _load_plugins() -> None:
-    """Import the modules that add commands of their own."""
-    from backend.discovery import import_all
+def commands() -> tuple[Command, ...]:
+    """Every sub-command, in the order `--help` lists them."""
+    from backend.commands import health_check
 
-    import_all("backend.commands")
+    return (
+        Command("run", "start everything in one process: web, Socket.IO, scheduler, listeners, emulators",
+                _run_args, _run),
+        Command("web", "start only the web process (APIs, pages, Socket.IO); for deployments at scale",
+                _run_args, _web),
+        Command("scheduler", "start only the scheduler process (emits through REDIS_URL)", no_args, _scheduler),
+        Command("migrate", "bring the database schema up to date", no_args, _migrate),
+        Command("seed", "fill the database with the deterministic demo hospital", _seed_args, _seed),
+        Command("create-user", "create a staff account", _user_args, _create_user),
+        Command("create-api-key", "create an API key for a system and print it once", _key_args, _create_key),
+        health_check.SEND,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_plugins()
+    table = {c.name: c for c in commands()}
     parser = argparse.ArgumentParser(prog="python -m backend", description="RadOps 放射科工作流")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (help_text, add_args, _fn) in COMMANDS.items():
-        add_args(sub.add_parser(name, help=help_text, description=help_text))
+    for c in table.values():
+        c.add_args(sub.add_parser(c.name, help=c.help, description=c.help))
     ns = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("RADOPS_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = ensure_secret(load_settings(os.environ))
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    return COMMANDS[ns.command][2](settings, ns)
+    return table[ns.command].run(settings, ns)

@@ -87,8 +87,10 @@ def _prepare(url: str, patients: int) -> dict[str, Any]:
     from backend.ports import RecordingNotifier
     from backend.seed import DEMO_LOGINS
     from backend.seed.reference import seed_reference
-    from backend.services import auth, checkin, registration, screens
+    from backend.services import auth
     from backend.services.base import transaction
+    from backend.services.orders import registration
+    from backend.services.patient_flow import checkin, screens
 
     _fresh(url)
     upgrade(url)

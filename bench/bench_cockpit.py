@@ -25,7 +25,7 @@ def _prepare(url: str, *, days: int, per_day: int, as_of: datetime) -> dict[str,
     from backend.db.models import Exam, ExamEvent
     from backend.db.models.cockpit import CockpitMark
     from backend.db.session import make_engine, make_session_factory
-    from backend.services.cockpit_rollups import rebuild_all
+    from backend.services.cockpit.rollups import rebuild_all
 
     upgrade(url)
     engine = make_engine(url)
@@ -83,8 +83,8 @@ def main() -> None:
     from backend.config import Settings
     from backend.db.models import ExamEvent
     from backend.db.session import make_engine, make_session_factory
-    from backend.services import cockpit
     from backend.services.base import transaction
+    from backend.services.cockpit import board as cockpit
 
     as_of = datetime.fromisoformat(ns.as_of) if ns.as_of else datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
     prep = _prepare(url, days=ns.days, per_day=ns.per_day, as_of=as_of)

@@ -49,7 +49,8 @@ def main() -> None:
     from backend.db.migrate import upgrade
     from backend.domain.exam_query import ExamFilter
     from backend.seed import DEMO_LOGINS
-    from backend.services import auth, exam_list
+    from backend.services import auth
+    from backend.services.orders import exam_list
 
     upgrade(url)  # the indexes of later migrations (0003_indexes) on a database seeded before them
     svc = build_services(Settings(database_url=url))

@@ -70,7 +70,7 @@ def main() -> None:
     from backend.bootstrap import build_services
     from backend.config import Settings
     from backend.db.migrate import upgrade
-    from backend.listeners.mllp import start_listener
+    from backend.entrypoints.listeners.mllp import start_listener
     from backend.seed.reference import seed_reference
 
     _fresh(url)

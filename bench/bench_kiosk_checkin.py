@@ -54,7 +54,8 @@ def _prepare(url: str, patients: int) -> tuple[list[str], str]:
     from backend.domain.actor import SYSTEM
     from backend.domain.registration import OrderData, PatientData
     from backend.seed.reference import seed_reference
-    from backend.services import auth, registration
+    from backend.services import auth
+    from backend.services.orders import registration
 
     upgrade(url)
     seed_reference(Settings(database_url=url), seed=1)

@@ -28,8 +28,10 @@ def _prepare(url: str, rooms: int) -> tuple[Any, dict[str, Any]]:
     from backend.db.migrate import upgrade
     from backend.db.models import Campus, Department, Queue, QueueRoom, Room
     from backend.seed.reference import seed_reference
-    from backend.services import admin_org, auth, shift_sessions, shifts
+    from backend.services import auth
+    from backend.services.admin import org as admin_org
     from backend.services.base import transaction
+    from backend.services.patient_flow import shift_sessions, shifts
 
     upgrade(url)
     seed_reference(Settings(database_url=url), seed=1)
@@ -60,7 +62,7 @@ def _prepare(url: str, rooms: int) -> tuple[Any, dict[str, Any]]:
 
 def _exams(svc: Any, clerk: Any, n: int) -> list[int]:
     from backend.domain.registration import OrderData, PatientData
-    from backend.services import registration
+    from backend.services.orders import registration
 
     out = []
     for i in range(n):
@@ -74,8 +76,8 @@ def _decision_ms(svc: Any, exam_id: int) -> float:
     """Time place_ticket for one new ticket against the current loads, then roll back (the waiting count stays)."""
     from backend.db.models import Exam, ExamItem, QueueTicket
     from backend.domain.actor import SYSTEM
-    from backend.services import triage
     from backend.services.base import Tx
+    from backend.services.patient_flow import triage
 
     session = svc.session_factory()
     try:
@@ -107,7 +109,7 @@ def main() -> None:
     a = ap.parse_args()
     url = normalize(a.database_url) if a.database_url else default_url(f"triage-{uuid.uuid4().hex[:6]}.db")
     svc, actors = _prepare(url, a.rooms)
-    from backend.services import checkin
+    from backend.services.patient_flow import checkin
 
     for exam_id in _exams(svc, actors["clerk"], 200):  # 200 patients already waiting in the rooms
         checkin.check_in_exam(svc, exam_id, None, by=actors["nurse"])
@@ -122,7 +124,7 @@ def main() -> None:
     with ThreadPoolExecutor(a.threads) as pool:
         list(pool.map(lambda c: [checkin.check_in_exam(svc, e, None, by=actors["nurse"]) for e in c], chunks))
     elapsed = time.perf_counter() - t0
-    from backend.services import triage_board
+    from backend.services.patient_flow import triage_board
 
     board = triage_board.board(svc, by=actors["nurse"])
     emit("triage_sustained_checkins", db=url.split(":", 1)[0], threads=a.threads, checkins=a.checkins,

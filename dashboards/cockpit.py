@@ -89,10 +89,9 @@ def layout(mode: str | None = None, **_query: Any) -> Any:
     return body(actor, screen=True)
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     """Register the page and bind its callbacks to the current app."""
     dash.register_page(__name__, path=PATH, title="运营驾驶舱 - RadOps", name="运营驾驶舱", layout=layout)
-    app = dash.get_app()
     app.clientside_callback(MARK_DIRTY_JS, Output("cockpit-dirty", "data"),
                             [Input("cockpit-socket", f"data-{e}") for e in LIVE_EVENTS], prevent_initial_call=True)
     app.clientside_callback(THROTTLE_JS, Output("cockpit-kick", "data"), Input("cockpit-throttle", "n_intervals"),

@@ -11,7 +11,8 @@ from dash import ctx, html
 from dash.exceptions import PreventUpdate
 
 from backend.domain.errors import DomainError
-from backend.services import cockpit, cockpit_drill
+from backend.services.cockpit import board
+from backend.services.cockpit import drill as cockpit_drill
 from backend.web.context import page_actor, services
 from dashboards.cockpit_charts import CHARTS as CHART_FUNCS
 
@@ -76,7 +77,7 @@ def refresh(_kick: Any, _n: Any, _connected: Any, mode: dict[str, Any]) -> list[
     if actor is None:
         raise PreventUpdate
     screen = (mode or {}).get("mode") == "screen"
-    f = cockpit.figures(services(), by=actor, mask=screen)
+    f = board.figures(services(), by=actor, mask=screen)
     theme = "screen" if screen else "desk"
     figs = [CHART_FUNCS[fig](f[fig], theme) for fig, _, _ in CHARTS]
     as_of = datetime.fromisoformat(f["as_of"]).astimezone(services().tz)

@@ -9,7 +9,7 @@ import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
 from backend.domain.errors import DomainError
-from backend.services import checkin, kiosks
+from backend.services.patient_flow import checkin, kiosks
 from backend.web.context import services
 
 MODES = {"barcode": "扫描条码", "evoucher": "医保电子凭证", "mrn": "输入病案号"}
@@ -184,10 +184,9 @@ def kiosk_main(*args: Any) -> tuple[Any, ...]:
             HINTS[st["mode"]], *_mode_classes(st["mode"]), {"display": "none" if st["mode"] == "mrn" else "block"})
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path_template="/kiosk/<terminal>", title="自助签到", name="自助签到",
                        layout=layout)
-    app = dash.get_app()
     app.callback(
         Output("kiosk-view", "children"), Output("kiosk-found", "data"), Output("kiosk-mode", "data"),
         Output("kiosk-scan", "value"), Output("kiosk-mrn", "children"), Output("kiosk-activity", "data"),

@@ -12,7 +12,7 @@ from reportlab.graphics import renderSVG
 from reportlab.graphics.barcode import createBarcodeDrawing
 
 from backend.domain.errors import DomainError
-from backend.services import kiosks
+from backend.services.patient_flow import kiosks
 from backend.web.context import services
 
 
@@ -49,7 +49,7 @@ def layout(terminal: str | None = None, ticket_id: str | None = None, **_: Any) 
 PRINT_JS = "function(n) { setTimeout(function() { window.print(); }, 300); return 0; }"
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path_template="/kiosk/<terminal>/ticket/<ticket_id>", title="排队凭条",
                        name="排队凭条", layout=layout)
-    dash.get_app().clientside_callback(PRINT_JS, Output("slip-print", "value"), Input("slip-print", "n_clicks"))
+    app.clientside_callback(PRINT_JS, Output("slip-print", "value"), Input("slip-print", "n_clicks"))

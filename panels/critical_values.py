@@ -13,7 +13,8 @@ from backend.domain.actor import Actor
 from backend.domain.critical_flow import NOTIFY_CHANNELS
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
-from backend.services import critical_values, settings_store
+from backend.services import settings_store
+from backend.services.reporting import critical_values
 from backend.web.context import page_actor, services
 from panels.shell import staff_page
 
@@ -97,10 +98,6 @@ def _act(trigger: str, actor: Actor, pick: int, to: str | None, via: str | None,
     return "危急值已闭环"
 
 
-@dash.callback(Output("crit-msg", "children"), Output("crit-list", "children"), Output("crit-pick", "options"),
-               Input("crit-notify", "n_clicks"), Input("crit-ack", "n_clicks"), Input("crit-refresh", "n_intervals"),
-               State("crit-pick", "value"), State("crit-to", "value"), State("crit-via", "value"),
-               State("crit-readback", "value"))
 def _update(_n: Any, _a: Any, _i: Any, pick: int | None, to: str | None, via: str | None, rb: bool) -> tuple[Any, ...]:
     """Record a notification or an acknowledgement, then redraw the open list."""
     actor = page_actor()
@@ -120,5 +117,10 @@ def _update(_n: Any, _a: Any, _i: Any, pick: int | None, to: str | None, via: st
     return msg, _table(items), _options(items)
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, title="危急值 - RadOps", name="危急值", layout=layout)
+    app.callback(Output("crit-msg", "children"), Output("crit-list", "children"), Output("crit-pick", "options"),
+                   Input("crit-notify", "n_clicks"), Input("crit-ack", "n_clicks"), Input("crit-refresh",
+                   "n_intervals"),
+                   State("crit-pick", "value"), State("crit-to", "value"), State("crit-via", "value"),
+                   State("crit-readback", "value"))(_update)

@@ -18,7 +18,7 @@ from dash_socketio import DashSocketIO
 from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
-from backend.services import er_reminders
+from backend.services.reporting import er_reminders
 from backend.web.context import page_actor, services
 
 POLL_MS = 30_000
@@ -98,9 +98,8 @@ def show(queue: list[dict[str, Any]] | None) -> tuple[bool, Any, Any]:
     return True, _body(queue[0], len(queue) - 1), queue[0]["id"]
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     """Bind the popup's callbacks to the current app (the shell adds the parts to every staff page)."""
-    app = dash.get_app()
     app.callback(
         Output("er-queue", "data"), Output("er-go", "href"), Output("er-error", "children"),
         Input("er-poll", "n_intervals"), *[Input("er-socket", f"data-{e}") for e in EVENTS],

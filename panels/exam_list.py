@@ -14,7 +14,7 @@ from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.exam_query import MAX_PAGE, ExamFilter
 from backend.domain.permissions import Perm
-from backend.services import catalog, exam_list
+from backend.services.orders import catalog, exam_list
 from backend.web.context import page_actor, services
 from panels import exam_list_menu
 from panels.exam_table import (
@@ -121,15 +121,6 @@ def _filter(values: dict[str, Any], q: str | None) -> ExamFilter:
                       campus_ids=tuple(int(c) for c in values["exams-campus"] or ()), q=term)
 
 
-@dash.callback(
-    Output("exams-rows", "data"), Output("exams-cursor", "data"), Output("exams-error", "children"),
-    Output("exams-error", "is_open"), Output("exams-flash", "data"),
-    [Input(i, "value") for i in FILTER_IDS],
-    Input("exams-search", "n_clicks"), Input("exams-q", "n_submit"), Input("exams-more", "n_clicks"),
-    Input("exams-resync", "n_intervals"), Input("exams-refresh", "data"),
-    [Input("exams-socket", f"data-{e}") for e in LIVE_EVENTS],
-    State("exams-q", "value"), State("exams-rows", "data"), State("exams-cursor", "data"),
-)
 def _search(*args: Any) -> tuple[Any, ...]:
     """Run the search: filters restart at page one; 加载更多 appends; live events re-read what is shown."""
     actor = page_actor()
@@ -163,10 +154,6 @@ def _event_exam_id() -> int | None:
     return None
 
 
-@dash.callback(
-    Output("exams-table-wrap", "children"), Output("exams-count", "children"), Output("exams-more-wrap", "style"),
-    Input("exams-rows", "data"), Input("exams-cursor", "data"), State("exams-flash", "data"),
-)
 def _render(rows: list[dict[str, Any]] | None, cursor: str | None, flash: int | None) -> tuple[Any, str, Any]:
     rows = rows or []
     more = " · 还有更多" if cursor else ""
@@ -174,13 +161,27 @@ def _render(rows: list[dict[str, Any]] | None, cursor: str | None, flash: int | 
             {"display": "block"} if cursor else {"display": "none"})
 
 
-@dash.callback(Output("exams-live", "className"), Output("exams-live", "title"),
-               Input("exams-socket", "connected"))
 def _live(connected: bool | None) -> tuple[str, str]:
     if connected:
         return "small text-success me-3", "实时更新已连接"
     return "small text-secondary me-3", "实时更新未连接（每 30 秒自动刷新）"
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, title="检查列表 - RadOps", name="检查列表", layout=layout)
+    exam_list_menu.register(app)
+    app.callback(
+        Output("exams-rows", "data"), Output("exams-cursor", "data"), Output("exams-error", "children"),
+        Output("exams-error", "is_open"), Output("exams-flash", "data"),
+        [Input(i, "value") for i in FILTER_IDS],
+        Input("exams-search", "n_clicks"), Input("exams-q", "n_submit"), Input("exams-more", "n_clicks"),
+        Input("exams-resync", "n_intervals"), Input("exams-refresh", "data"),
+        [Input("exams-socket", f"data-{e}") for e in LIVE_EVENTS],
+        State("exams-q", "value"), State("exams-rows", "data"), State("exams-cursor", "data"),
+    )(_search)
+    app.callback(
+        Output("exams-table-wrap", "children"), Output("exams-count", "children"), Output("exams-more-wrap", "style"),
+        Input("exams-rows", "data"), Input("exams-cursor", "data"), State("exams-flash", "data"),
+    )(_render)
+    app.callback(Output("exams-live", "className"), Output("exams-live", "title"),
+                   Input("exams-socket", "connected"))(_live)

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
 from backend.domain.errors import DomainError
-from backend.services import exam_detail, registration
+from backend.services.orders import exam_detail, registration
 from backend.web.context import page_actor, services
 from panels.exam_menu import MENU_COMPONENTS, actions_for, find
 from panels.exam_table import REPORT_COLORS, STATUS_COLORS, badge
@@ -48,8 +48,6 @@ def _row(rows: list[dict[str, Any]] | None, exam_id: Any) -> dict[str, Any] | No
     return next((r for r in rows or [] if r["id"] == exam_id), None)
 
 
-@dash.callback(Output("exams-menu", "children"), Output("exams-menu", "style"),
-               Input("exams-menu-target", "data"), State("exams-rows", "data"), prevent_initial_call=True)
 def _open_menu(target: dict[str, Any] | None, rows: list[dict[str, Any]] | None) -> tuple[Any, Any]:
     """Show the actions the signed-in user may use on the right-clicked row, at the pointer."""
     actor = page_actor()
@@ -68,9 +66,6 @@ def _open_menu(target: dict[str, Any] | None, rows: list[dict[str, Any]] | None)
     return items, {"display": "block", "left": f"{max(x, 0)}px", "top": f"{max(y, 0)}px", "width": f"{MENU_WIDTH}px"}
 
 
-@dash.callback(Output("exams-menu-invoked", "data"), Output("exams-menu", "style", allow_duplicate=True),
-               Input({"type": "exams-menu-item", "action": ALL}, "n_clicks"), State("exams-menu-target", "data"),
-               State("exams-rows", "data"), prevent_initial_call=True)
 def _dispatch(clicks: list[int | None], target: dict[str, Any] | None, rows: Any) -> tuple[Any, Any]:
     """A callback action was chosen: tell its owner through `exams-menu-invoked`."""
     if not any(clicks) or not isinstance(ctx.triggered_id, dict) or target is None:
@@ -103,8 +98,6 @@ def _detail_body(d: dict[str, Any]) -> Any:
             html.H6("时间线", className="border-bottom pb-1"), timeline]
 
 
-@dash.callback(Output("exams-detail", "is_open"), Output("exams-detail-body", "children"),
-               Input("exams-menu-invoked", "data"), prevent_initial_call=True)
 def _detail(invoked: dict[str, Any] | None) -> tuple[Any, Any]:
     actor = page_actor()
     if not invoked or invoked.get("action") != "detail" or actor is None:
@@ -115,10 +108,6 @@ def _detail(invoked: dict[str, Any] | None) -> tuple[Any, Any]:
         return True, dbc.Alert(exc.message, color="danger")
 
 
-@dash.callback(Output("exams-cancel", "is_open"), Output("exams-cancel-info", "children"),
-               Output("exams-cancel-id", "data"), Output("exams-cancel-reason", "value"),
-               Output("exams-cancel-error", "is_open"),
-               Input("exams-menu-invoked", "data"), Input("exams-cancel-back", "n_clicks"), prevent_initial_call=True)
 def _cancel_open(invoked: dict[str, Any] | None, _back: Any) -> tuple[Any, ...]:
     if ctx.triggered_id == "exams-cancel-back":
         return False, dash.no_update, None, "", False
@@ -128,11 +117,6 @@ def _cancel_open(invoked: dict[str, Any] | None, _back: Any) -> tuple[Any, ...]:
     return True, info, invoked["exam_id"], "", False
 
 
-@dash.callback(Output("exams-cancel", "is_open", allow_duplicate=True),
-               Output("exams-cancel-error", "children"), Output("exams-cancel-error", "is_open", allow_duplicate=True),
-               Output("exams-refresh", "data"),
-               Input("exams-cancel-confirm", "n_clicks"), State("exams-cancel-id", "data"),
-               State("exams-cancel-reason", "value"), State("exams-refresh", "data"), prevent_initial_call=True)
 def _cancel_confirm(n: int | None, exam_id: int | None, reason: str | None, bump: int | None) -> tuple[Any, ...]:
     """Cancel through the registration service; a refusal is shown in the dialog and nothing changes."""
     actor = page_actor()
@@ -145,3 +129,27 @@ def _cancel_confirm(n: int | None, exam_id: int | None, reason: str | None, bump
     except DomainError as exc:
         return dash.no_update, exc.message, True, dash.no_update
     return False, "", False, (bump or 0) + 1
+
+
+def register(app: dash.Dash) -> None:
+    """Bind the menu's callbacks (called by the exam-list page's register)."""
+    app.callback(Output("exams-menu", "children"), Output("exams-menu", "style"),
+                   Input("exams-menu-target", "data"), State("exams-rows", "data"),
+                   prevent_initial_call=True)(_open_menu)
+    app.callback(Output("exams-menu-invoked", "data"), Output("exams-menu", "style", allow_duplicate=True),
+                   Input({"type": "exams-menu-item", "action": ALL}, "n_clicks"), State("exams-menu-target", "data"),
+                   State("exams-rows", "data"), prevent_initial_call=True)(_dispatch)
+    app.callback(Output("exams-detail", "is_open"), Output("exams-detail-body", "children"),
+                   Input("exams-menu-invoked", "data"), prevent_initial_call=True)(_detail)
+    app.callback(Output("exams-cancel", "is_open"), Output("exams-cancel-info", "children"),
+                   Output("exams-cancel-id", "data"), Output("exams-cancel-reason", "value"),
+                   Output("exams-cancel-error", "is_open"),
+                   Input("exams-menu-invoked", "data"), Input("exams-cancel-back", "n_clicks"),
+                   prevent_initial_call=True)(_cancel_open)
+    app.callback(Output("exams-cancel", "is_open", allow_duplicate=True),
+                   Output("exams-cancel-error", "children"), Output("exams-cancel-error", "is_open",
+                   allow_duplicate=True),
+                   Output("exams-refresh", "data"),
+                   Input("exams-cancel-confirm", "n_clicks"), State("exams-cancel-id", "data"),
+                   State("exams-cancel-reason", "value"), State("exams-refresh", "data"),
+                   prevent_initial_call=True)(_cancel_confirm)

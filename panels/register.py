@@ -13,7 +13,7 @@ from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.domain.registration import OrderData, PatientData, slot_required
-from backend.services import catalog, patient_lookup, registration
+from backend.services.orders import catalog, patient_lookup, registration
 from backend.web.context import page_actor, services
 from panels.register_form import HIDDEN, order_card, patient_card, slot_card
 from panels.shell import EXPIRED, staff_page
@@ -62,9 +62,6 @@ def _item(items: list[dict[str, Any]] | None, code: str | None) -> dict[str, Any
     return next((i for i in items or [] if i["code"] == code), None)
 
 
-@dash.callback([Output(f, "value", allow_duplicate=True) for f in PATIENT_FIELDS] + [
-    Output("reg-lookup-msg", "children")], Input("reg-lookup", "n_clicks"), Input("reg-mrn", "n_submit"),
-    State("reg-mrn", "value"), prevent_initial_call=True)
 def _lookup(_n: Any, _s: Any, mrn: str | None) -> list[Any]:
     """Fill the patient card from an existing patient with this MRN (病案号)."""
     actor = page_actor()
@@ -81,9 +78,6 @@ def _lookup(_n: Any, _s: Any, mrn: str | None) -> list[Any]:
             html.Span(f"已调取患者，既往检查 {p['exam_count']} 次", className="text-success")]
 
 
-@dash.callback(Output("reg-slot-card", "style"), Output("reg-item-hint", "children"), Output("reg-campus", "value"),
-               Input("reg-item", "value"), Input("reg-class", "value"), State("reg-items", "data"),
-               State("reg-campus", "value"))
 def _slot_visibility(code: str | None, klass: str | None, items: Any, campus: str | None) -> tuple[Any, Any, Any]:
     """LN-2: the picker opens only when the rule says a slot is required (never for CT-LN-TR)."""
     item = _item(items, code)
@@ -97,10 +91,6 @@ def _slot_visibility(code: str | None, klass: str | None, items: Any, campus: st
     return {"display": "block"}, dbc.Badge("需预约号源，请在下方选择", color="info", id="reg-needs-slot"), campus
 
 
-@dash.callback(Output("reg-slot", "options"), Output("reg-slot", "value"), Output("reg-slot-empty", "children"),
-               Output("reg-slot-summary", "children"),
-               Input("reg-item", "value"), Input("reg-slot-day", "value"), Input("reg-slot-refresh", "data"),
-               State("reg-items", "data"))
 def _slots(code: str | None, day: str | None, _bump: Any, items: Any) -> tuple[Any, ...]:
     """That day's slots of the item's queue, with what remains; past and full ones disabled."""
     actor = page_actor()
@@ -152,12 +142,6 @@ def _success(out: dict[str, Any], item: dict[str, Any], slot: str) -> Any:
     ], color="success", id="reg-success", className="py-2")
 
 
-@dash.callback(Output("reg-result", "children"), Output("reg-item", "value"), Output("reg-clinical", "value"),
-               Output("reg-slot-refresh", "data"),
-               Input("reg-submit", "n_clicks"),
-               [State(_STATE_IDS.get(k, f"reg-{k}"), "value") for k in SUBMIT_STATES],
-               State("reg-items", "data"), State("reg-slot-refresh", "data"), State("reg-slot", "options"),
-               State("reg-slot-day", "value"), prevent_initial_call=True)
 def _submit(n: int | None, *args: Any) -> tuple[Any, ...]:
     """Register in one transaction: success shows the accession; a refusal shows why and writes nothing."""
     actor = page_actor()
@@ -186,5 +170,21 @@ def _error(message: str) -> Any:
     return dbc.Alert([html.Strong("未登记："), message], color="danger", id="reg-error", className="py-2")
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, title="登记 - RadOps", name="登记", layout=layout)
+    app.callback([Output(f, "value", allow_duplicate=True) for f in PATIENT_FIELDS] + [
+        Output("reg-lookup-msg", "children")], Input("reg-lookup", "n_clicks"), Input("reg-mrn", "n_submit"),
+        State("reg-mrn", "value"), prevent_initial_call=True)(_lookup)
+    app.callback(Output("reg-slot-card", "style"), Output("reg-item-hint", "children"), Output("reg-campus", "value"),
+                   Input("reg-item", "value"), Input("reg-class", "value"), State("reg-items", "data"),
+                   State("reg-campus", "value"))(_slot_visibility)
+    app.callback(Output("reg-slot", "options"), Output("reg-slot", "value"), Output("reg-slot-empty", "children"),
+                   Output("reg-slot-summary", "children"),
+                   Input("reg-item", "value"), Input("reg-slot-day", "value"), Input("reg-slot-refresh", "data"),
+                   State("reg-items", "data"))(_slots)
+    app.callback(Output("reg-result", "children"), Output("reg-item", "value"), Output("reg-clinical", "value"),
+                   Output("reg-slot-refresh", "data"),
+                   Input("reg-submit", "n_clicks"),
+                   [State(_STATE_IDS.get(k, f"reg-{k}"), "value") for k in SUBMIT_STATES],
+                   State("reg-items", "data"), State("reg-slot-refresh", "data"), State("reg-slot", "options"),
+                   State("reg-slot-day", "value"), prevent_initial_call=True)(_submit)

@@ -13,7 +13,8 @@ from backend.domain.actor import Actor
 from backend.domain.critical_flow import CRITICAL_STATUS_LABELS, CriticalStatus
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
-from backend.services import critical_values, report_queries, reporting
+from backend.services.reporting import critical_values, queries
+from backend.services.reporting import reports as reporting
 from backend.web.context import page_actor, services
 from panels.report_widgets import exam_header, status_badge, versions_table
 from panels.shell import EXPIRED, staff_page
@@ -101,7 +102,7 @@ def _main(view: dict[str, Any]) -> Any:
 
 def _body(actor: Actor, accession: str) -> Any:
     try:
-        exam_id = report_queries.find_exam_id(services(), accession, by=actor)
+        exam_id = queries.find_exam_id(services(), accession, by=actor)
         view = reporting.get(services(), exam_id, by=actor)
     except DomainError as exc:
         return dbc.Alert(exc.message, color="danger", id="rep-error")
@@ -159,12 +160,6 @@ def _run(trigger: str, actor: Actor, exam_id: int, lock: int | None, sections: d
     return reporting.get(svc, exam_id, by=actor), f"危急值已上报，请在 {cv['limit_min']} 分钟内通知临床并登记"
 
 
-@dash.callback(Output("rep-msg", "children"), Output("rep-main", "children"), Output("rep-state", "data"),
-               *[Input(i, "n_clicks") for i in ACTIONS],
-               State({"type": "rep-section", "key": ALL}, "value"), State({"type": "rep-section", "key": ALL}, "id"),
-               State("rep-state", "data"), State("rep-return-reason", "value"), State("rep-amend-reason", "value"),
-               State("rep-critical-finding", "value"), State("rep-critical-urgency", "value"),
-               prevent_initial_call=True)
 def _act(*args: Any) -> tuple[Any, Any, Any]:
     """Run the clicked action and redraw the editor with a Chinese message."""
     values, ids, state, ret, amend, finding, urgency = args[len(ACTIONS):]
@@ -186,5 +181,12 @@ def _act(*args: Any) -> tuple[Any, Any, Any]:
     return alert, _main(view), {**state, "lock": (view["report"] or {}).get("lock")}
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path_template=PATH, title="报告编辑 - RadOps", name="报告编辑", layout=layout)
+    app.callback(Output("rep-msg", "children"), Output("rep-main", "children"), Output("rep-state", "data"),
+                   *[Input(i, "n_clicks") for i in ACTIONS],
+                   State({"type": "rep-section", "key": ALL}, "value"), State({"type": "rep-section", "key": ALL},
+                   "id"),
+                   State("rep-state", "data"), State("rep-return-reason", "value"), State("rep-amend-reason", "value"),
+                   State("rep-critical-finding", "value"), State("rep-critical-urgency", "value"),
+                   prevent_initial_call=True)(_act)

@@ -19,8 +19,8 @@ Column = tuple[str, Callable[[Mapping[str, Any]], Any]]
 
 def queue_page(*, key: str, path: str, perm: Perm, title: str, hint: str,
                load: Callable[[Actor], list[dict[str, Any]]], columns: list[Column], count: str,
-               empty: str) -> Callable[..., Any]:
-    """Build the page's layout and its refresh callback; element ids start with `key` (e.g. `review-table`).
+               empty: str) -> tuple[Callable[..., Any], Callable[[dash.Dash], None]]:
+    """Build the page's layout and the binder of its refresh callback; ids start with `key` (`review-table`).
 
     `count` is the line above the table, with `{n}` for the number of exams.
     """
@@ -41,10 +41,12 @@ def queue_page(*, key: str, path: str, perm: Perm, title: str, hint: str,
     def layout(**_query: Any) -> Any:
         return staff_page(perm, path, body)
 
-    @dash.callback(Output(f"{key}-list", "children"), Input(f"{key}-refresh", "n_intervals"),
-                   prevent_initial_call=True)
     def _refresh(_n: Any) -> Any:
         actor = page_actor()
         return table(actor) if actor is not None and actor.can(perm) else dash.no_update
 
-    return layout
+    def bind(app: dash.Dash) -> None:
+        app.callback(Output(f"{key}-list", "children"), Input(f"{key}-refresh", "n_intervals"),
+                     prevent_initial_call=True)(_refresh)
+
+    return layout, bind

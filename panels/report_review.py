@@ -9,7 +9,7 @@ from dash import html
 
 from backend.domain.actor import Actor
 from backend.domain.permissions import Perm
-from backend.services import report_queries
+from backend.services.reporting import queries
 from backend.web.context import services
 from panels.report_queue import queue_page
 
@@ -25,13 +25,14 @@ COLUMNS = [
 
 
 def _load(actor: Actor) -> list[dict[str, Any]]:
-    return report_queries.to_review(services(), by=actor)
+    return queries.to_review(services(), by=actor)
 
 
-layout = queue_page(key="review", path=PATH, perm=Perm.REPORT_APPROVE, title="报告审核",
+layout, _bind = queue_page(key="review", path=PATH, perm=Perm.REPORT_APPROVE, title="报告审核",
                     hint="已提交的报告，提交最早的在前；不能审核本人书写的报告。", load=_load, columns=COLUMNS,
                     count="共 {n} 份报告待审核", empty="暂无待审核的报告")
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, title="报告审核 - RadOps", name="报告审核", layout=layout)
+    _bind(app)

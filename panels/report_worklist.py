@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 
 from backend.domain.actor import Actor
 from backend.domain.permissions import Perm
-from backend.services import report_queries
+from backend.services.reporting import queries
 from backend.web.context import services
 from panels.report_queue import queue_page
 from panels.report_widgets import STATUS_COLORS
@@ -29,13 +29,14 @@ COLUMNS = [
 
 
 def _load(actor: Actor) -> list[dict[str, Any]]:
-    return report_queries.to_write(services(), by=actor)
+    return queries.to_write(services(), by=actor)
 
 
-layout = queue_page(key="work", path=PATH, perm=Perm.REPORT_WRITE, title="报告工作台",
+layout, _bind = queue_page(key="work", path=PATH, perm=Perm.REPORT_WRITE, title="报告工作台",
                     hint="检查中或已完成、报告尚未提交的检查；点击检查号书写报告。", load=_load, columns=COLUMNS,
                     count="共 {n} 个检查待书写报告", empty="暂无待书写报告的检查")
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, title="报告工作台 - RadOps", name="报告工作台", layout=layout)
+    _bind(app)

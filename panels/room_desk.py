@@ -7,13 +7,13 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html
+from dash import Input, Output, State, ctx, dcc, html
 from dash_socketio import DashSocketIO
 
 from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
-from backend.services import calling, checkin
+from backend.services.patient_flow import calling, checkin
 from backend.web.context import page_actor, services
 from panels.shell import staff_page
 
@@ -105,14 +105,6 @@ def _act(actor: Actor, trigger: str, room: int, state: dict[str, Any], code: str
     return f"{ACTIONS[trigger](svc, cur['ticket_id'], by=actor)['code']} 已更新"
 
 
-@callback(
-    Output("desk-state", "children"), Output("desk-flash", "children"),
-    Input("desk-room", "value"), Input("desk-resync", "n_intervals"),
-    *[Input("desk-socket", f"data-{e}") for e in TICKET_EVENTS],
-    *[Input(i, "n_clicks") for i in ("desk-call", "desk-recall", "desk-missed", "desk-start", "desk-finish",
-                                    "desk-transfer", "desk-checkin")],
-    Input("desk-code", "n_submit"), State("desk-code", "value"), State("desk-target", "value"),
-)
 def desk_refresh(room: int | None, *args: Any) -> tuple[Any, Any]:
     """Redraw the room's lines; a button press runs its action first and flashes the outcome."""
     actor = page_actor()
@@ -131,13 +123,21 @@ def desk_refresh(room: int | None, *args: Any) -> tuple[Any, Any]:
     return _state_view(calling.room_state(services(), room, by=actor)), flash
 
 
-@callback(Output("desk-url", "search"), Input("desk-room", "value"), State("desk-url", "search"),
-          prevent_initial_call=True)
 def desk_pick_room(room: int | None, search: str | None) -> Any:
     """Reload with ?room=<id> so the live connection joins that room's Socket.IO room."""
     want = f"?room={room}" if room else ""
     return dash.no_update if (search or "") == want else want
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, title="叫号台 - RadOps", name="叫号台", layout=layout)
+    app.callback(
+        Output("desk-state", "children"), Output("desk-flash", "children"),
+        Input("desk-room", "value"), Input("desk-resync", "n_intervals"),
+        *[Input("desk-socket", f"data-{e}") for e in TICKET_EVENTS],
+        *[Input(i, "n_clicks") for i in ("desk-call", "desk-recall", "desk-missed", "desk-start", "desk-finish",
+                                        "desk-transfer", "desk-checkin")],
+        Input("desk-code", "n_submit"), State("desk-code", "value"), State("desk-target", "value"),
+    )(desk_refresh)
+    app.callback(Output("desk-url", "search"), Input("desk-room", "value"), State("desk-url", "search"),
+              prevent_initial_call=True)(desk_pick_room)

@@ -7,12 +7,12 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 
 from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
-from backend.services import shift_sessions
+from backend.services.patient_flow import shift_sessions
 from backend.web.context import page_actor, services
 from panels.shell import staff_page
 
@@ -64,8 +64,6 @@ def layout(**_: Any) -> Any:
     return staff_page(Perm.EXAM_READ, PATH, _body)
 
 
-@callback(Output("shift-shift", "options"), Output("shift-shift", "value"),
-          Input("shift-group", "value"), State("shift-choices", "data"), prevent_initial_call=True)
 def shift_pick_group(group: int | None, groups: list[dict[str, Any]]) -> tuple[Any, Any]:
     """The shifts of the chosen group."""
     shifts = next((g["shifts"] for g in groups or [] if g["id"] == group), [])
@@ -73,18 +71,12 @@ def shift_pick_group(group: int | None, groups: list[dict[str, Any]]) -> tuple[A
             for s in shifts], None
 
 
-@callback(Output("shift-room", "options"), Output("shift-room", "value"),
-          Input("shift-shift", "value"), State("shift-choices", "data"), prevent_initial_call=True)
 def shift_pick_shift(shift: int | None, groups: list[dict[str, Any]]) -> tuple[Any, Any]:
     """The rooms that may work the chosen shift."""
     rooms = next((s["rooms"] for g in groups or [] for s in g["shifts"] if s["id"] == shift), [])
     return [{"label": f"{r['code']} {r['name']}", "value": r["id"]} for r in rooms], None
 
 
-@callback(Output("shift-msg", "children"), Output("shift-current-box", "children"), Output("shift-go", "href"),
-          Input("shift-start", "n_clicks"), Input("shift-end", "n_clicks"),
-          State("shift-shift", "value"), State("shift-room", "value"), State("shift-typist", "value"),
-          State("shift-takeover", "value"), prevent_initial_call=True)
 def shift_act(_start: int, _end: int, shift: int | None, room: int | None, typist: bool,
               takeover: bool) -> tuple[Any, Any, Any]:
     """Open the chosen session (then go to the calling list) or end the current one."""
@@ -106,5 +98,15 @@ def shift_act(_start: int, _end: int, shift: int | None, room: int | None, typis
         current_card(s), NEXT
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, title="选择班次 - RadOps", name="选择班次", layout=layout)
+    app.callback(Output("shift-shift", "options"), Output("shift-shift", "value"),
+              Input("shift-group", "value"), State("shift-choices", "data"),
+              prevent_initial_call=True)(shift_pick_group)
+    app.callback(Output("shift-room", "options"), Output("shift-room", "value"),
+              Input("shift-shift", "value"), State("shift-choices", "data"),
+              prevent_initial_call=True)(shift_pick_shift)
+    app.callback(Output("shift-msg", "children"), Output("shift-current-box", "children"), Output("shift-go", "href"),
+              Input("shift-start", "n_clicks"), Input("shift-end", "n_clicks"),
+              State("shift-shift", "value"), State("shift-room", "value"), State("shift-typist", "value"),
+              State("shift-takeover", "value"), prevent_initial_call=True)(shift_act)

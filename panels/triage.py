@@ -8,13 +8,13 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash_socketio import DashSocketIO
 
 from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
-from backend.services import triage, triage_board
+from backend.services.patient_flow import triage, triage_board
 from backend.web.context import page_actor, services
 from panels.shell import staff_page
 
@@ -91,9 +91,6 @@ def _options(board: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str
     return tickets, [*rooms, {"label": "退回待分诊池", "value": POOL}]
 
 
-@callback(Output("triage-flash", "children"), Output("triage-bump", "data"),
-          Input("triage-assign", "n_clicks"), State("triage-ticket", "value"), State("triage-target", "value"),
-          prevent_initial_call=True)
 def triage_assign(n: int, ticket: int | None, target: Any) -> tuple[Any, Any]:
     """Move the chosen patient (also into a full room, US-15); its own callback so a live refresh never
     re-sends the click."""
@@ -110,9 +107,6 @@ def triage_assign(n: int, ticket: int | None, target: Any) -> tuple[Any, Any]:
     return dbc.Alert(f"{t['code']} 已分到 {where}", color="success", id="triage-flash-msg", duration=8000), n
 
 
-@callback(Output("triage-board", "children"), Output("triage-ticket", "options"), Output("triage-target", "options"),
-          Input("triage-resync", "n_intervals"), Input("triage-bump", "data"),
-          *[Input("triage-socket", f"data-{e}") for e in EVENTS])
 def triage_refresh(*_: Any) -> tuple[Any, ...]:
     """Redraw the board and the pickers (on load, after a move, on every ticket event, every 15 s)."""
     actor = page_actor()
@@ -123,5 +117,12 @@ def triage_refresh(*_: Any) -> tuple[Any, ...]:
     return _view(board), tickets, rooms
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, title="超声分诊 - RadOps", name="超声分诊", layout=layout)
+    app.callback(Output("triage-flash", "children"), Output("triage-bump", "data"),
+              Input("triage-assign", "n_clicks"), State("triage-ticket", "value"), State("triage-target", "value"),
+              prevent_initial_call=True)(triage_assign)
+    app.callback(Output("triage-board", "children"), Output("triage-ticket", "options"), Output("triage-target",
+    "options"),
+              Input("triage-resync", "n_intervals"), Input("triage-bump", "data"),
+              *[Input("triage-socket", f"data-{e}") for e in EVENTS])(triage_refresh)

@@ -7,13 +7,13 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, ctx, dcc, html
+from dash import Input, Output, ctx, dcc, html
 from dash_socketio import DashSocketIO
 
 from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
-from backend.services import calling, shift_sessions, triage_board
+from backend.services.patient_flow import calling, shift_sessions, triage_board
 from backend.web.context import page_actor, services
 from panels.shell import staff_page
 
@@ -88,9 +88,6 @@ def _act(actor: Actor, trigger: str, room: int) -> str:
     return f"{ACTIONS[trigger](svc, cur['ticket_id'], by=actor)['code']} 已更新"
 
 
-@callback(Output("usroom-state", "children"), Output("usroom-counts", "children"), Output("usroom-flash", "children"),
-          Input("usroom-room", "data"), Input("usroom-resync", "n_intervals"),
-          *[Input("usroom-socket", f"data-{e}") for e in EVENTS], *[Input(i, "n_clicks") for i, _l, _c in BUTTONS])
 def usroom_refresh(room: int | None, *_: Any) -> tuple[Any, ...]:
     """Redraw the calling list and counts; a button press runs its action first."""
     actor = page_actor()
@@ -107,5 +104,10 @@ def usroom_refresh(room: int | None, *_: Any) -> tuple[Any, ...]:
             flash)
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     dash.register_page(__name__, path=PATH, title="超声叫号 - RadOps", name="超声叫号", layout=layout)
+    app.callback(Output("usroom-state", "children"), Output("usroom-counts", "children"), Output("usroom-flash",
+    "children"),
+              Input("usroom-room", "data"), Input("usroom-resync", "n_intervals"),
+              *[Input("usroom-socket", f"data-{e}") for e in EVENTS], *[Input(i, "n_clicks") for i, _l,
+              _c in BUTTONS])(usroom_refresh)

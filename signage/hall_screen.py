@@ -12,7 +12,7 @@ import dash_socketio
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
 from backend.domain.errors import DomainError
-from backend.services import screens
+from backend.services.patient_flow import screens
 from backend.web.context import services
 from signage import hall_blocks as blocks
 
@@ -122,11 +122,10 @@ CLOCK_JS = """
 """
 
 
-def register() -> None:
+def register(app: dash.Dash) -> None:
     """Register the page and bind its callbacks to the current app (not the global list: see admin_nav)."""
     dash.register_page(__name__, path_template=PATH_TEMPLATE, title="候诊大屏 - RadOps", name="候诊大屏",
                        layout=layout)
-    app = dash.get_app()
     app.callback(
         Output({"type": "hall-body", "index": ALL}, "children"),
         [Input("hall-socket", f"data-{name}") for name in TICKET_EVENTS],

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from backend.db.models import Campus, CriticalValue, Exam, ExamEvent, ExamItem, Patient
-from backend.services.cockpit_rollups import rebuild_all
+from backend.services.cockpit.rollups import rebuild_all
 
 MIX = [("CT-CHEST", 5), ("CT-LDCT", 2), ("CT-GCP", 1), ("MR-BRAIN", 3), ("MR-BREAST", 2), ("MR-GCP", 1),
        ("DR-CHEST", 4), ("MG-BILAT", 1), ("RF-UGI", 1), ("US-BREAST", 2)]

@@ -7,8 +7,8 @@ from typing import Any
 
 from backend.domain.actor import Actor
 from backend.domain.registration import OrderData, PatientData
-from backend.services import registration
 from backend.services.base import Services
+from backend.services.orders import registration
 
 _seq = itertools.count(1)
 

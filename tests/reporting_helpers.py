@@ -6,8 +6,9 @@ from typing import Any
 
 from backend.domain.actor import Actor
 from backend.domain.exam_flow import Trigger
-from backend.services import reporting, timeline
+from backend.services import timeline
 from backend.services.base import Services
+from backend.services.reporting import reports as reporting
 from tests.helpers import register
 
 FINDINGS = "右肺上叶见一实性结节，大小约8mm×6mm，边界清楚。"

@@ -1,7 +1,7 @@
 """Builders for hall-screen tests: checked-in patients with queue tickets, called and missed.
 
 Tickets are created by the real check-in service; calls go through the room-desk calling service
-when it exists (backend/services/calling.py), else the test moves the ticket row itself."""
+when it exists (backend/services/patient_flow/calling.py), else the test moves the ticket row itself."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from backend.db.models import QueueTicket, Room
 from backend.domain.actor import Actor
-from backend.services import checkin
 from backend.services.base import Services, transaction
+from backend.services.patient_flow import checkin
 from tests.helpers import register
 
-HAS_CALLING = importlib.util.find_spec("backend.services.calling") is not None
+HAS_CALLING = importlib.util.find_spec("backend.services.patient_flow.calling") is not None
 
 
 def checked_in(svc: Services, actors: dict[str, Actor], name: str, item: str = "DR-CHEST", **kw: Any) -> int:
@@ -36,7 +36,7 @@ def call(svc: Services, actors: dict[str, Actor], room_code: str) -> int:
     """Call the next patient into a room; returns the called ticket id."""
     rid = room_id(svc, room_code)
     if HAS_CALLING:
-        from backend.services import calling
+        from backend.services.patient_flow import calling
 
         result = calling.call_next(svc, rid, by=actors["tech"])
         return int((result.get("ticket") or result)["ticket_id"])
@@ -52,7 +52,7 @@ def call(svc: Services, actors: dict[str, Actor], room_code: str) -> int:
 def miss(svc: Services, actors: dict[str, Actor], ticket_id: int) -> None:
     """Mark a called patient as missed (过号)."""
     if HAS_CALLING:
-        from backend.services import calling
+        from backend.services.patient_flow import calling
 
         calling.mark_missed(svc, ticket_id, by=actors["tech"])
         return

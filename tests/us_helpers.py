@@ -11,8 +11,10 @@ from backend.db.models import Department, Room
 from backend.db.models.ultrasound import Shift
 from backend.domain.actor import Actor
 from backend.domain.registration import OrderData, PatientData
-from backend.services import auth, checkin, registration
+from backend.services import auth
 from backend.services.base import Services, transaction
+from backend.services.orders import registration
+from backend.services.patient_flow import checkin
 
 _seq = itertools.count(1)
 

@@ -13,7 +13,10 @@ from backend.api.security import actor, requires, services
 from backend.api.validation import json_body, query_args
 from backend.domain.enums import Category
 from backend.domain.permissions import Perm
-from backend.services import admin_catalog, admin_org, admin_slots, catalog
+from backend.services.admin import items as admin_catalog
+from backend.services.admin import org
+from backend.services.admin import slots as admin_slots
+from backend.services.orders import catalog
 
 bp = Blueprint("admin", __name__)
 TAGS = ("admin",)
@@ -133,7 +136,7 @@ def delete_item(item_id: int) -> Any:
 @doc("检查室列表（含停用及所服务的队列）", tags=TAGS)
 @requires(Perm.ADMIN)
 def list_rooms() -> Any:
-    return jsonify({"rooms": admin_org.list_rooms(services(), by=actor())})
+    return jsonify({"rooms": org.list_rooms(services(), by=actor())})
 
 
 @bp.post("/api/admin/rooms")
@@ -141,21 +144,21 @@ def list_rooms() -> Any:
 @requires(Perm.ADMIN)
 def create_room() -> Any:
     values = _set(json_body(RoomCreate))
-    return jsonify(admin_org.create_room(services(), code=values.pop("code"), by=actor(), **values)), 201
+    return jsonify(org.create_room(services(), code=values.pop("code"), by=actor(), **values)), 201
 
 
 @bp.patch("/api/admin/rooms/<int:room_id>")
 @doc("修改检查室", body=RoomFields, tags=TAGS)
 @requires(Perm.ADMIN)
 def update_room(room_id: int) -> Any:
-    return jsonify(admin_org.update_room(services(), room_id, by=actor(), **_set(json_body(RoomFields))))
+    return jsonify(org.update_room(services(), room_id, by=actor(), **_set(json_body(RoomFields))))
 
 
 @bp.delete("/api/admin/rooms/<int:room_id>")
 @doc("删除检查室（有检查记录的只能停用）", tags=TAGS)
 @requires(Perm.ADMIN)
 def delete_room(room_id: int) -> Any:
-    admin_org.delete_room(services(), room_id, by=actor())
+    org.delete_room(services(), room_id, by=actor())
     return jsonify({"ok": True})
 
 
@@ -163,7 +166,7 @@ def delete_room(room_id: int) -> Any:
 @doc("队列列表（含停用及服务的检查室）", tags=TAGS)
 @requires(Perm.ADMIN)
 def list_queues() -> Any:
-    return jsonify({"queues": admin_org.list_queues(services(), by=actor())})
+    return jsonify({"queues": org.list_queues(services(), by=actor())})
 
 
 @bp.post("/api/admin/queues")
@@ -172,7 +175,7 @@ def list_queues() -> Any:
 def create_queue() -> Any:
     values = _set(json_body(QueueCreate))
     rooms = values.pop("room_ids", None) or []
-    return jsonify(admin_org.create_queue(services(), code=values.pop("code"), room_ids=rooms, by=actor(),
+    return jsonify(org.create_queue(services(), code=values.pop("code"), room_ids=rooms, by=actor(),
                                           **values)), 201
 
 
@@ -182,14 +185,14 @@ def create_queue() -> Any:
 def update_queue(queue_id: int) -> Any:
     values = _set(json_body(QueueFields))
     rooms = values.pop("room_ids", None)
-    return jsonify(admin_org.update_queue(services(), queue_id, room_ids=rooms, by=actor(), **values))
+    return jsonify(org.update_queue(services(), queue_id, room_ids=rooms, by=actor(), **values))
 
 
 @bp.delete("/api/admin/queues/<int:queue_id>")
 @doc("删除队列（已被使用的只能停用）", tags=TAGS)
 @requires(Perm.ADMIN)
 def delete_queue(queue_id: int) -> Any:
-    admin_org.delete_queue(services(), queue_id, by=actor())
+    org.delete_queue(services(), queue_id, by=actor())
     return jsonify({"ok": True})
 
 

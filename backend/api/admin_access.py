@@ -13,7 +13,9 @@ from backend.api.security import actor, requires, services
 from backend.api.validation import json_body, query_args
 from backend.domain.enums import Role
 from backend.domain.permissions import Perm
-from backend.services import admin_system, admin_users, auth
+from backend.services import auth
+from backend.services.admin import system as admin_system
+from backend.services.admin import users as admin_users
 
 bp = Blueprint("admin_access", __name__)
 TAGS = ("admin",)

@@ -50,7 +50,7 @@ def login() -> Any:
 @bp.post("/api/auth/logout")
 @doc("退出登录", public=True, tags=("auth",))
 def logout() -> Any:
-    from backend.services import shift_sessions
+    from backend.services.patient_flow import shift_sessions
 
     who = current_actor(required=False)
     if who is not None and who.kind == "user":

@@ -12,7 +12,9 @@ from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
 from backend.api.validation import json_body, query_args
 from backend.domain.permissions import Perm
-from backend.services import cockpit, cockpit_drill, er_reminders
+from backend.services.cockpit import board
+from backend.services.cockpit import drill as cockpit_drill
+from backend.services.reporting import er_reminders
 
 bp = Blueprint("cockpit", __name__)
 
@@ -47,7 +49,7 @@ class ActBody(BaseModel):
 @requires(Perm.COCKPIT_VIEW)
 def get_cockpit() -> Any:
     a = query_args(CockpitQuery)
-    return jsonify(cockpit.figures(services(), by=actor(), as_of=a.as_of, mask=a.mask))
+    return jsonify(board.figures(services(), by=actor(), as_of=a.as_of, mask=a.mask))
 
 
 @bp.get("/api/cockpit/drill")

@@ -16,7 +16,8 @@ from backend.domain.exam_flow import Trigger
 from backend.domain.exam_query import ExamFilter
 from backend.domain.permissions import Perm
 from backend.domain.registration import OrderData, PatientData
-from backend.services import catalog, exam_list, registration, timeline
+from backend.services import timeline
+from backend.services.orders import catalog, exam_list, registration
 
 bp = Blueprint("exams", __name__)
 

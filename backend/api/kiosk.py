@@ -15,7 +15,7 @@ from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
 from backend.api.validation import json_body, query_args
 from backend.domain.permissions import Perm
-from backend.services import checkin
+from backend.services.patient_flow import checkin
 
 bp = Blueprint("kiosk", __name__)
 

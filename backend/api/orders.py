@@ -16,7 +16,7 @@ from backend.domain.enums import PatientClass, Priority, Sex
 from backend.domain.order_intake import SOURCE_SYSTEM, IntakeAction, IntakeCommand, fingerprint
 from backend.domain.permissions import Perm
 from backend.domain.registration import OrderData, PatientData
-from backend.services import order_intake
+from backend.services.orders import intake as order_intake
 
 bp = Blueprint("orders", __name__)
 

@@ -12,7 +12,9 @@ from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
 from backend.api.validation import json_body
 from backend.domain.permissions import Perm
-from backend.services import critical_values, report_pdf, report_queries, reporting
+from backend.services.reporting import critical_values, queries
+from backend.services.reporting import pdf as report_pdf
+from backend.services.reporting import reports as reporting
 
 bp = Blueprint("reports", __name__)
 
@@ -125,14 +127,14 @@ def report_pdf_file(exam_id: int) -> Any:
 @doc("待书写报告：检查中或已完成且报告未提交/未审核的检查", tags=("reports",))
 @requires(Perm.REPORT_WRITE)
 def worklist() -> Any:
-    return jsonify({"items": report_queries.to_write(services(), by=actor())})
+    return jsonify({"items": queries.to_write(services(), by=actor())})
 
 
 @bp.get("/api/reports/review")
 @doc("待审核报告：已提交的报告，提交最早的在前", tags=("reports",))
 @requires(Perm.REPORT_APPROVE)
 def review_queue() -> Any:
-    return jsonify({"items": report_queries.to_review(services(), by=actor())})
+    return jsonify({"items": queries.to_review(services(), by=actor())})
 
 
 @bp.post("/api/exams/<int:exam_id>/critical-values")

@@ -11,7 +11,7 @@ from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
 from backend.api.validation import json_body
 from backend.domain.permissions import Perm
-from backend.services import calling, checkin
+from backend.services.patient_flow import calling, checkin
 
 bp = Blueprint("rooms", __name__)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from backend.cli import command
+from backend.commands import Command
 from backend.config import Settings
 
 
@@ -20,7 +20,6 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--count", type=int, default=6, help="with --demo: how many orders (default 6)")
 
 
-@command("health-check-send", "send health-check orders over MLLP as the 体检 system would, print each ACK", _args)
 def health_check_send(settings: Settings, ns: argparse.Namespace) -> int:
     from integrations.health_check.ack import read_ack
     from integrations.health_check.emulator import MllpClient, build_message, demo_orders, split_file
@@ -42,3 +41,7 @@ def health_check_send(settings: Settings, ns: argparse.Namespace) -> int:
             refused += ack.code != "AA"
             sys.stdout.write(f"{label or ack.control_id}\t{ack.code}\t{ack.text}\n")
     return 1 if refused else 0
+
+
+SEND = Command("health-check-send", "send health-check orders over MLLP as the 体检 system would, print each ACK",
+               _args, health_check_send)

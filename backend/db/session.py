@@ -149,3 +149,12 @@ def unit_of_work(factory: SessionFactory, *, readonly: bool = False) -> Iterator
         raise
     finally:
         session.close()
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """INSERT with ON CONFLICT support for the session's dialect (SQLite or PostgreSQL)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)

@@ -1,10 +1,10 @@
-"""Long-running helpers started beside the web server (listeners, emulators), declared by modules."""
+"""Long-running helpers started beside the web server in the embedded run: listeners and emulators."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from backend.services.base import Services
 
@@ -15,26 +15,25 @@ class Stoppable(Protocol):
     def stop(self) -> None: ...
 
 
-# (name, starter): a starter takes the services and returns something with stop(), and a URL line to print.
-STARTERS: list[tuple[str, Callable[[Services], tuple[Stoppable, str]]]] = []
+# A starter takes the services and returns something with stop(), and a line to print.
+Starter = Callable[[Services], tuple[Stoppable, str]]
 
 
-def background(name: str) -> Callable[[Callable[[Services], tuple[Stoppable, str]]], Any]:
-    def deco(fn: Callable[[Services], tuple[Stoppable, str]]) -> Callable[[Services], tuple[Stoppable, str]]:
-        STARTERS.append((name, fn))
-        return fn
+def starters() -> tuple[tuple[str, Starter], ...]:
+    """Every helper of the embedded run, in start order."""
+    from backend.entrypoints.listeners import insurance_emulator, mllp, mllp_demo
 
-    return deco
+    return (
+        ("医保电子凭证模拟", insurance_emulator.start_insurance_emulator),
+        ("HL7 MLLP", mllp.start_mllp),
+        ("体检演示申请单", mllp_demo.start_demo_orders),
+    )
 
 
 def start_all(svc: Services) -> list[tuple[str, Stoppable, str]]:
-    """Start every declared helper; one that fails to start is logged and skipped."""
-    from backend.discovery import import_all
-
-    import_all("backend.listeners")
-
+    """Start every helper; one that fails to start is logged and skipped."""
     started = []
-    for name, starter in STARTERS:
+    for name, starter in starters():
         try:
             handle, line = starter(svc)
             started.append((name, handle, line))

@@ -89,7 +89,7 @@ def seed_history(settings: Settings, *, scale: str = "demo", seed: int = 2026112
 def after_history(settings: Settings) -> None:
     """Rebuild what is derived from the timeline (the cockpit rollups) after a bulk history load."""
     from backend.db.session import make_engine, make_session_factory
-    from backend.services import cockpit_rollups
+    from backend.services.cockpit import rollups as cockpit_rollups
 
     engine = make_engine(settings.database_url)
     try:

@@ -19,8 +19,10 @@ from backend.domain.exam_flow import (
 )
 from backend.domain.permissions import trigger_permission
 from backend.domain.queue_flow import TicketStatus, TicketTrigger, next_ticket_status
-from backend.services import audit, cockpit_rollups, report_due
+from backend.services import audit
 from backend.services.base import Services, Tx, transaction
+from backend.services.cockpit import rollups
+from backend.services.reporting import due
 
 OPEN_TICKET = frozenset({TicketStatus.WAITING.value, TicketStatus.CALLED.value, TicketStatus.MISSED.value})
 
@@ -30,7 +32,7 @@ def append(tx: Tx, exam: Exam, kind: str, actor: Actor, *, rooms: tuple[str, ...
     """Append a timeline row for `exam` in the caller's transaction and queue its event (to `rooms` if given)."""
     row = ExamEvent(exam_id=exam.id, kind=kind, at=tx.now, actor=actor.label, details=details)
     tx.session.add(row)
-    cockpit_rollups.on_event(tx, exam, kind)  # cockpit counters move in the same transaction
+    rollups.on_event(tx, exam, kind)  # cockpit counters move in the same transaction
     event = Event(
         name=f"exam_{kind}" if not kind.startswith(("exam_", "report_", "ticket_", "critical_")) else kind,
         payload={"exam_id": exam.id, "accession": exam.accession, "status": exam.status,
@@ -60,7 +62,7 @@ def apply_in(tx: Tx, exam: Exam, trigger: Trigger, actor: Actor, **details: Any)
     exam.status = after.value
     exam.updated_at = tx.now
     if trigger is Trigger.COMPLETE:
-        report_due.set_due(tx, exam)  # the report deadline starts at the end of the exam (ER-1)
+        due.set_due(tx, exam)  # the report deadline starts at the end of the exam (ER-1)
     append(tx, exam, TRIGGER_EVENT[trigger], actor, **{"from": before.value, "to": after.value, **details})
     audit.record(tx, actor, TRIGGER_EVENT[trigger], "exam", exam.id, to=after.value)
     if trigger in CLOSES_TICKET:

@@ -10,7 +10,8 @@ from flask import Blueprint, redirect, render_template, request, session
 from backend.api.auth import start_session
 from backend.api.security import check_csrf_form, client_ip, csrf_token, services
 from backend.domain.errors import DomainError
-from backend.services import auth, shift_sessions
+from backend.services import auth
+from backend.services.patient_flow import shift_sessions
 
 bp = Blueprint("web", __name__, template_folder="templates")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from backend.domain.hl7_message import CHARSETS, MessageHeader
 from backend.domain.order_intake import HL7_ERRORS, AckCode, IntakeOutcome
 from integrations.health_check.er7 import decode, encode, msh, segment
+from integrations.health_check.message import CHARSETS, MessageHeader
 
 RECEIVER = ("RADOPS", "RADIOLOGY")  # MSH-3 / MSH-4 of our ACKs
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from backend.domain.hl7_message import CHARSETS, Hl7Message, MessageHeader, Segment
 from backend.domain.order_intake import reject
+from integrations.health_check.message import CHARSETS, Hl7Message, MessageHeader, Segment
 
 DEFAULT_ENCODING = "^~\\&"
 

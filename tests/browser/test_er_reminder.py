@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from backend.services import er_reminders, timeline
+from backend.services import timeline
+from backend.services.reporting import er_reminders
 from tests.browser.conftest import login, screenshot
 from tests.cockpit_builders import assign_author, make_exam, walk
 

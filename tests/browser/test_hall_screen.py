@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from backend.services import auth, calling, screens
+from backend.services import auth
+from backend.services.patient_flow import calling, screens
 from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORDS
 from tests.screen_helpers import checked_in, room_id

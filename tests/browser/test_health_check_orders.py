@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from backend.listeners.mllp import start_listener
+from backend.entrypoints.listeners.mllp import start_listener
 from integrations.health_check.ack import read_ack
 from integrations.health_check.emulator import HealthCheckOrder, MllpClient, build_message
 from tests.browser.conftest import login, screenshot

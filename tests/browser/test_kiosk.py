@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from backend.ports import InsuredPerson
-from backend.services import auth, calling
+from backend.services import auth
+from backend.services.patient_flow import calling
 from integrations.insurance.client import HttpInsuranceResolver
 from integrations.insurance.emulator import InsuranceEmulator
 from tests.browser.conftest import login, screenshot
@@ -133,7 +134,7 @@ def test_room_desk_calls_and_marks_missed(live_server, page, username):
     _, ok, _ = _two_exams(live_server)
     svc = live_server.services
     nurse = auth.login(svc, "nurse", PASSWORDS["nurse"])
-    from backend.services import checkin
+    from backend.services.patient_flow import checkin
 
     results = checkin.check_in(svc, None, "barcode", ok["accession"], by=nurse)["results"]
     ticket = next(r for r in results if r["ok"])["ticket"]

@@ -7,8 +7,9 @@ from typing import Any
 
 from backend.db.models import Campus
 from backend.db.models.screens import Screen
-from backend.services import auth, shift_sessions
+from backend.services import auth
 from backend.services.base import transaction
+from backend.services.patient_flow import shift_sessions
 from tests.browser.conftest import login, pick_option, screenshot
 from tests.conftest import PASSWORDS
 from tests.us_helpers import check_in_us, room_id, shift_id

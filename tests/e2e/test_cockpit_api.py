@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from backend.services import er_reminders
+from backend.services.reporting import er_reminders
 from tests.cockpit_builders import assign_author, make_exam, walk
 from tests.conftest import FIXED_NOW
 

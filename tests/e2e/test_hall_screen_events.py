@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from backend.realtime import socketio
-from backend.services import auth, calling, screens
+from backend.services import auth
+from backend.services.patient_flow import calling, screens
 from tests.conftest import PASSWORDS
 from tests.screen_helpers import checked_in, room_id
 

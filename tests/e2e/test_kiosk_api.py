@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from backend.realtime import socketio
-from backend.services import auth, kiosks
+from backend.services import auth
+from backend.services.patient_flow import kiosks
 from tests.services.kiosk_helpers import exam_for, new_patient
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from backend.realtime import socketio
-from backend.services import auth, shift_sessions
+from backend.services import auth
+from backend.services.patient_flow import shift_sessions
 from tests.conftest import PASSWORDS
 from tests.us_helpers import room_id, shift_id
 

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from backend.bootstrap import build_services
 from backend.cli import main
 from backend.db.models import Exam, Patient
-from backend.listeners.mllp import start_listener, start_mllp
-from backend.listeners.mllp_demo import send_demo_orders
+from backend.entrypoints.listeners.mllp import start_listener, start_mllp
+from backend.entrypoints.listeners.mllp_demo import send_demo_orders
 from backend.services.base import transaction
 from integrations.health_check.ack import read_ack
 from integrations.health_check.emulator import HealthCheckOrder, MllpClient, build_message

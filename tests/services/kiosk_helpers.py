@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from backend.domain.registration import OrderData, PatientData
-from backend.services import registration
+from backend.services.orders import registration
 
 _seq = itertools.count(1)
 

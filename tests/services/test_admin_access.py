@@ -7,7 +7,9 @@ from sqlalchemy import select
 
 from backend.db.models import ApiKey
 from backend.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
-from backend.services import admin_system, admin_users, auth, settings_store
+from backend.services import auth, settings_store
+from backend.services.admin import system as admin_system
+from backend.services.admin import users as admin_users
 from backend.services.base import transaction
 
 

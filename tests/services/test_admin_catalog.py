@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from backend.domain.errors import Conflict, Forbidden, InvalidInput
-from backend.services import admin_catalog, admin_org, admin_system, catalog
+from backend.services.admin import items as admin_catalog
+from backend.services.admin import org as admin_org
+from backend.services.admin import system as admin_system
+from backend.services.orders import catalog
 from tests.helpers import register
 
 

@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 from backend.db.models import Slot
 from backend.domain.admin_rules import band_of, plan_slots
 from backend.domain.errors import Conflict, Forbidden, InvalidInput
-from backend.services import admin_org, admin_slots, registration
+from backend.services.admin import org as admin_org
+from backend.services.admin import slots as admin_slots
 from backend.services.base import transaction
+from backend.services.orders import registration
 from tests.helpers import first_slot, register
 
 

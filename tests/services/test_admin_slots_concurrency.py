@@ -8,7 +8,10 @@ from datetime import date
 from backend.bootstrap import build_services
 from backend.config import Settings
 from backend.domain.errors import Conflict
-from backend.services import admin_org, admin_slots, auth, registration
+from backend.services import auth
+from backend.services.admin import org as admin_org
+from backend.services.admin import slots as admin_slots
+from backend.services.orders import registration
 from tests.conftest import FIXED_NOW, PASSWORDS, FakeClock
 from tests.helpers import first_slot, order
 

@@ -6,8 +6,9 @@ import pytest
 
 from backend.db.models import Room
 from backend.domain.errors import Conflict, NotFound
-from backend.services import calling, checkin, kiosks, settings_store
+from backend.services import settings_store
 from backend.services.base import transaction
+from backend.services.patient_flow import calling, checkin, kiosks
 from tests.services.kiosk_helpers import exam_for, new_patient
 
 

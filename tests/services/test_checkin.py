@@ -9,7 +9,9 @@ import pytest
 
 from backend.domain.errors import NotFound
 from backend.ports import InsuredPerson
-from backend.services import checkin, kiosks, registration, settings_store
+from backend.services import settings_store
+from backend.services.orders import registration
+from backend.services.patient_flow import checkin, kiosks
 from integrations.insurance.client import HttpInsuranceResolver
 from integrations.insurance.emulator import InsuranceEmulator
 from tests.services.kiosk_helpers import exam_for, new_patient

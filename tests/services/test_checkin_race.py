@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from backend.bootstrap import build_services
 from backend.config import Settings
 from backend.db.models import QueueTicket
-from backend.services import auth, checkin, kiosks
+from backend.services import auth
 from backend.services.base import transaction
+from backend.services.patient_flow import checkin, kiosks
 from tests.conftest import FIXED_NOW, PASSWORDS, FakeClock
 from tests.services.kiosk_helpers import exam_for, new_patient
 

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backend.domain.errors import Forbidden, InvalidInput
-from backend.services import cockpit, cockpit_drill, cockpit_rollups
 from backend.services.base import transaction
+from backend.services.cockpit import board as cockpit
+from backend.services.cockpit import drill as cockpit_drill
+from backend.services.cockpit import rollups as cockpit_rollups
 from tests.cockpit_builders import critical, event, make_exam, walk
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -7,7 +7,8 @@ import threading
 from backend.bootstrap import build_services
 from backend.config import Settings
 from backend.domain.errors import Conflict
-from backend.services import auth, registration
+from backend.services import auth
+from backend.services.orders import registration
 from tests.conftest import FIXED_NOW, PASSWORDS, FakeClock
 from tests.helpers import first_slot, order
 

@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 from backend.db.models import ExamEvent
 from backend.domain.errors import Conflict, Forbidden, InvalidInput
-from backend.services import critical_values, reporting, settings_store
+from backend.services import settings_store
 from backend.services.base import transaction
+from backend.services.reporting import critical_values
+from backend.services.reporting import reports as reporting
 from tests.reporting_helpers import exam_at, submitted
 
 FINDING = "右侧大量气胸，纵隔左移（张力性气胸可能）"

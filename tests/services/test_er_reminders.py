@@ -10,8 +10,9 @@ import pytest
 
 from backend.db.models import Exam
 from backend.domain.errors import Forbidden, InvalidInput
-from backend.services import er_reminders, settings_store, timeline
+from backend.services import settings_store, timeline
 from backend.services.base import transaction
+from backend.services.reporting import er_reminders
 from tests.cockpit_builders import assign_author, event, make_exam, walk
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -7,8 +7,10 @@ from sqlalchemy import func, select, text
 
 from backend.db.models import AuditEntry
 from backend.domain.exam_query import ExamFilter
-from backend.services import admin_system, audit, exam_list
+from backend.services import audit
+from backend.services.admin import system as admin_system
 from backend.services.base import transaction
+from backend.services.orders import exam_list
 from tests.helpers import register
 
 

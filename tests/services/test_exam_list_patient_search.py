@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.domain.exam_query import ExamFilter
-from backend.services import exam_list
+from backend.services.orders import exam_list
 from tests.helpers import register
 
 

@@ -13,14 +13,16 @@ from backend.db.models.hl7_intake import InboundMessage
 from backend.domain.errors import DomainError, Forbidden
 from backend.domain.exam_flow import Trigger
 from backend.domain.exam_query import ExamFilter
-from backend.domain.hl7_orders import to_command
 from backend.domain.order_intake import AckCode, rejection
-from backend.listeners.mllp import HL7_ACTOR, handle_message
-from backend.services import exam_list, order_intake, timeline
+from backend.entrypoints.listeners.mllp import HL7_ACTOR, handle_message
+from backend.services import timeline
 from backend.services.base import transaction
+from backend.services.orders import exam_list
+from backend.services.orders import intake as order_intake
 from integrations.health_check import er7
 from integrations.health_check.ack import read_ack
 from integrations.health_check.emulator import HealthCheckOrder, build_message
+from integrations.health_check.mapping import to_command
 
 
 def hc_order(n: int = 1, **kw) -> HealthCheckOrder:

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from backend.db.models import AuditEntry
 from backend.domain.errors import Forbidden, NotFound
 from backend.domain.registration import PatientData
-from backend.services import audit, exam_detail, patient_lookup, registration
+from backend.services import audit
 from backend.services.base import transaction
+from backend.services.orders import exam_detail, patient_lookup, registration
 from tests.helpers import order, register
 
 

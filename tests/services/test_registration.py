@@ -9,8 +9,9 @@ from backend.db.models import ExamEvent, Slot
 from backend.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from backend.domain.exam_flow import Trigger
 from backend.seed.reference import LUNG_NODULE_ITEM
-from backend.services import registration, timeline
+from backend.services import timeline
 from backend.services.base import transaction
+from backend.services.orders import registration
 from tests.helpers import first_slot, register
 
 

@@ -7,7 +7,8 @@ import threading
 from backend.bootstrap import build_services
 from backend.config import Settings
 from backend.domain.errors import Conflict
-from backend.services import auth, reporting
+from backend.services import auth
+from backend.services.reporting import reports as reporting
 from tests.conftest import FIXED_NOW, PASSWORDS, FakeClock
 from tests.reporting_helpers import exam_at
 

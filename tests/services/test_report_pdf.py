@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from backend.db.models import ExamEvent
 from backend.domain.errors import Conflict, Forbidden
-from backend.services import report_pdf, reporting
 from backend.services.base import transaction
+from backend.services.reporting import pdf as report_pdf
+from backend.services.reporting import reports as reporting
 from tests.conftest import ROOT
 from tests.reporting_helpers import FINDINGS, IMPRESSION, approved, submitted
 

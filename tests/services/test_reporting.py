@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from backend.db.models import Exam, ExamEvent, ReportVersion
 from backend.domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
-from backend.services import report_queries, reporting
 from backend.services.base import transaction
+from backend.services.reporting import queries as report_queries
+from backend.services.reporting import reports as reporting
 from tests.reporting_helpers import FINDINGS, IMPRESSION, approved, exam_at, submitted
 
 FULL = {"findings": FINDINGS, "impression": IMPRESSION}

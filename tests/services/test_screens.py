@@ -7,8 +7,9 @@ import pytest
 from backend.db.models.screens import Screen
 from backend.domain.errors import Forbidden, NotFound
 from backend.domain.screen_layout import LayoutError
-from backend.services import screens, settings_store
+from backend.services import settings_store
 from backend.services.base import transaction
+from backend.services.patient_flow import screens
 from tests.screen_helpers import call, checked_in, miss
 
 

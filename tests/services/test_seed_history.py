@@ -15,7 +15,8 @@ from backend.db.session import make_engine
 from backend.domain.exam_query import ExamFilter
 from backend.seed.history import HistoryExists, seed_history
 from backend.seed.history_rows import PROCEDURE, REPORT
-from backend.services import auth, exam_list, registration
+from backend.services import auth
+from backend.services.orders import exam_list, registration
 from tests.conftest import FIXED_NOW, PASSWORDS, FakeClock, fresh_database
 from tests.helpers import order
 
@@ -149,7 +150,7 @@ def test_services_read_and_register_on_top_of_the_history(seeded):
 
 
 def test_check_in_continues_the_seeded_ticket_numbers(seeded):
-    from backend.services import checkin
+    from backend.services.patient_flow import checkin
 
     svc = build_services(Settings(database_url=seeded[0]), clock=FakeClock(FIXED_NOW))
     nurse = auth.login(svc, "nurse", PASSWORDS["nurse"])

@@ -6,7 +6,9 @@ import pytest
 
 from backend.domain.errors import InvalidTransition
 from backend.domain.exam_flow import Trigger
-from backend.services import calling, registration, timeline
+from backend.services import timeline
+from backend.services.orders import registration
+from backend.services.patient_flow import calling
 from tests.services.test_calling import checked_in, room_id
 
 

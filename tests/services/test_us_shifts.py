@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from backend.db.models import Campus, Queue
 from backend.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.services import shift_sessions, shifts
 from backend.services.base import transaction
+from backend.services.patient_flow import shift_sessions, shifts
 from tests.us_helpers import room_id, shift_id, sonographer
 
 

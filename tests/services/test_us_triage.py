@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from backend.domain.errors import Conflict, Forbidden
-from backend.services import calling, checkin, shift_sessions, timeline, triage, triage_board
+from backend.services import timeline
+from backend.services.patient_flow import calling, checkin, shift_sessions, triage, triage_board
 from tests.us_helpers import check_in_us, room_id, shift_id, sonographer
 
 
@@ -163,10 +164,9 @@ def test_other_queues_are_untouched(svc, actors):
 
 def test_periodic_pull_fills_rooms_from_the_pool(svc, actors):
     from backend.domain.actor import SYSTEM
-    from backend.jobs import JOBS
-    from backend.tasks import triage_pull
+    from backend.jobs import scheduled_jobs
 
-    assert any(name == "triage_pull" for name, _s, _f in JOBS)
+    triage_pull = next(job for job in scheduled_jobs() if job.name == "triage_pull")
     doc = open_room(svc, actors, "US1")
     shift_sessions.close_session(svc, by=doc)
     waiting = check_in_us(svc, actors)

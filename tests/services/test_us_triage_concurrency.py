@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from backend.bootstrap import build_services
 from backend.config import Settings
 from backend.db.models import ExamEvent, Queue, QueueTicket
-from backend.services import auth, checkin, shift_sessions, shifts, triage_board
+from backend.services import auth
 from backend.services.base import transaction
+from backend.services.patient_flow import checkin, shift_sessions, shifts, triage_board
 from tests.conftest import FIXED_NOW, PASSWORDS, FakeClock
 from tests.us_helpers import room_id, sonographer, us_exam
 

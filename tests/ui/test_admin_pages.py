@@ -8,18 +8,16 @@ from typing import Any
 import pytest
 from flask import session
 
-from panels import (
-    admin_api_keys,
-    admin_audit,
-    admin_items,
-    admin_nav,
-    admin_queues,
-    admin_rooms,
-    admin_settings,
-    admin_slots,
-    admin_users,
-)
-from panels.admin_crud import act, fill
+from panels.admin import api_keys as admin_api_keys
+from panels.admin import audit as admin_audit
+from panels.admin import items as admin_items
+from panels.admin import nav as admin_nav
+from panels.admin import queues as admin_queues
+from panels.admin import rooms as admin_rooms
+from panels.admin import settings as admin_settings
+from panels.admin import slots as admin_slots
+from panels.admin import users as admin_users
+from panels.admin.crud import act, fill
 
 
 def walk(node: Any) -> list[Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from backend.services import cockpit
+from backend.services.cockpit import board as cockpit
 from dashboards import cockpit_view
 from dashboards.cockpit_charts import CHARTS
 

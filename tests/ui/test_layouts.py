@@ -8,7 +8,7 @@ import pytest
 
 from backend.config import Settings
 from backend.domain.screen_layout import LayoutError, parse_layout
-from backend.services.screens import validate_layouts
+from backend.services.patient_flow.screens import validate_layouts
 from signage import hall_blocks
 from tests.conftest import ROOT
 

@@ -3,8 +3,9 @@ the right people and refuse the others; the shift form reports a bad typist weig
 
 from __future__ import annotations
 
-from panels import admin_shifts, shift, triage, us_room
-from panels.admin_crud import act
+from panels import shift, triage, us_room
+from panels.admin import shifts as admin_shifts
+from panels.admin.crud import act
 from tests.ui.test_admin_pages import ids, signed_in, text
 
 

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.domain.hl7_message import MessageHeader
 from backend.domain.order_intake import AckCode, IntakeOutcome
 from integrations.health_check import er7
 from integrations.health_check.ack import build_ack, read_ack
+from integrations.health_check.message import MessageHeader
 from integrations.health_check.mllp import FrameDecoder, FramingError, frame
 
 AT = datetime(2026, 11, 27, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

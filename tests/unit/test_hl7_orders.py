@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backend.domain.errors import Conflict, InvalidInput, NotFound
-from backend.domain.hl7_orders import to_command
 from backend.domain.order_intake import AckCode, IntakeAction, IntakeRejected, rejection
 from integrations.health_check import er7
 from integrations.health_check.emulator import HealthCheckOrder, build_message
+from integrations.health_check.mapping import to_command
 
 TZ = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 11, 27, 9, 0, tzinfo=TZ)

@@ -1,7 +1,10 @@
-"""Every table of RadOps; importing this package registers them all on Base.metadata."""
+"""Every table of RadOps, listed here by name; importing this package registers them all on Base.metadata."""
 
 from backend.db.models.auth import ApiKey, AuditEntry, User, UserRole
+from backend.db.models.cockpit import CockpitDaily, CockpitMark, ErReminder
 from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
+from backend.db.models.hl7_intake import InboundMessage
+from backend.db.models.kiosk import KioskTerminal
 from backend.db.models.org import (
     Campus,
     Department,
@@ -13,28 +16,25 @@ from backend.db.models.org import (
     Slot,
 )
 from backend.db.models.reports import CriticalValue, Report, ReportTemplate, ReportVersion
+from backend.db.models.screens import Screen
 from backend.db.models.system import Counter, Outbox, Setting
-
-
-def _import_area_models() -> None:
-    """Area modules (kiosk, ultrasound, cockpit, ...) register their own tables when imported."""
-    from backend.discovery import import_all
-
-    import_all("backend.db.models")
-
-
-_import_area_models()
+from backend.db.models.ultrasound import Shift, ShiftGroup, ShiftQueue, ShiftSession
 
 __all__ = [
     "ApiKey",
     "AuditEntry",
     "Campus",
+    "CockpitDaily",
+    "CockpitMark",
     "Counter",
     "CriticalValue",
     "Department",
+    "ErReminder",
     "Exam",
     "ExamEvent",
     "ExamItem",
+    "InboundMessage",
+    "KioskTerminal",
     "Modality",
     "Outbox",
     "Patient",
@@ -45,7 +45,12 @@ __all__ = [
     "ReportTemplate",
     "ReportVersion",
     "Room",
+    "Screen",
     "Setting",
+    "Shift",
+    "ShiftGroup",
+    "ShiftQueue",
+    "ShiftSession",
     "Slot",
     "User",
     "UserRole",

@@ -1,1 +1,0 @@
-"""Background listeners and emulators for the embedded run, one module per area (`@background`)."""

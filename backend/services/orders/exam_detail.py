@@ -1,0 +1,51 @@
+"""One exam for the detail dialog: its fields plus its timeline with Chinese labels and staff names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.db.models import ApiKey, User
+from backend.domain.actor import Actor
+from backend.services import timeline
+from backend.services.base import Services, transaction
+from backend.services.orders import exam_list
+
+KIND_LABELS = {
+    "ordered": "开单", "scheduled": "预约", "registered": "登记", "checked_in": "签到",
+    "check_in_undone": "撤销签到", "started": "开始检查", "completed": "检查完成", "discontinued": "检查中断",
+    "cancelled": "取消检查", "edited": "修改检查",
+}
+
+
+def _who(svc: Services, labels: set[str]) -> dict[str, str]:
+    """Display names for actor labels such as "user:3" and "api_key:1"."""
+    ids: dict[str, set[int]] = {"user": set(), "api_key": set()}
+    for label in labels:
+        kind, _, raw = label.partition(":")
+        if kind in ids and raw.isdigit():
+            ids[kind].add(int(raw))
+    names = {"system": "系统"}
+    with transaction(svc, readonly=True) as tx:
+        if ids["user"]:
+            for uid, name in tx.session.execute(select(User.id, User.display_name).where(User.id.in_(ids["user"]))):
+                names[f"user:{uid}"] = name
+        if ids["api_key"]:
+            for kid, name in tx.session.execute(select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(ids["api_key"]))):
+                names[f"api_key:{kid}"] = f"接口 {name}"
+    return names
+
+
+def detail(svc: Services, exam_id: int, *, by: Actor) -> dict[str, Any]:
+    """The exam (audited read, needs exam.read) and its timeline, oldest first, times in the site zone."""
+    exam = exam_list.get_exam(svc, by=by, exam_id=exam_id)
+    events = timeline.events_of(svc, exam_id)
+    names = _who(svc, {e["actor"] for e in events})
+    tz = svc.tz
+    for e in events:
+        e["label"] = KIND_LABELS.get(e["kind"], e["kind"])
+        e["who"] = names.get(e["actor"], e["actor"])
+        e["at_local"] = datetime.fromisoformat(e["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    return {"exam": exam, "events": events}

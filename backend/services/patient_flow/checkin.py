@@ -1,0 +1,204 @@
+"""Self check-in (kiosk) and nurse-desk check-in: identify the patient, list today's exams with their
+eligibility, then check in every eligible exam, one transaction per exam (one failure undoes no other)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from backend.db.models import Campus, Exam, ExamItem, Patient, Queue, QueueTicket
+from backend.domain.actor import Actor
+from backend.domain.checkin import (
+    CheckinRules,
+    ExamFacts,
+    Ok,
+    Refusal,
+    TerminalFacts,
+    check_eligibility,
+    effective_priority,
+    refusal_text,
+)
+from backend.domain.errors import InvalidInput, NotFound
+from backend.domain.exam_flow import EXAM_STATUS_LABELS, ExamStatus, Trigger
+from backend.domain.masking import mask_name
+from backend.domain.numbering import ticket_code
+from backend.domain.permissions import Perm
+from backend.domain.queue_flow import TicketStatus
+from backend.domain.queueing import initial_position
+from backend.ports import InsuranceResolver
+from backend.services import counters, settings_store, timeline
+from backend.services.base import Services, Tx, transaction
+from backend.services.patient_flow import kiosks, requeue, tickets, triage
+
+logger = logging.getLogger(__name__)
+METHODS = ("barcode", "evoucher", "mrn")
+OPEN = ("ordered", "scheduled", "registered", "arrived", "in_progress")
+
+
+def _rules(tx: Tx, *, desk: bool) -> CheckinRules:
+    return CheckinRules(early_window_min=int(settings_store.get_in(tx, "kiosk.early_window_min")),
+                        late_after_min=int(settings_store.get_in(tx, "kiosk.late_after_min")),
+                        ignore_time_window=desk)
+
+
+def _find_patient(tx: Tx, svc: Services, method: str, code: str) -> Patient | None:
+    """barcode: accession or patient card (MRN); evoucher: the insurance platform's identity; mrn."""
+    code = code.strip()
+    if method not in METHODS:
+        raise InvalidInput(f"未知的识别方式：{method}", code="invalid_method")
+    if not code or len(code) > 512:
+        return None
+    if method == "evoucher":
+        resolver: InsuranceResolver = svc.ports["insurance"]
+        person = resolver.resolve(qr_payload=code)
+        if person is None:
+            return None
+        cond = Patient.id_card == person.id_no
+        if person.insurance_no:
+            cond = or_(cond, Patient.insurance_no == person.insurance_no)
+        return tx.session.scalars(select(Patient).where(cond).order_by(Patient.id)).first()
+    if method == "barcode":
+        pid = tx.session.scalars(select(Exam.patient_id).where(Exam.accession == code)).first()
+        if pid is not None:
+            return tx.session.get(Patient, pid)
+    return tx.session.scalars(select(Patient).where(Patient.mrn == code)).first()
+
+
+def _facts(tx: Tx, exam: Exam, item: ExamItem) -> ExamFacts:
+    ticket = tx.session.scalars(select(QueueTicket).where(QueueTicket.exam_id == exam.id)).first()
+    return ExamFacts(exam_id=exam.id, status=exam.status, paid=exam.paid, needs_room=item.needs_room,
+                     queue_id=item.queue_id, campus_id=exam.campus_id,
+                     scheduled_at=exam.scheduled_at.astimezone(tx.tz) if exam.scheduled_at else None,
+                     priority=exam.priority, patient_class=exam.patient_class,
+                     ticket_status=ticket.status if ticket else None)
+
+
+def _decide(tx: Tx, exam: Exam, terminal: TerminalFacts | None, rules: CheckinRules) -> tuple[Any, ExamItem]:
+    item = tx.session.get(ExamItem, exam.exam_item_id)
+    assert item is not None
+    decision = check_eligibility(_facts(tx, exam, item), terminal, at=tx.now, today=tickets.today(tx), rules=rules)
+    return decision, item
+
+
+def _reason(tx: Tx, reason: Refusal, exam: Exam, rules: CheckinRules) -> dict[str, Any]:
+    campus = tx.session.get(Campus, exam.campus_id)
+    return {"ok": False, "reason": reason.value,
+            "message": refusal_text(reason, early_min=rules.early_window_min, campus=campus.name if campus else "")}
+
+
+def _exam_row(tx: Tx, exam: Exam, item: ExamItem) -> dict[str, Any]:
+    at = exam.scheduled_at.astimezone(tx.tz) if exam.scheduled_at else None
+    return {"exam_id": exam.id, "accession": exam.accession, "item": item.name, "modality": exam.modality_code,
+            "status": exam.status, "status_label": EXAM_STATUS_LABELS[ExamStatus(exam.status)],
+            "scheduled": f"{at:%m-%d %H:%M}" if at else ""}
+
+
+def _patient_exams(tx: Tx, patient_id: int) -> list[Exam]:
+    start = datetime.combine(tickets.today(tx), time(0), tzinfo=tx.tz)
+    rows = tx.session.scalars(select(Exam).where(
+        Exam.patient_id == patient_id, or_(Exam.status.in_(OPEN), Exam.updated_at >= start))
+        .order_by(Exam.scheduled_at, Exam.id).limit(20))
+    return list(rows)
+
+
+Context = tuple[TerminalFacts | None, CheckinRules]
+
+
+def _context(tx: Tx, terminal_code: str | None, by: Actor) -> Context:
+    terminal = kiosks.terminal_facts(tx, terminal_code, by=by) if terminal_code else None
+    return terminal, _rules(tx, desk=terminal is None)
+
+
+def _lookup_in(tx: Tx, svc: Services, ctx: Context, method: str, code: str) -> dict[str, Any]:
+    patient = _find_patient(tx, svc, method, code)
+    if patient is None:
+        raise NotFound(refusal_text(Refusal.UNKNOWN_CODE), code=Refusal.UNKNOWN_CODE.value)
+    rows = []
+    for exam in _patient_exams(tx, patient.id):
+        decision, item = _decide(tx, exam, *ctx)
+        row = _exam_row(tx, exam, item)
+        row.update({"ok": True, "reason": None, "message": "可以签到"} if isinstance(decision, Ok)
+                   else _reason(tx, decision.reason, exam, ctx[1]))
+        rows.append(row)
+    return {"patient_id": patient.id, "masked_name": mask_name(patient.name), "exams": rows}
+
+
+def lookup(svc: Services, terminal_code: str | None, method: str, code: str, *, by: Actor) -> dict[str, Any]:
+    """Identify the patient and list their exams with status and whether each may be checked in now."""
+    by.require(Perm.EXAM_OPERATE)
+    with transaction(svc, readonly=True) as tx:
+        return _lookup_in(tx, svc, _context(tx, terminal_code, by), method, code)
+
+
+def check_in(svc: Services, terminal_code: str | None, method: str, code: str, *, by: Actor) -> dict[str, Any]:
+    """Check in every eligible exam of the identified patient; one result per exam."""
+    by.require(Perm.EXAM_OPERATE)
+    with transaction(svc, readonly=True) as tx:
+        ctx = _context(tx, terminal_code, by)
+        found = _lookup_in(tx, svc, ctx, method, code)
+    results = [_check_in_one(svc, row["exam_id"], ctx, terminal_code, by) if row["ok"] else row
+               for row in found["exams"]]
+    logger.info("check-in terminal=%s exams=%s ok=%s", terminal_code or "desk",
+                [r["exam_id"] for r in results], [r["ok"] for r in results])
+    return {"patient_id": found["patient_id"], "masked_name": found["masked_name"], "results": results}
+
+
+def check_in_exam(svc: Services, exam_id: int, terminal_code: str | None, *, by: Actor) -> dict[str, Any]:
+    """Check in one exam in its own transaction; a lost race answers "already checked in"."""
+    by.require(Perm.EXAM_OPERATE)
+    with transaction(svc, readonly=True) as tx:
+        ctx = _context(tx, terminal_code, by)
+    return _check_in_one(svc, exam_id, ctx, terminal_code, by)
+
+
+def _check_in_one(svc: Services, exam_id: int, ctx: Context, terminal_code: str | None, by: Actor) -> dict[str, Any]:
+    for _attempt in range(3):
+        try:
+            with transaction(svc) as tx:
+                return _check_in_in(tx, exam_id, ctx, terminal_code, by)
+        except (IntegrityError, StaleDataError):
+            logger.info("check-in race on exam %s, re-evaluating", exam_id)
+    with transaction(svc, readonly=True) as tx:
+        exam = timeline.load_exam(tx, exam_id, lock=False)
+        return {**_exam_row(tx, exam, tx.session.get(ExamItem, exam.exam_item_id)),  # type: ignore[arg-type]
+                **_reason(tx, Refusal.ALREADY_CHECKED_IN, exam, ctx[1])}
+
+
+def _check_in_in(tx: Tx, exam_id: int, ctx: Context, terminal_code: str | None, by: Actor) -> dict[str, Any]:
+    """Re-decide under the exam's row lock (the lookup was a snapshot), then write ticket and timeline."""
+    exam = timeline.load_exam(tx, exam_id)
+    decision, item = _decide(tx, exam, *ctx)
+    if not isinstance(decision, Ok):
+        return {**_exam_row(tx, exam, item), **_reason(tx, decision.reason, exam, ctx[1])}
+    if decision.requeue:
+        ticket = requeue.requeue_missed(tx, exam, by=by)
+    else:
+        timeline.apply_in(tx, exam, Trigger.CHECK_IN, by, terminal=terminal_code or "desk")
+        ticket = _new_ticket(tx, exam, item, by)
+    triage.place_ticket(tx, ticket, by)
+    tx.session.flush()
+    info = tickets.ticket_dict(tx, ticket)
+    return {**_exam_row(tx, exam, item), "ok": True, "reason": None, "requeued": decision.requeue,
+            "message": "签到成功", "ticket": info, "people_ahead": tickets.ahead_of(tx, ticket)}
+
+
+def _new_ticket(tx: Tx, exam: Exam, item: ExamItem, by: Actor) -> QueueTicket:
+    assert item.queue_id is not None
+    queue = tx.session.get(Queue, item.queue_id)
+    assert queue is not None
+    day = tickets.today(tx)
+    number = counters.next_value(tx, f"ticket:{queue.id}:{day}")
+    sort_at, line_at = initial_position(scheduled_at=exam.scheduled_at, checked_in_at=tx.now)
+    ticket = QueueTicket(exam_id=exam.id, queue_id=queue.id, room_id=None, first_room_id=None, day=day,
+                         number=number, code=ticket_code(queue.prefix, number), status=TicketStatus.WAITING.value,
+                         priority=effective_priority(exam.priority, exam.patient_class), checked_in_at=tx.now,
+                         sort_at=sort_at, line_at=line_at, call_count=0)
+    tx.session.add(ticket)
+    tx.session.flush()
+    tickets.record(tx, exam, ticket, "ticket_created", by)
+    return ticket

@@ -1,0 +1,169 @@
+"""Room placement of queue tickets (ultrasound auto-triage, US-1, US-9, US-11, US-15).
+
+The patient-flow services call `place_ticket` (check-in) and `room_freed` (an exam finished); shift
+sessions call `session_opened` / `session_closed`; the triage desk calls `assign`. Tickets of queues that
+no active shift links are left alone (a room calls them from the queue, as before). Every change of a
+room's load here happens under that room's row lock, so concurrent check-ins never overfill a room.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.db.models import Exam, QueueTicket
+from backend.domain.actor import Actor
+from backend.domain.dispatch import Choice, choose_room
+from backend.domain.errors import Conflict
+from backend.domain.permissions import Perm
+from backend.domain.queue_flow import TicketStatus
+from backend.domain.queueing import TicketFacts, in_order
+from backend.services import timeline
+from backend.services.base import Services, Tx, transaction
+from backend.services.patient_flow import dispatch_state as ds
+from backend.services.patient_flow import tickets
+
+logger = logging.getLogger(__name__)
+WAITING = TicketStatus.WAITING.value
+
+
+def _exam(tx: Tx, ticket: QueueTicket) -> Exam:
+    exam = tx.session.get(Exam, ticket.exam_id)
+    return exam if exam is not None else timeline.load_exam(tx, ticket.exam_id)
+
+
+def _put(tx: Tx, ticket: QueueTicket, room_id: int | None) -> Exam:
+    ticket.room_id = room_id
+    if room_id is not None and ticket.first_room_id is None:
+        ticket.first_room_id = room_id  # where a missed patient returns to (US-11)
+    exam = _exam(tx, ticket)
+    exam.room_id = room_id
+    return exam
+
+
+def _auto(tx: Tx, ticket: QueueTicket, actor: Actor) -> Choice:
+    """Choose a room for a waiting, unplaced ticket under the candidate rooms' locks, or leave it in the pool."""
+    first = ds.open_sessions(tx, queue_id=ticket.queue_id)
+    ds.lock_rooms(tx, [s.room_id for s in first])
+    sessions = ds.open_sessions(tx, queue_id=ticket.queue_id) if first else first  # re-read under the locks
+    choice = choose_room(ds.room_loads(tx, sessions))
+    exam = _put(tx, ticket, choice.room_id)
+    kind = "ticket_triaged" if choice.room_id is not None else "ticket_pooled"
+    tickets.record(tx, exam, ticket, kind, actor, mode="auto", **choice.explain())
+    logger.info("triage exam=%s ticket=%s room=%s reason=%s", exam.id, ticket.id, choice.room_id, choice.reason)
+    return choice
+
+
+def place_ticket(tx: Tx, ticket: QueueTicket, actor: Actor) -> None:
+    """Called in the check-in transaction right after a ticket is created or re-queued."""
+    if ticket.status != WAITING or not ds.dispatched_queue_ids(tx, [ticket.queue_id]):
+        return
+    if ticket.room_id is not None:
+        # A missed patient checking in again goes back to the room first assigned, even beyond its
+        # maximum (US-11): they were that room's patient already. Only a closed room sends them to triage.
+        if ds.open_sessions(tx, room_ids=[ticket.room_id]):
+            tickets.record(tx, _exam(tx, ticket), ticket, "ticket_triaged", actor, mode="requeue",
+                           reason="first_room", chosen_room_id=ticket.room_id, candidates=[])
+            return
+        _put(tx, ticket, None)
+    _auto(tx, ticket, actor)
+
+
+def _pool(tx: Tx, queue_ids: list[int]) -> list[int]:
+    """Today's unplaced waiting tickets of these queues, in calling order (ids)."""
+    rows = tx.session.execute(select(QueueTicket.id, QueueTicket.priority, QueueTicket.sort_at,
+                                     QueueTicket.line_at, QueueTicket.checked_in_at).where(
+        QueueTicket.room_id.is_(None), QueueTicket.status == WAITING, QueueTicket.queue_id.in_(queue_ids),
+        QueueTicket.day == tickets.today(tx)))
+    return [f.id for f in in_order([TicketFacts(id=r[0], priority=r[1], sort_at=r[2], line_at=r[3] or r[4])
+                                    for r in rows])]
+
+
+def _pull_locked(tx: Tx, room_id: int, actor: Actor) -> int:
+    """Fill the room (already locked) from the pool of its shift's queues up to its capacity."""
+    sessions = ds.open_sessions(tx, room_ids=[room_id])
+    if not sessions:
+        return 0
+    s = sessions[0]
+    load, pulled = ds.loads(tx, [room_id])[room_id], 0
+    for ticket_id in _pool(tx, ds.session_queue_ids(tx, s.shift_id)) if load < s.capacity else []:
+        ticket = tx.session.scalars(select(QueueTicket).where(
+            QueueTicket.id == ticket_id, QueueTicket.room_id.is_(None), QueueTicket.status == WAITING)
+            .with_for_update(of=QueueTicket)).first()
+        if ticket is None:  # taken by another room meanwhile
+            continue
+        exam = _put(tx, ticket, room_id)
+        tickets.record(tx, exam, ticket, "ticket_triaged", actor, mode="pull", reason="room_freed",
+                       chosen_room_id=room_id, candidates=[{"room_id": room_id, "code": s.room_code,
+                                                            "load": load, "capacity": s.capacity}])
+        load, pulled = load + 1, pulled + 1
+        if load >= s.capacity:
+            break
+    return pulled
+
+
+def room_freed(tx: Tx, room_id: int, actor: Actor) -> None:
+    """Called in the transaction where a room finishes an exam: pull the next pool patients in order."""
+    if not ds.open_sessions(tx, room_ids=[room_id]):
+        return
+    ds.lock_rooms(tx, [room_id])
+    _pull_locked(tx, room_id, actor)
+
+
+def session_opened(tx: Tx, room_id: int, actor: Actor) -> int:
+    """A shift session opened in the room (already locked): pull waiting patients from its queues' pools."""
+    return _pull_locked(tx, room_id, actor)
+
+
+def session_closed(tx: Tx, room_id: int, actor: Actor) -> int:
+    """The room's session ended with no successor: its waiting patients go back to triage (called ones stay)."""
+    if ds.open_sessions(tx, room_ids=[room_id]):
+        return 0
+    rows = list(tx.session.scalars(select(QueueTicket).where(
+        QueueTicket.room_id == room_id, QueueTicket.status == WAITING, QueueTicket.day == tickets.today(tx))
+        .with_for_update(of=QueueTicket)))
+    by_id = {t.id: t for t in rows}
+    for f in in_order([tickets.facts(t) for t in rows]):
+        ticket = by_id[f.id]
+        exam = _put(tx, ticket, None)
+        tickets.record(tx, exam, ticket, "ticket_released", actor, from_room_id=room_id, reason="session_closed")
+        _auto(tx, ticket, actor)
+    return len(rows)
+
+
+def assign(svc: Services, ticket_id: int, room_id: int | None, *, by: Actor) -> dict[str, Any]:
+    """Manual triage (US-15): put a waiting patient in a room, also beyond its maximum, or back in the pool."""
+    by.require(Perm.TRIAGE)
+    with transaction(svc) as tx:
+        ticket = tickets.load_ticket(tx, ticket_id)
+        if ticket.status != WAITING:
+            raise Conflict("只能分配候检中的患者", code="not_waiting")
+        if not ds.dispatched_queue_ids(tx, [ticket.queue_id]):
+            raise Conflict("该队列不在超声分诊范围内", code="not_dispatched")
+        from_room = ticket.room_id
+        if from_room == room_id:
+            raise Conflict("患者已在该诊室", code="same_room")
+        ds.lock_rooms(tx, [r for r in (from_room, room_id) if r is not None])
+        info: dict[str, Any] = {}
+        if room_id is not None:
+            sessions = ds.open_sessions(tx, queue_id=ticket.queue_id, room_ids=[room_id])
+            if not sessions:
+                raise Conflict("该诊室当前没有接诊此队列的班次", code="room_not_serving")
+            load = ds.loads(tx, [room_id])[room_id]
+            info = {"load": load, "capacity": sessions[0].capacity, "over_capacity": load >= sessions[0].capacity}
+        exam = _put(tx, ticket, room_id)
+        tickets.record(tx, exam, ticket, "ticket_triaged" if room_id else "ticket_released", by, mode="manual",
+                       chosen_room_id=room_id, from_room_id=from_room, actor_name=by.name, **info)
+        if from_room is not None:
+            _pull_locked(tx, from_room, by)  # the room it left has a free place again
+        return tickets.ticket_dict(tx, ticket)
+
+
+def pull_all(svc: Services, *, by: Actor) -> int:
+    """Fill every open room from the pools (the periodic safety net for races with a session opening)."""
+    with transaction(svc) as tx:
+        rooms = [s.room_id for s in ds.open_sessions(tx)]
+        ds.lock_rooms(tx, rooms)
+        return sum(_pull_locked(tx, r, by) for r in rooms)

@@ -1,0 +1,195 @@
+"""Emergency-report reminders (ER-1, ER-2): find reports about to fall due, push a popup to their readers,
+escalate overdue ones to the seniors on duty, and record what each doctor did with it.
+
+Recipients: the report's author when a doctor has taken the exam (Report.author_id), else every active
+radiologist of the imaging department that reads the modality (US -> 超声科 USD, others -> 放射科 RAD);
+there is no duty roster yet, so "on duty" means "active in that department". Escalation goes to every
+active senior radiologist once `er.escalate_after_min` has passed after the deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from backend.db.models import Department, Exam, ExamItem, Patient, Report, User, UserRole
+from backend.db.models.cockpit import ErReminder
+from backend.db.session import dialect_insert
+from backend.domain.actor import SYSTEM, Actor
+from backend.domain.enums import MODALITY_LABELS
+from backend.domain.errors import Forbidden, InvalidInput, NotFound
+from backend.domain.events import Event
+from backend.domain.permissions import Perm
+from backend.domain.turnaround import minutes_left
+from backend.services import settings_store, timeline
+from backend.services.base import Services, Tx, transaction
+
+logger = logging.getLogger(__name__)
+DONE_REPORT = ("approved", "amended")
+DEAD_EXAM = ("cancelled", "discontinued")
+OPEN_STATES = ("shown", "opened", "snoozed")
+# Deadlines further in the past than this are not chased any more (the escalation already went out).
+HORIZON = timedelta(hours=24)
+
+
+def _due_exams(tx: Tx, until: datetime) -> list[Exam]:
+    """Emergency / stat exams whose report is due by `until` and not yet approved."""
+    return list(tx.session.scalars(select(Exam).where(
+        Exam.report_due_at.is_not(None), Exam.report_due_at <= until, Exam.report_due_at >= tx.now - HORIZON,
+        Exam.report_status.not_in(DONE_REPORT), Exam.status.not_in(DEAD_EXAM),
+        or_(Exam.patient_class == "emergency", Exam.priority == "stat")).order_by(Exam.report_due_at)))
+
+
+def _users_with_role(tx: Tx, role: str, dept_code: str | None = None) -> list[int]:
+    q = select(User.id).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role,
+                                                                          User.active.is_(True))
+    if dept_code is not None:
+        q = q.join(Department, Department.id == User.department_id).where(Department.code == dept_code)
+    return sorted(set(tx.session.scalars(q)))
+
+
+def recipients(tx: Tx, exam: Exam) -> list[int]:
+    """Who reads this exam: its report's author, else the department's radiologists."""
+    author = tx.session.scalars(select(Report.author_id).where(Report.exam_id == exam.id)).first()
+    if author is not None:
+        return [author]
+    return _users_with_role(tx, "radiologist", "USD" if exam.modality_code == "US" else "RAD")
+
+
+def _payload(tx: Tx, r: ErReminder, exam: Exam) -> dict[str, Any]:
+    item = tx.session.get(ExamItem, exam.exam_item_id)
+    patient = tx.session.get(Patient, exam.patient_id)
+    return {"id": r.id, "exam_id": exam.id, "accession": exam.accession, "kind": r.kind,
+            "patient": patient.name if patient else "", "item": item.name if item else "",
+            "modality": MODALITY_LABELS.get(exam.modality_code, exam.modality_code),
+            "due_at": r.due_at.isoformat(), "due_local": r.due_at.astimezone(tx.tz).strftime("%H:%M"),
+            "minutes_left": minutes_left(r.due_at, tx.now), "state": r.state}
+
+
+def _push(tx: Tx, r: ErReminder, exam: Exam, kind: str) -> None:
+    """Send the popup to the recipient's room and put the act on the exam's timeline."""
+    tx.publish(Event("er_reminder", _payload(tx, r, exam), rooms=(f"user:{r.recipient_id}",)))
+    timeline.append(tx, exam, kind, SYSTEM, rooms=(), reminder_id=r.id, recipient_id=r.recipient_id,
+                    reminder_kind=r.kind)
+
+
+def _create(tx: Tx, exam: Exam, user_id: int, kind: str) -> ErReminder | None:
+    """Insert the (exam, user, kind) reminder once; None when it already existed (another run made it)."""
+    assert exam.report_due_at is not None
+    stmt = dialect_insert(tx.session, ErReminder).values(
+        exam_id=exam.id, recipient_id=user_id, kind=kind, due_at=exam.report_due_at, state="shown", reason="",
+        created_at=tx.now).on_conflict_do_nothing().returning(ErReminder.id)
+    new_id = tx.session.execute(stmt).scalar()
+    return None if new_id is None else tx.session.get(ErReminder, new_id)
+
+
+def _claim(tx: Tx, r: ErReminder, *, to: str, **extra: Any) -> bool:
+    """Move a reminder from its current state with a conditional UPDATE (one of two racers wins)."""
+    res = tx.session.execute(update(ErReminder).where(ErReminder.id == r.id, ErReminder.state == r.state)
+                             .values(state=to, **extra).execution_options(synchronize_session=False))
+    if res.rowcount == 1:  # type: ignore[attr-defined]
+        tx.session.refresh(r)
+        return True
+    return False
+
+
+def scan(svc: Services) -> dict[str, int]:
+    """One pass of the reminder job: new reminders, woken snoozes, escalations, and clean-up."""
+    counts = {"shown": 0, "resumed": 0, "escalated": 0, "closed": 0}
+    with transaction(svc) as tx:
+        lead = timedelta(minutes=int(settings_store.get_in(tx, "er.reminder_lead_min")))
+        escalate = bool(settings_store.get_in(tx, "er.escalate_to_senior"))
+        after = timedelta(minutes=int(settings_store.get_in(tx, "er.escalate_after_min")))
+        seniors = _users_with_role(tx, "senior_radiologist") if escalate else []
+        for exam in _due_exams(tx, tx.now + lead):
+            for user_id in recipients(tx, exam):
+                if (r := _create(tx, exam, user_id, "due")) is not None:
+                    _push(tx, r, exam, "er_reminder_shown")
+                    counts["shown"] += 1
+            assert exam.report_due_at is not None
+            if escalate and tx.now >= exam.report_due_at + after:
+                for user_id in seniors:
+                    if (r := _create(tx, exam, user_id, "escalation")) is not None:
+                        _push(tx, r, exam, "er_reminder_escalated")
+                        counts["escalated"] += 1
+        counts["resumed"] = _wake_snoozed(tx)
+        counts["closed"] = _close_done(tx)
+    if any(counts.values()):
+        logger.info("er reminders: %s", counts)
+    return counts
+
+
+def _wake_snoozed(tx: Tx) -> int:
+    n = 0
+    rows = tx.session.scalars(select(ErReminder).where(ErReminder.state == "snoozed",
+                                                       ErReminder.snooze_until <= tx.now))
+    for r in list(rows):
+        exam = tx.session.get(Exam, r.exam_id)
+        if exam is not None and exam.report_status not in DONE_REPORT and _claim(tx, r, to="shown"):
+            _push(tx, r, exam, "er_reminder_shown")
+            n += 1
+    return n
+
+
+def _close_done(tx: Tx) -> int:
+    """Close open reminders whose report is approved (or exam cancelled) and clear their popups."""
+    rows = list(tx.session.execute(select(ErReminder.id, ErReminder.recipient_id).join(
+        Exam, Exam.id == ErReminder.exam_id).where(ErReminder.state.in_(OPEN_STATES), or_(
+            Exam.report_status.in_(DONE_REPORT), Exam.status.in_(DEAD_EXAM)))))
+    for rid, user_id in rows:
+        res = tx.session.execute(update(ErReminder).where(ErReminder.id == rid, ErReminder.state.in_(OPEN_STATES))
+                                 .values(state="closed", acted_at=tx.now)
+                                 .execution_options(synchronize_session=False))
+        if res.rowcount == 1:  # type: ignore[attr-defined]
+            tx.publish(Event("er_reminder_cleared", {"id": rid}, rooms=(f"user:{user_id}",)))
+    return len(rows)
+
+
+def pending(svc: Services, *, by: Actor) -> list[dict[str, Any]]:
+    """The reminders waiting for this doctor (a doctor who connects later sees them on load)."""
+    by.require(Perm.REPORT_WRITE)
+    with transaction(svc, readonly=True) as tx:
+        rows = tx.session.execute(select(ErReminder, Exam).join(Exam, Exam.id == ErReminder.exam_id).where(
+            ErReminder.recipient_id == by.id, Exam.report_status.not_in(DONE_REPORT),
+            Exam.status.not_in(DEAD_EXAM), or_(ErReminder.state == "shown", and_(
+                ErReminder.state == "snoozed", ErReminder.snooze_until <= tx.now))).order_by(ErReminder.due_at))
+        return [_payload(tx, r, exam) for r, exam in rows]
+
+
+def _mine(tx: Tx, reminder_id: int, by: Actor) -> tuple[ErReminder, Exam]:
+    r = tx.session.get(ErReminder, reminder_id)
+    if r is None:
+        raise NotFound(f"提醒不存在：{reminder_id}", code="reminder_not_found")
+    if r.recipient_id != by.id:
+        raise Forbidden("这条提醒不是发给您的", code="not_your_reminder")
+    return r, timeline.load_exam(tx, r.exam_id, lock=False)
+
+
+def act(svc: Services, reminder_id: int, action: str, *, by: Actor, reason: str = "",
+        snooze_min: int = 5) -> dict[str, Any]:
+    """Acknowledge (已知晓), snooze (稍后提醒, reason required) or open (打开报告) one reminder."""
+    by.require(Perm.REPORT_WRITE)
+    reason = reason.strip()[:500]
+    if action == "snooze" and not reason:
+        raise InvalidInput("请填写稍后提醒的原因", code="reason_required")
+    if action == "snooze" and not 1 <= snooze_min <= 120:
+        raise InvalidInput("稍后提醒时间须在 1 到 120 分钟之间", code="invalid_snooze")
+    state = {"ack": "acknowledged", "snooze": "snoozed", "open": "opened"}.get(action)
+    if state is None:
+        raise InvalidInput(f"未知操作：{action}", code="invalid_action")
+    with transaction(svc) as tx:
+        r, exam = _mine(tx, reminder_id, by)
+        until = tx.now + timedelta(minutes=snooze_min) if action == "snooze" else None
+        r.state, r.reason, r.acted_at, r.snooze_until = state, reason or r.reason, tx.now, until
+        timeline.append(tx, exam, f"er_reminder_{state}", by, rooms=(f"user:{by.id}",), reminder_id=r.id,
+                        reason=reason, snooze_min=snooze_min if until else None)
+        return {"id": r.id, "exam_id": exam.id, "state": state,
+                "snooze_until": until.isoformat() if until else None, "url": report_url(exam.accession)}
+
+
+def report_url(accession: str) -> str:
+    """Where the report editor opens for one exam."""
+    return f"/panels/reports/{accession}"

@@ -1,0 +1,224 @@
+"""The printed report (A4 PDF): hospital header, patient block, sections, signatures, footer.
+
+Fonts: by default the text uses reportlab's built-in CID font `STSong-Light` (Adobe's standard
+Chinese font, UniGB-UCS2-H): nothing is embedded and every PDF viewer on a hospital PC shows it.
+When a TrueType CJK font is configured (`RADOPS_X_REPORT_FONT=/path/font.ttf|.ttc`) or found
+(Debian fonts-wqy-microhei / fonts-wqy-zenhei), that font is embedded instead so the print looks
+the same everywhere. CFF-based OpenType fonts (e.g. Noto CJK .ttc) cannot be embedded by reportlab
+and are skipped.
+Only approved text prints: a report never approved is refused (`report_not_final`, no draft
+watermark); while an approved report is being amended, the newest approved version prints.
+Each print appends `report_printed` to the exam's timeline.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import HRFlowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy import func, select
+
+from backend.config import Settings
+from backend.db.models import ExamEvent, ExamItem, ReportVersion
+from backend.domain.actor import Actor
+from backend.domain.enums import MODALITY_LABELS, PATIENT_CLASS_LABELS, PatientClass
+from backend.domain.errors import Conflict
+from backend.domain.permissions import Perm
+from backend.domain.report_sections import printable
+from backend.services import audit, timeline
+from backend.services.base import Services, Tx, transaction
+from backend.services.reporting.queries import load_report, local, template_for, user_names, versions_of
+
+logger = logging.getLogger(__name__)
+CID_FONT = "STSong-Light"
+FOUND_FONTS = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+)
+SEX_LABELS = {"M": "男", "F": "女", "O": "其他", "U": "未知"}
+FOOTER = "报告仅供临床参考"
+CONTENT_WIDTH = A4[0] - 36 * mm - 12  # the frame between the margins, minus its 6 pt paddings
+
+
+@lru_cache(maxsize=4)
+def report_font(configured: str | None) -> str:
+    """Register and return the font name: an embeddable TrueType CJK font if any, else STSong-Light."""
+    for path in (configured, *FOUND_FONTS):
+        if path and Path(path).is_file():
+            try:
+                pdfmetrics.registerFont(TTFont("RadOpsCJK", path, subfontIndex=0))
+                return "RadOpsCJK"
+            except (TTFError, OSError) as exc:
+                logger.warning("report font %s not usable: %s", path, exc)
+    pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
+    return CID_FONT
+
+
+def font_for(settings: Settings) -> str:
+    return report_font(settings.extra.get("RADOPS_X_REPORT_FONT"))
+
+
+@dataclass(frozen=True)
+class PrintData:
+    """Everything on the page, as plain values."""
+
+    hospital: str
+    department: str
+    title: str
+    patient: list[tuple[str, str]]
+    sections: list[tuple[str, str]]
+    signatures: list[tuple[str, str]]
+    note: str
+    printed_local: str
+    running: str = ""
+
+
+def age_at(birth: date | None, on: date) -> str:
+    """Chinese age text on a day: years, or months (月) for infants."""
+    if birth is None:
+        return ""
+    months = (on.year - birth.year) * 12 + on.month - birth.month - (on.day < birth.day)
+    return f"{months // 12}岁" if months >= 24 else f"{max(months, 0)}月"
+
+
+def _styles(font: str) -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
+    return {
+        "hospital": ParagraphStyle("h", parent=base, fontSize=18, leading=24, alignment=1),
+        "title": ParagraphStyle("t", parent=base, fontSize=14, leading=20, alignment=1, spaceAfter=4),
+        "cell": ParagraphStyle("c", parent=base, fontSize=9.5, leading=13),
+        "section": ParagraphStyle("s", parent=base, fontSize=12, leading=18, spaceBefore=8, spaceAfter=2),
+        "body": ParagraphStyle("b", parent=base, firstLineIndent=0, leftIndent=6 * mm),
+        "note": ParagraphStyle("n", parent=base, fontSize=9, textColor=colors.HexColor("#444444")),
+    }
+
+
+def _para(text: str, style: ParagraphStyle) -> Paragraph:
+    return Paragraph(escape(text).replace("\n", "<br/>") or "&nbsp;", style)
+
+
+def _grid(pairs: list[tuple[str, str]], style: ParagraphStyle, cols: int) -> Table:
+    cells = [_para(f"{k}：{v}", style) for k, v in pairs]
+    rows = [cells[i:i + cols] + [""] * (cols - len(cells[i:i + cols])) for i in range(0, len(cells), cols)]
+    t = Table(rows, colWidths=[CONTENT_WIDTH / cols] * cols)
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 1),
+                           ("BOTTOMPADDING", (0, 0), (-1, -1), 2), ("TOPPADDING", (0, 0), (-1, -1), 2)]))
+    return t
+
+
+class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type hints
+    """Draws "第 x 页 / 共 y 页" and the footer once the page count is known (two passes)."""
+
+    font = CID_FONT
+    footer = FOOTER
+    running = ""  # repeated at the top of continuation pages: who and which exam
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:  # reportlab calls this name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            self.setStrokeColor(colors.black)
+            self.line(18 * mm, 18 * mm, A4[0] - 18 * mm, 18 * mm)
+            self.setFont(self.font, 9)
+            self.drawString(18 * mm, 13 * mm, self.footer)
+            self.drawRightString(A4[0] - 18 * mm, 13 * mm, f"第 {self._pageNumber} 页 / 共 {total} 页")
+            if self._pageNumber > 1:
+                self.drawString(18 * mm, A4[1] - 10 * mm, f"{self.running}（续）")
+            super().showPage()
+        super().save()
+
+
+def render_pdf(data: PrintData, font: str) -> bytes:
+    """Lay out one report on A4 and return the PDF bytes."""
+    st = _styles(font)
+    story: list[Any] = [_para(data.hospital, st["hospital"]), _para(data.title, st["title"]),
+                        HRFlowable(width="100%", thickness=1.2, color=colors.black, spaceAfter=4),
+                        _grid(data.patient, st["cell"], 4),
+                        HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceBefore=4, spaceAfter=2)]
+    if data.note:
+        story.append(_para(data.note, st["note"]))
+    for title, text in data.sections:
+        story += [_para(title + "：", st["section"]), _para(text, st["body"])]
+    story += [Spacer(1, 10 * mm), HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceAfter=4),
+              _grid(data.signatures, st["cell"], 2), _para(f"打印时间：{data.printed_local}", st["note"])]
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,
+                            bottomMargin=24 * mm, title=data.title, author=data.hospital)
+    canvas_cls = type("ReportCanvas", (_NumberedCanvas,), {"font": font, "running": data.running})
+    doc.build(story, canvasmaker=canvas_cls)
+    return out.getvalue()
+
+
+def _performed_at(tx: Tx, exam_id: int) -> datetime | None:
+    """When the exam was done: its `completed` (else `started`) timeline row."""
+    rows = dict(tx.session.execute(select(ExamEvent.kind, func.max(ExamEvent.at)).where(
+        ExamEvent.exam_id == exam_id, ExamEvent.kind.in_(("started", "completed"))).group_by(ExamEvent.kind)).all())
+    return rows.get("completed") or rows.get("started")
+
+
+def _print_data(tx: Tx, svc: Services, exam_id: int) -> tuple[PrintData, Any, ReportVersion]:
+    exam = timeline.load_exam(tx, exam_id)
+    report = load_report(tx, exam.id, required=True)
+    assert report is not None
+    approved = [v for v in versions_of(tx, report) if v.approved_at is not None]
+    if not approved:
+        raise Conflict("报告尚未审核，不能打印正式报告", code="report_not_final")
+    v = approved[-1]
+    item = tx.session.get(ExamItem, exam.exam_item_id)
+    names = user_names(tx, {v.author_id, v.approved_by, v.typed_by})
+    p = exam.patient
+    exam_day = exam.created_at.astimezone(tx.tz).date()
+    modality = MODALITY_LABELS.get(exam.modality_code, exam.modality_code)
+    patient = [("姓名", p.name), ("性别", SEX_LABELS.get(p.sex, "")), ("年龄", age_at(p.birth_date, exam_day)),
+               ("病案号", p.mrn), ("检查号", exam.accession), ("检查项目", item.name if item else ""),
+               ("患者类别", PATIENT_CLASS_LABELS.get(PatientClass(exam.patient_class), "")),
+               ("申请科室", exam.ordering_department), ("申请医师", exam.ordering_doctor),
+               ("登记时间", local(exam.created_at, tx)), ("检查时间", local(_performed_at(tx, exam.id), tx)),
+               ("报告时间", local(v.saved_at, tx))]
+    signatures = [("报告医师", f"{names.get(v.author_id or 0, '')}  {local(v.saved_at, tx)}"),
+                  ("审核医师", f"{names.get(v.approved_by or 0, '')}  {local(v.approved_at, tx)}")]
+    if v.typed_by:
+        signatures.append(("录入", names.get(v.typed_by, "")))
+    note = f"更正报告（第 {v.number} 版）  更正原因：{v.amend_reason}" if v.number > 1 else ""
+    sections = printable(template_for(tx, exam, report.template_code).sections, v.sections)
+    data = PrintData(hospital=svc.settings.hospital_name, department=svc.settings.department_name,
+                     title=f"{svc.settings.department_name} {modality}检查报告单", patient=patient,
+                     sections=sections, signatures=signatures, note=note, printed_local=local(tx.now, tx),
+                     running=f"{svc.settings.hospital_name}  {p.name}  检查号 {exam.accession}")
+    return data, exam, v
+
+
+def print_report(svc: Services, exam_id: int, *, by: Actor) -> bytes:
+    """The final report of an exam as PDF bytes; refused until a version is approved."""
+    by.require(Perm.REPORT_PRINT)
+    font = font_for(svc.settings)
+    with transaction(svc) as tx:
+        data, exam, version = _print_data(tx, svc, exam_id)
+        pdf = render_pdf(data, font)
+        timeline.append(tx, exam, "report_printed", by, version=version.number)
+        audit.record(tx, by, "print", "report", exam.id, version=version.number)
+    logger.info("report printed for exam %s (version %s)", exam_id, version.number)
+    return pdf
