@@ -7,7 +7,7 @@ from typing import Any
 from backend.config import Settings
 from backend.db.session import make_engine, make_session_factory
 from backend.domain.clock import Clock, system_clock
-from backend.ports import Notifier, NullNotifier
+from backend.ports import Notifier, NullNotifier, Ports
 from backend.services.base import Services
 
 
@@ -17,26 +17,27 @@ def build_services(
     clock: Clock | None = None,
     notifier: Notifier | None = None,
     session_factory: Any = None,
-    ports: dict[str, Any] | None = None,
+    ports: Ports | None = None,
 ) -> Services:
-    """Wire the services for one process; tests pass their own clock, notifier and session factory."""
+    """Wire the services for one process; tests pass their own clock, notifier, session factory and ports."""
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
-    ports = {**_default_ports(settings), **(ports or {})}
     return Services(
         settings=settings,
         session_factory=session_factory,
         clock=clock or system_clock,
         notifier=notifier or NullNotifier(),
-        ports=dict(ports or {}),
+        ports=ports if ports is not None else default_ports(settings),
     )
 
 
-def _default_ports(settings: Settings) -> dict[str, Any]:
+def default_ports(settings: Settings) -> Ports:
     """Real partner clients pointed at the URLs in settings (the emulators' loopback URLs in the demo)."""
     import httpx
 
     from integrations.insurance.client import HttpInsuranceResolver
 
-    return {"insurance": HttpInsuranceResolver(
-        httpx.Client(base_url=settings.insurance_url, timeout=httpx.Timeout(5, connect=2)))}
+    return Ports(
+        insurance=HttpInsuranceResolver(httpx.Client(base_url=settings.insurance_url,
+                                                     timeout=httpx.Timeout(5, connect=2))),
+    )

@@ -1,4 +1,9 @@
-"""Ports: the small interfaces services use to reach the outside (realtime, partners)."""
+"""Ports: the small interfaces services use to reach the outside (realtime, partners), in domain words.
+
+Each partner is a `Protocol` here and one typed field of `Ports`; its real client lives in
+`integrations/<partner>/`, its default is built in `backend/bootstrap.py::default_ports`, and its
+fake (`Fake*`, recording calls) in `tests/fakes.py`. A new partner adds all four.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from backend.domain.events import Event
 
 
 class Notifier(Protocol):
+    """Tells the screens, desks and dashboards what changed (Socket.IO in production), after commit."""
+
     def publish(self, events: Sequence[Event]) -> None: ...
 
 
@@ -44,6 +51,22 @@ class InsuredPerson:
 
 
 class InsuranceResolver(Protocol):
-    """Decodes an NHSA e-voucher QR through the insurance platform; None for an unknown voucher."""
+    """Decodes an NHSA e-voucher QR through the insurance platform; None for an unknown voucher.
+
+    Raises `integrations.errors.IntegrationError` (a DomainError with a Chinese message) when the
+    platform is unreachable or answers something else.
+    """
 
     def resolve(self, *, qr_payload: str) -> InsuredPerson | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """The partner systems the services reach: one typed field per partner.
+
+    Built once per process by `bootstrap.default_ports(settings)`; tests pass fakes. The health-check
+    center only sends to us (HL7 listener), so it has no outbound port; the reconstruction peer, the
+    health cloud and the cadre-health system each add a field here when they arrive.
+    """
+
+    insurance: InsuranceResolver

@@ -21,10 +21,11 @@ from backend.config import Settings
 from backend.db.migrate import upgrade
 from backend.db.session import make_engine
 from backend.domain.actor import Actor
-from backend.ports import RecordingNotifier
+from backend.ports import Ports
 from backend.seed import DEMO_LOGINS
 from backend.services import auth
 from backend.services.base import Services
+from tests.fakes import FakeNotifier, fake_ports
 
 # 09:00 in Shanghai on a Friday: a working morning for every test unless a test moves the clock.
 FIXED_NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
@@ -119,8 +120,14 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def notifier() -> RecordingNotifier:
-    return RecordingNotifier()
+def notifier() -> FakeNotifier:
+    return FakeNotifier()
+
+
+@pytest.fixture
+def ports() -> Ports:
+    """Fakes of every partner (tests/fakes.py); `ports.insurance.add(...)` sets up an answer."""
+    return fake_ports()
 
 
 @pytest.fixture
@@ -142,8 +149,8 @@ def session_factory(engine: Engine) -> Iterator[sessionmaker[Any]]:
 
 @pytest.fixture
 def svc(settings: Settings, session_factory: sessionmaker[Any], clock: FakeClock,
-        notifier: RecordingNotifier) -> Services:
-    return build_services(settings, clock=clock, notifier=notifier, session_factory=session_factory)
+        notifier: FakeNotifier, ports: Ports) -> Services:
+    return build_services(settings, clock=clock, notifier=notifier, session_factory=session_factory, ports=ports)
 
 
 @pytest.fixture
@@ -157,12 +164,12 @@ def actors(svc: Services) -> dict[str, Actor]:
 
 
 @pytest.fixture
-def app(settings: Settings, session_factory: sessionmaker[Any], clock: FakeClock) -> Any:
+def app(settings: Settings, session_factory: sessionmaker[Any], clock: FakeClock, ports: Ports) -> Any:
     from backend.app import create_app
     from backend.realtime import SocketIONotifier, socketio
 
     services = build_services(settings, clock=clock, notifier=SocketIONotifier(socketio),
-                              session_factory=session_factory)
+                              session_factory=session_factory, ports=ports)
     flask_app = create_app(settings, services=services)
     return flask_app
 

@@ -15,7 +15,7 @@ from backend.config import Settings
 from backend.db.session import SessionFactory, unit_of_work
 from backend.domain.clock import Clock
 from backend.domain.events import Event
-from backend.ports import Notifier
+from backend.ports import Notifier, Ports
 
 
 @dataclass
@@ -26,8 +26,8 @@ class Services:
     session_factory: SessionFactory
     clock: Clock
     notifier: Notifier
-    # Partner ports by name (insurance resolver, reconstruction peer, ...), set by bootstrap.
-    ports: dict[str, Any] = field(default_factory=dict)
+    # The partner systems (insurance resolver, later the reconstruction peer, health cloud, ...).
+    ports: Ports
     # Short-lived in-process caches (e.g. who is behind a session or an API key), keyed by name.
     cache: dict[str, Any] = field(default_factory=dict)
 

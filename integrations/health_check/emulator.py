@@ -15,7 +15,7 @@ from integrations.health_check.er7 import encode, msh, repeated, segment
 from integrations.health_check.mllp import FrameDecoder, frame
 
 SENDER = ("TJXT", "TJZX")  # MSH-3 / MSH-4: 体检系统 / 体检中心
-CHARSET_FIELD = {"utf-8": "UNICODE UTF-8", "gb18030": "GB18030"}
+CHARSET_FIELD = {"utf-8": "UNICODE UTF-8", "gb18030": "GB18030", "iso8859-1": "8859/1", "ascii": "ASCII"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +39,19 @@ class HealthCheckOrder:
     reason: str = ""  # ORC-16 for CA
 
 
-def build_message(o: HealthCheckOrder, *, at: datetime, kind: str = "ORM", codec: str = "utf-8") -> bytes:
-    """ORM^O01 (v2.3.1, timing in ORC-7) or OMI^O23 (v2.5.1, timing in TQ1, DICOM keys in IPC)."""
+def build_message(o: HealthCheckOrder, *, at: datetime, kind: str = "ORM", codec: str = "utf-8",
+                  charset: str | None = None) -> bytes:
+    """ORM^O01 (v2.3.1, timing in ORC-7) or OMI^O23 (v2.5.1, timing in TQ1, DICOM keys in IPC).
+
+    MSH-18 is the usual spelling for `codec` unless `charset` gives another (e.g. "GB 18030-2000").
+    """
     ts = at.strftime("%Y%m%d%H%M%S")
     omi = kind == "OMI"
     ids = [(o.mrn, "", "", "TJZX", "MR")] + ([(o.id_card, "", "", "CHN", "ID")] if o.id_card else [])
     lines = [
         msh(*SENDER, "RADOPS", "RADIOLOGY", ts, "", ("OMI", "O23", "OMI_O23") if omi else ("ORM", "O01"),
-            o.control_id, "P", "2.5.1" if omi else "2.3.1", "", "", "AL", "NE", "CHN", CHARSET_FIELD[codec]),
+            o.control_id, "P", "2.5.1" if omi else "2.3.1", "", "", "AL", "NE", "CHN",
+            CHARSET_FIELD[codec] if charset is None else charset),
         segment("PID", "1", "", repeated(*ids), "", o.name, "", o.birth_date, o.sex, "", "", "", "", o.phone),
         segment("PV1", "1", "O", ("TJZX", "", "", "体检中心")),
         segment("ORC", o.action, o.placer_order_no, "", "", "CA" if o.action == "CA" else "SC", "",

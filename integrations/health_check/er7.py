@@ -1,7 +1,8 @@
 """HL7 v2 ER7 text: read the header from raw bytes, decode by MSH-18, parse into domain values, and write.
 
-Escapes handled: \\F\\ \\S\\ \\R\\ \\E\\ \\T\\ (field, component, repetition, escape, subcomponent).
-Subcomponents are kept inside their component text (this interface never needs them split).
+Escape sequences: `integrations/health_check/escapes.py` (the full set of the standard). Subcomponents
+are kept inside their component text (this interface never needs them split). Why this is our own code
+and how it is checked against python-hl7 and hl7apy: docs/health_check_interface.md.
 """
 
 from __future__ import annotations
@@ -9,19 +10,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from backend.domain.order_intake import reject
-from integrations.health_check.message import CHARSETS, Hl7Message, MessageHeader, Segment
+from integrations.health_check.escapes import DEFAULT_ENCODING, escape, unescape
+from integrations.health_check.message import Hl7Message, MessageHeader, Segment, charset_codec
 
-DEFAULT_ENCODING = "^~\\&"
+__all__ = ["DEFAULT_ENCODING", "decode", "encode", "escape", "msh", "parse_header", "repeated", "segment",
+           "unescape"]
 
 
 def _split_msh(raw: bytes) -> list[str]:
-    """The MSH fields of a raw message (MSH is ASCII in every charset we accept)."""
+    """The MSH fields of a raw message, decoded with the charset that its MSH-18 declares.
+
+    MSH-18 itself is ASCII, so an ASCII view finds it; the line is then decoded with that charset, so
+    that Chinese in MSH-3..MSH-6 reads as Chinese. A GB18030 byte 0x7C ("|") inside such a name would
+    shift the ASCII view; the GB18030 view is tried too before MSH-18 counts as unknown.
+    """
     start = raw.lstrip(b"\r\n ")
     if not start.startswith(b"MSH") or len(start) < 8:
         raise reject("消息必须以 MSH 段开始", "missing_msh", "100", "MSH^1")
     line = start.split(b"\r", 1)[0].split(b"\n", 1)[0]
-    text = line.decode("ascii", errors="replace")
-    return text.split(text[3])
+    ascii_view = line.decode("ascii", errors="replace")
+    parts = ascii_view.split(ascii_view[3])
+    if line.isascii():
+        return parts
+    for codec in (charset_codec(_msh18(parts)), "gb18030"):
+        if codec is None:
+            continue
+        text = line.decode(codec, errors="replace")
+        decoded = text.split(text[3])
+        if charset_codec(_msh18(decoded)) == codec:
+            return decoded
+    return parts
+
+
+def _msh18(parts: list[str]) -> str:
+    """MSH-18's first repetition (the message's own charset) from split MSH fields."""
+    enc = parts[1] if len(parts) > 1 and len(parts[1]) >= 2 else DEFAULT_ENCODING
+    return parts[17].split(enc[1])[0].strip() if len(parts) > 17 else ""
 
 
 def parse_header(raw: bytes) -> MessageHeader:
@@ -38,16 +62,16 @@ def parse_header(raw: bytes) -> MessageHeader:
     return MessageHeader(
         sending_app=f(3), sending_facility=f(4), receiving_app=f(5), receiving_facility=f(6),
         message_type=f(9, 1).upper(), trigger=f(9, 2).upper(), control_id=f(10), processing_id=f(11, 1).upper(),
-        version=f(12, 1), charset=(parts[17].split(enc[1])[0].strip() if len(parts) > 17 else ""),
+        version=f(12, 1), charset=_msh18(parts),
     )
 
 
 def codec_for(charset: str) -> str:
     """The Python codec for an MSH-18 value; an unknown value is an AR."""
-    codec = CHARSETS.get(charset.strip().upper())
+    codec = charset_codec(charset)
     if codec is None:
-        raise reject(f"不支持的字符集：{charset}（支持 UNICODE UTF-8、GB18030）", "unsupported_charset", "103",
-                     "MSH^1^18")
+        raise reject(f"不支持的字符集：{charset}（支持 UNICODE UTF-8、GB 18030-2000、ASCII、8859/1 等）",
+                     "unsupported_charset", "103", "MSH^1^18")
     return codec
 
 
@@ -75,56 +99,32 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
-def unescape(value: str, enc: str) -> str:
-    """Resolve ER7 escape sequences in one component."""
-    esc = enc[2] if len(enc) > 2 else "\\"
-    if esc not in value:
-        return value
-    table = {"F": "|", "S": enc[0], "R": enc[1], "E": esc, "T": enc[3] if len(enc) > 3 else "&"}
-    out, i = [], 0
-    while i < len(value):
-        j = value.find(esc, i + 1) if value[i] == esc else -1
-        if j > i and value[i + 1:j] in table:
-            out.append(table[value[i + 1:j]])
-            i = j + 1
-        else:
-            out.append(value[i])
-            i += 1
-    return "".join(out)
-
-
 def parse_text(text: str, *, header: MessageHeader, codec: str) -> Hl7Message:
     """Split decoded ER7 text into segments, fields, repetitions and components."""
     lines = [ln for ln in text.replace("\r\n", "\r").replace("\n", "\r").split("\r") if ln.strip()]
     sep = lines[0][3]
     enc = lines[0][4:8].split(sep)[0] or DEFAULT_ENCODING
-    segments = []
+    segments: list[Segment] = []
     for line in lines:
         name = line[:3]
         if len(name) < 3 or (len(line) > 3 and line[3] != sep) or not name.isalnum() or not name.isupper():
             raise reject(f"段格式错误：{line[:10]}", "malformed_segment", "100")
         raw_fields = line.split(sep)
+        n = 1 + sum(s.name == name for s in segments)  # the segment's sequence number, for ERR-2
         if name == "MSH":  # MSH-1 is the separator, MSH-2 the encoding characters: never split them
-            fields = [(), ((sep,),), ((enc,),), *(_field(v, enc) for v in raw_fields[2:])]
+            fields = [(), ((sep,),), ((enc,),),
+                      *(_field(v, enc, codec, f"MSH^{n}^{k}") for k, v in enumerate(raw_fields[2:], 3))]
         else:
-            fields = [(), *(_field(v, enc) for v in raw_fields[1:])]
+            fields = [(), *(_field(v, enc, codec, f"{name}^{n}^{k}") for k, v in enumerate(raw_fields[1:], 1))]
         segments.append(Segment(name=name, fields=tuple(fields)))
     return Hl7Message(header=header, segments=tuple(segments), codec=codec)
 
 
-def _field(value: str, enc: str) -> tuple[tuple[str, ...], ...]:
+def _field(value: str, enc: str, codec: str, where: str) -> tuple[tuple[str, ...], ...]:
     if not value:
         return ()
-    return tuple(tuple(unescape(c, enc) for c in rep.split(enc[0])) for rep in value.split(enc[1]))
-
-
-def escape(value: str, enc: str = DEFAULT_ENCODING, sep: str = "|") -> str:
-    """Escape one value for ER7 (the escape character first, so nothing is escaped twice)."""
-    esc = enc[2]
-    out = value.replace(esc, f"{esc}E{esc}")
-    for ch, code in ((sep, "F"), (enc[0], "S"), (enc[1], "R"), (enc[3], "T")):
-        out = out.replace(ch, f"{esc}{code}{esc}")
-    return out.replace("\r", " ").replace("\n", " ")
+    return tuple(tuple(unescape(c, enc, codec, where=where) for c in rep.split(enc[0]))
+                 for rep in value.split(enc[1]))
 
 
 class Raw(str):

@@ -9,19 +9,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Table 0211 values (MSH-18) we accept, mapped to Python codec names. Empty means the HL7 default
-# for our interface agreement with the health-check vendor: UTF-8 (standards.md 7.2).
+# MSH-18 (HL7 table 0211) values we accept, as the table spells them and in the short forms senders use,
+# mapped to Python codecs. Keys are normalised by `charset_key` (upper case, single spaces). Empty means
+# the default of our interface agreement with the health-check vendor: UTF-8 (standards.md 7.2).
+# Refused on purpose: UNICODE UTF-16/UTF-32 (their bytes collide with MLLP and ER7 delimiters) and the
+# ISO 2022 sets (ISO IR14/87/159, KS X 1001, CNS 11643-1992) that switch code pages inside the text.
 CHARSETS: dict[str, str] = {
     "": "utf-8",
     "UNICODE UTF-8": "utf-8",
+    # Table 0211 before v2.5 had only "UNICODE" (ISO/IEC 10646); senders using it send UTF-8 on the wire.
+    "UNICODE": "utf-8",
     "UTF-8": "utf-8",
     "UTF8": "utf-8",
-    "GB18030": "gb18030",
     "GB 18030-2000": "gb18030",
     "GB18030-2000": "gb18030",
-    "GBK": "gb18030",  # GB18030 is a superset of GBK; decoding GBK text with it is exact.
+    "GB18030": "gb18030",
+    "GB 18030": "gb18030",
+    "GBK": "gb18030",  # GB18030 is a superset of GBK and GB 2312; decoding their text with it is exact.
+    "GB2312": "gb18030",
     "ASCII": "ascii",
+    "ISO IR6": "ascii",
+    "BIG-5": "big5",
+    **{f"8859/{n}": f"iso8859-{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 15)},
 }
+
+
+def charset_key(value: str) -> str:
+    """MSH-18 as written -> the key of CHARSETS (case and runs of spaces do not matter)."""
+    return " ".join(value.upper().split())
+
+
+def charset_codec(value: str) -> str | None:
+    """The Python codec for an MSH-18 value, or None when this interface does not accept it."""
+    return CHARSETS.get(charset_key(value))
+
 
 Repetition = tuple[str, ...]  # the components of one repetition of a field
 

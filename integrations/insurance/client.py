@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import httpx
 
@@ -13,6 +14,8 @@ from integrations.insurance.mapping import ec_query_request, person_from_output
 logger = logging.getLogger(__name__)
 # The platform's answer code for a voucher it does not know or that expired.
 UNKNOWN_VOUCHER_CODES = frozenset({"1001", "1002"})
+UNAVAILABLE = "医保电子凭证服务暂不可用，请改用条码或病案号签到"
+UNREADABLE = "医保平台返回了无法识别的内容"
 
 
 class HttpInsuranceResolver:
@@ -25,19 +28,7 @@ class HttpInsuranceResolver:
 
     def resolve(self, *, qr_payload: str) -> InsuredPerson | None:
         """Decode one voucher; None when the platform says it is unknown or expired."""
-        body = ec_query_request(qr_payload, org_id=self.org_id, operator_id=self.operator_id)
-        try:
-            resp = self.client.post("/ec/query", json=body)
-            resp.raise_for_status()
-            answer = resp.json()
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise PartnerUnavailable("医保电子凭证服务暂不可用，请改用条码或病案号签到") from exc
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code >= 500:
-                raise PartnerUnavailable("医保电子凭证服务暂不可用，请改用条码或病案号签到") from exc
-            raise PartnerRejected("医保平台拒绝了请求", status=exc.response.status_code) from exc
-        except ValueError as exc:
-            raise PartnerProtocolError("医保平台返回了无法识别的内容") from exc
+        answer = self._post(ec_query_request(qr_payload, org_id=self.org_id, operator_id=self.operator_id))
         code = str(answer.get("code", ""))
         if code in UNKNOWN_VOUCHER_CODES:
             return None
@@ -47,3 +38,23 @@ class HttpInsuranceResolver:
             return person_from_output(answer["data"])
         except KeyError as exc:
             raise PartnerProtocolError("医保平台返回内容缺少身份信息") from exc
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ec.query and return the JSON object; every transport or format failure is mapped."""
+        try:
+            resp = self.client.post("/ec/query", json=body)
+            resp.raise_for_status()
+            answer = resp.json()
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code >= 500:
+                raise PartnerUnavailable(UNAVAILABLE) from exc
+            raise PartnerRejected("医保平台拒绝了请求", status=exc.response.status_code) from exc
+        except httpx.DecodingError as exc:  # a body that does not decode as it says (before the JSON)
+            raise PartnerProtocolError(UNREADABLE) from exc
+        except httpx.RequestError as exc:  # timeouts, refused or cut connections
+            raise PartnerUnavailable(UNAVAILABLE) from exc
+        except ValueError as exc:
+            raise PartnerProtocolError(UNREADABLE) from exc
+        if not isinstance(answer, dict):
+            raise PartnerProtocolError(UNREADABLE)
+        return answer

@@ -4,6 +4,8 @@ a missed patient who checks in again returns to the same room; the room desk cal
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 import pytest
 
@@ -63,7 +65,8 @@ def test_barcode_check_in_portrait(live_server, page):
 def test_evoucher_check_in_landscape(live_server, page):
     emu = InsuranceEmulator().start()
     try:
-        live_server.services.ports["insurance"] = HttpInsuranceResolver(httpx.Client(base_url=emu.url, timeout=5))
+        resolver = HttpInsuranceResolver(httpx.Client(base_url=emu.url, timeout=5))
+        live_server.services.ports = replace(live_server.services.ports, insurance=resolver)
         p, _, _ = _two_exams(live_server, id_card="330102198001015678")
         emu.add_voucher("NHSA-QR-0001", InsuredPerson(id_no="330102198001015678", name=p.name))
         page.set_viewport_size(LANDSCAPE)

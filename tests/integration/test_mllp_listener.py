@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from datetime import datetime
 
+import hl7
+import hl7.mllp
 import pytest
 from sqlalchemy import func, select
 
@@ -35,9 +38,10 @@ def live(settings, fresh_db_url, clock):
 def msg(n: int, **kw) -> bytes:
     codec = kw.pop("codec", "utf-8")
     kind = kw.pop("kind", "ORM")
+    charset = kw.pop("charset", None)
     base = {"control_id": f"IT{n:04d}", "placer_order_no": f"TJI{n:04d}", "mrn": f"TJI{n:06d}", "name": "李秀兰",
             "item_code": "US-THYROID", "sex": "F"}
-    return build_message(HealthCheckOrder(**(base | kw)), at=AT, kind=kind, codec=codec)
+    return build_message(HealthCheckOrder(**(base | kw)), at=AT, kind=kind, codec=codec, charset=charset)
 
 
 def connect(server) -> socket.socket:
@@ -213,3 +217,57 @@ def test_same_message_on_parallel_connections_registers_once(live):
     assert len({a.split(b"\r")[1] for a in answers}) == 1  # four identical MSA segments
     assert read_ack(answers[0]).code == "AA"
     assert exams(svc) == 1
+
+
+def test_gb_18030_2000_as_table_0211_spells_it(live):
+    """MSH-18 `GB 18030-2000`: registered (AA), answered in GB18030 with MSH-18 spelled as it came."""
+    svc, server = live
+    with MllpClient("127.0.0.1", server.port) as client:
+        raw_ack = client.send(msg(1, name="欧阳秀兰", codec="gb18030", charset="GB 18030-2000"))
+    msh, msa = raw_ack.decode("gb18030").split("\r")[:2]
+    assert msh.endswith("|GB 18030-2000")
+    assert msa.startswith("MSA|AA|IT0001|已登记")
+    with transaction(svc, readonly=True) as tx:
+        assert tx.session.scalars(select(Patient.name).where(Patient.mrn == "TJI000001")).one() == "欧阳秀兰"
+
+
+async def send_with_python_hl7(port: int, text: str, encoding: str) -> hl7.Message:
+    """python-hl7's own MLLP client (asyncio streams): its framing, its encoding, its ACK parser."""
+    reader, writer = await asyncio.wait_for(hl7.mllp.open_hl7_connection("127.0.0.1", port, encoding=encoding), 10)
+    try:
+        writer.writemessage(hl7.parse(text))
+        await writer.drain()
+        return await asyncio.wait_for(reader.readmessage(), 10)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+@pytest.mark.parametrize(("msh18", "codec", "name"), [
+    ("GB 18030-2000", "gb18030", "欧阳秀兰"), ("gb 18030-2000", "gb18030", "東方明"),
+    ("UNICODE UTF-8", "utf-8", "李秀兰"), ("UNICODE", "utf-8", "张伟"), ("GB18030", "gb18030", "刘芳"),
+])
+def test_an_independent_mllp_client_in_each_charset(live, msh18, codec, name):
+    svc, server = live
+    text = msg(1, name=name, codec=codec, charset=msh18).decode(codec)
+    ack = asyncio.run(send_with_python_hl7(server.port, text, codec))
+    assert (ack.extract_field("MSA", 1, 1), ack.extract_field("MSA", 1, 2)) == ("AA", "IT0001")
+    assert ack.extract_field("MSH", 1, 18) == msh18
+    assert ack.extract_field("MSA", 1, 3).startswith("已登记，检查号 ")
+    with transaction(svc, readonly=True) as tx:
+        assert tx.session.scalars(select(Patient.name).where(Patient.mrn == "TJI000001")).one() == name
+
+
+def test_a_latin_1_order_gets_its_chinese_ack_in_utf8(live):
+    """8859/1 cannot carry our Chinese answer: the ACK is UTF-8 and its MSH-18 says so."""
+    svc, server = live
+    text = msg(2, name="Zoë Müller", charset="8859/1").decode("utf-8")
+    raw = text.replace("体检中心", "PE Center").replace("体检医生", "PE Doctor").encode("iso8859-1")
+    with MllpClient("127.0.0.1", server.port) as client:
+        raw_ack = client.send(raw)
+    assert raw_ack.decode("utf-8").split("\r")[0].endswith("|UNICODE UTF-8")
+    ack = read_ack(raw_ack)
+    assert (ack.code, ack.control_id) == ("AA", "IT0002")
+    assert ack.text.startswith("已登记")
+    with transaction(svc, readonly=True) as tx:
+        assert tx.session.scalars(select(Patient.name).where(Patient.mrn == "TJI000002")).one() == "Zoë Müller"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from backend.ports import InsuredPerson
 from backend.services import settings_store
 from backend.services.orders import registration
 from backend.services.patient_flow import checkin, kiosks
+from integrations.errors import PartnerUnavailable
 from integrations.insurance.client import HttpInsuranceResolver
 from integrations.insurance.emulator import InsuranceEmulator
 from tests.services.kiosk_helpers import exam_for, new_patient
@@ -136,7 +138,7 @@ def test_desk_check_in_ignores_the_time_window(svc, actors):
 def test_evoucher_through_the_insurance_emulator(svc, actors, kiosk):
     emu = InsuranceEmulator().start()
     try:
-        svc.ports["insurance"] = HttpInsuranceResolver(httpx.Client(base_url=emu.url, timeout=5))
+        svc.ports = replace(svc.ports, insurance=HttpInsuranceResolver(httpx.Client(base_url=emu.url, timeout=5)))
         p = new_patient(id_card="330102198001011234")
         e = exam_for(svc, actors["clerk"], p)
         emu.add_voucher("QR-DEMO-1", InsuredPerson(id_no="330102198001011234", name=p.name))
@@ -147,6 +149,37 @@ def test_evoucher_through_the_insurance_emulator(svc, actors, kiosk):
             checkin.check_in(svc, "K1", "evoucher", "QR-UNKNOWN", by=kiosk)
     finally:
         emu.stop()
+
+
+def test_evoucher_matches_the_insurance_number_and_asks_the_port_once(svc, actors, kiosk, ports):
+    p = new_patient(insurance_no="IN330100000042")
+    e = exam_for(svc, actors["clerk"], p)
+    ports.insurance.add("QR-FAKE-1", InsuredPerson(id_no="330102199001019999", insurance_no="IN330100000042"))
+    r = one(checkin.check_in(svc, "K1", "evoucher", " QR-FAKE-1 ", by=kiosk), e["exam_id"])
+    assert r["ok"]
+    assert ports.insurance.calls == ["QR-FAKE-1"]
+
+
+def test_unknown_evoucher_is_an_unknown_code(svc, kiosk, ports):
+    with pytest.raises(NotFound) as exc:
+        checkin.lookup(svc, "K1", "evoucher", "QR-NOBODY", by=kiosk)
+    assert exc.value.code == "unknown_code"
+    assert ports.insurance.calls == ["QR-NOBODY"]
+
+
+def test_insurance_platform_down_is_told_in_chinese_and_writes_nothing(svc, actors, kiosk, ports, notifier):
+    p = new_patient(id_card="330102198001017777")
+    e = exam_for(svc, actors["clerk"], p)
+    ports.insurance.add("QR-DOWN", InsuredPerson(id_no="330102198001017777"))
+    ports.insurance.fail_with = PartnerUnavailable("医保电子凭证服务暂不可用，请改用条码或病案号签到")
+    sent_before = len(notifier.sent)
+    with pytest.raises(PartnerUnavailable) as exc:
+        checkin.check_in(svc, "K1", "evoucher", "QR-DOWN", by=kiosk)
+    assert exc.value.status == 503
+    assert "条码或病案号" in exc.value.message
+    assert len(notifier.sent) == sent_before
+    # The exam is untouched: the same patient checks in by MRN at once.
+    assert one(checkin.check_in(svc, "K1", "mrn", p.mrn, by=kiosk), e["exam_id"])["ok"]
 
 
 def test_kiosk_actor_may_only_check_in(svc):

@@ -9,6 +9,7 @@ import pytest
 
 from backend.domain.errors import InvalidTransition
 from backend.domain.exam_flow import EXAM_MACHINE, TRANSITIONS, ExamStatus, Trigger
+from backend.domain.outbox import OUTBOX_MACHINE, OUTBOX_TRANSITIONS, OutboxState, OutboxTrigger
 from backend.domain.queue_flow import TICKET_MACHINE, TICKET_TRANSITIONS, TicketStatus, TicketTrigger
 from backend.domain.report_flow import REPORT_MACHINE, REPORT_TRANSITIONS, ReportStatus, ReportTrigger
 
@@ -16,6 +17,7 @@ MACHINES = [
     (EXAM_MACHINE, TRANSITIONS, ExamStatus, Trigger),
     (TICKET_MACHINE, TICKET_TRANSITIONS, TicketStatus, TicketTrigger),
     (REPORT_MACHINE, REPORT_TRANSITIONS, ReportStatus, ReportTrigger),
+    (OUTBOX_MACHINE, OUTBOX_TRANSITIONS, OutboxState, OutboxTrigger),
 ]
 CASES = [
     pytest.param(machine, table, state, trigger, id=f"{machine.name}-{state}-{trigger}")
@@ -45,6 +47,7 @@ def test_terminal_states_allow_nothing():
     assert EXAM_MACHINE.allowed(ExamStatus.CANCELLED) == []
     assert EXAM_MACHINE.allowed(ExamStatus.COMPLETED) == []
     assert TICKET_MACHINE.allowed(TicketStatus.DONE) == []
+    assert OUTBOX_MACHINE.allowed(OutboxState.DONE) == []
 
 
 def test_readme_renders_the_tables():

@@ -30,20 +30,25 @@ class Counter(Base):
 
 
 class Outbox(Base):
-    """One unit of outbound work, written with the change that caused it, drained by a job."""
+    """One unit of outbound work, written with the change that caused it, drained by a job.
+
+    States and transitions: `backend/domain/outbox.py`; the rules of leases and retries:
+    `backend/services/outbox.py`.
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_next", "state", "next_try_at"),)
+    __table_args__ = (Index("ix_outbox_kind_state_next", "kind", "state", "next_try_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(128), unique=True)  # idempotency key
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending/done/failed
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # OutboxState: pending/leased/done/dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # started attempts, the one under way included
     next_try_at: Mapped[datetime] = mapped_column(TZDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
     remote_ids: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(TZDateTime)  # the last change of state or lease

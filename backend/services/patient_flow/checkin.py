@@ -30,7 +30,6 @@ from backend.domain.numbering import ticket_code
 from backend.domain.permissions import Perm
 from backend.domain.queue_flow import TicketStatus
 from backend.domain.queueing import initial_position
-from backend.ports import InsuranceResolver
 from backend.services import counters, settings_store, timeline
 from backend.services.base import Services, Tx, transaction
 from backend.services.patient_flow import kiosks, requeue, tickets, triage
@@ -54,8 +53,7 @@ def _find_patient(tx: Tx, svc: Services, method: str, code: str) -> Patient | No
     if not code or len(code) > 512:
         return None
     if method == "evoucher":
-        resolver: InsuranceResolver = svc.ports["insurance"]
-        person = resolver.resolve(qr_payload=code)
+        person = svc.ports.insurance.resolve(qr_payload=code)
         if person is None:
             return None
         cond = Patient.id_card == person.id_no
