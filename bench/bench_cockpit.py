@@ -19,8 +19,11 @@ from cockpit_raw import DuckRaw, SqlRaw
 
 def _prepare(url: str, *, days: int, per_day: int, as_of: datetime) -> dict[str, Any]:
     """Make sure the database holds history and rollups; returns what it did."""
+    from zoneinfo import ZoneInfo
+
     from sqlalchemy import func, select, text
 
+    from backend.config import Settings
     from backend.db.migrate import upgrade
     from backend.db.models import Exam, ExamEvent
     from backend.db.models.cockpit import CockpitMark
@@ -29,22 +32,20 @@ def _prepare(url: str, *, days: int, per_day: int, as_of: datetime) -> dict[str,
 
     upgrade(url)
     engine = make_engine(url)
+    tz = ZoneInfo(Settings(database_url=url).site_timezone)
     out: dict[str, Any] = {}
     with make_session_factory(engine)() as s:
         if not s.scalar(select(func.count()).select_from(Exam)):
-            from zoneinfo import ZoneInfo
-
-            from backend.config import Settings
             from backend.seed.reference import seed_reference
             from tests.cockpit_demo import fill
 
             seed_reference(Settings(database_url=url), seed=1, now=as_of)
             t = time.perf_counter()
-            out["synthetic"] = fill(s, now=as_of, tz=ZoneInfo("Asia/Shanghai"), days=days, per_day=per_day)
+            out["synthetic"] = fill(s, now=as_of, tz=tz, days=days, per_day=per_day)
             out["synthetic_s"] = round(time.perf_counter() - t, 1)
         if not s.scalar(select(CockpitMark.exam_id).limit(1)):
             t = time.perf_counter()
-            rebuild_all(s)
+            rebuild_all(s, tz=tz)
             s.commit()
             out["rebuild_all_s"] = round(time.perf_counter() - t, 2)
         s.execute(text("ANALYZE"))  # fresh planner statistics after a bulk load (both dialects)

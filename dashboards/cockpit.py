@@ -12,14 +12,14 @@ from dash import Input, Output, State, dcc, html
 from dash_socketio import DashSocketIO
 
 from backend.domain.actor import Actor
+from backend.domain.catalog import Audience, listens
 from backend.domain.permissions import Perm
 from backend.web.context import page_actor
 from dashboards import cockpit_view as view
 from panels.shell import refusal, staff_page
 
 PATH = "/cockpit"
-LIVE_EVENTS = ["report_approved", "report_amended", "critical_raised", "critical_notified", "exam_ordered",
-               "exam_scheduled", "exam_checked_in", "exam_started", "exam_cancelled"]
+LIVE_EVENTS = listens(Audience.COCKPIT)
 POLL_MS = 60_000
 THROTTLE_MS = 2_500
 

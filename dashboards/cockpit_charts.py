@@ -6,6 +6,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from backend.domain.metrics import MarkKind
+
 FONT = ("Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, WenQuanYi Micro Hei, "
         "SimHei, sans-serif")
 THEMES = {
@@ -14,7 +16,7 @@ THEMES = {
     "desk": {"paper": "rgba(0,0,0,0)", "text": "#1f2d3d", "grid": "rgba(0,0,0,0.08)", "size": 13,
              "colors": ["#1f6fd1", "#f39c12", "#27ae60", "#e74c3c", "#8e44ad"]},
 }
-FLOW_COLORS = {"ordered": 0, "appointment": 1, "started": 2, "report_approved": 4}
+FLOW_COLORS = {MarkKind.ORDERED: 0, MarkKind.APPOINTMENT: 1, MarkKind.STARTED: 2, MarkKind.REPORT_APPROVED: 4}
 
 
 def _layout(fig: go.Figure, mode: str, *, legend: bool = True) -> go.Figure:

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html
 
 from backend.domain.actor import Actor
-from backend.domain.critical_flow import NOTIFY_CHANNELS
+from backend.domain.critical_flow import NOTIFY_CHANNELS, awaiting_notice
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services import settings_store
@@ -22,7 +22,7 @@ PATH = "/panels/critical"
 
 
 def _timing(c: dict[str, Any]) -> Any:
-    if c["status"] == "raised":
+    if awaiting_notice(c["status"]):
         color = "success" if c["within_limit"] else "danger"
         text = f"已 {c['minutes_since_raised']} 分钟未通知" + ("" if c["within_limit"] else "（已超时）")
     else:
@@ -43,7 +43,7 @@ def _table(items: list[dict[str, Any]]) -> Any:
         html.Td(c["raised_by"]), html.Td(c["status_label"]), html.Td(_timing(c)),
         html.Td(f"{c['notified_local']} {c['notified_via_label']}通知 {c['notified_to']}，"
                 f"{'已复述确认' if c['read_back'] else '未复述'}（{c['notified_by']}）" if c["notified_at"] else ""),
-    ], className="table-danger" if c["status"] == "raised" and not c["within_limit"] else "")
+    ], className="table-danger" if awaiting_notice(c["status"]) and not c["within_limit"] else "")
         for c in items]
     return dbc.Table([head, html.Tbody(rows)], hover=True, size="sm", className="table-exams bg-white", id="crit-table")
 

@@ -16,13 +16,14 @@ from dash.exceptions import PreventUpdate
 from dash_socketio import DashSocketIO
 
 from backend.domain.actor import Actor
+from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.reporting import er_reminders
 from backend.web.context import page_actor, services
 
 POLL_MS = 30_000
-EVENTS = ["er_reminder", "er_reminder_cleared"]
+EVENTS = listens(Audience.ER_POPUP)
 BEEP_JS = """
 function(queue, heard) {
     heard = heard || [];

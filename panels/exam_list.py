@@ -11,6 +11,7 @@ from dash import Input, Output, State, ctx, dcc, html
 from dash_socketio import DashSocketIO
 
 from backend.domain.actor import Actor
+from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.exam_query import MAX_PAGE, ExamFilter
 from backend.domain.permissions import Perm
@@ -30,9 +31,7 @@ from panels.shell import staff_page
 PATH = "/panels/exams"
 PAGE_SIZE = 50
 # Exam and report events that change a row; the server emits them to the staff room "exams".
-LIVE_EVENTS = ["exam_registered", "exam_scheduled", "exam_checked_in", "exam_check_in_undone", "exam_started",
-               "exam_completed", "exam_discontinued", "exam_cancelled", "exam_edited", "report_submitted",
-               "report_approved", "report_returned"]
+LIVE_EVENTS = listens(Audience.EXAM_LIST)
 RESYNC_MS = 30_000
 FILTER_IDS = ["exams-date-from", "exams-date-to", "exams-status", "exams-report", "exams-modality", "exams-item",
               "exams-class", "exams-campus", "exams-sort"]

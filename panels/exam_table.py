@@ -8,17 +8,19 @@ from typing import Any
 from dash import html
 
 from backend.domain.enums import MODALITY_LABELS, PATIENT_CLASS_LABELS, SEX_LABELS, Sex
-from backend.domain.exam_flow import EXAM_STATUS_LABELS
-from backend.domain.report_flow import REPORT_STATUS_LABELS
+from backend.domain.exam_flow import EXAM_STATUS_LABELS, ExamStatus
+from backend.domain.report_flow import REPORT_STATUS_LABELS, ReportStatus
 
+S, R = ExamStatus, ReportStatus
 STATUS_COLORS = {
-    "ordered": "secondary", "scheduled": "info", "registered": "primary", "arrived": "warning",
-    "in_progress": "orange", "completed": "success", "discontinued": "dark", "cancelled": "light",
+    S.ORDERED: "secondary", S.SCHEDULED: "info", S.REGISTERED: "primary", S.ARRIVED: "warning",
+    S.IN_PROGRESS: "orange", S.COMPLETED: "success", S.DISCONTINUED: "dark", S.CANCELLED: "light",
 }
 REPORT_COLORS = {
-    "none": "light", "draft": "secondary", "submitted": "info", "returned": "danger",
-    "approved": "success", "amended": "warning",
+    R.NONE: "light", R.DRAFT: "secondary", R.SUBMITTED: "info", R.RETURNED: "danger",
+    R.APPROVED: "success", R.AMENDED: "warning",
 }
+del S, R
 PRIORITY_COLORS = {"routine": "", "urgent": "warning", "stat": "danger"}
 SORT_OPTIONS = [
     {"label": "登记时间（新→旧）", "value": "created_desc"},
@@ -74,7 +76,7 @@ def _cells(r: dict[str, Any], today: date) -> list[Any]:
 
 
 def _tr(r: dict[str, Any], today: date, flash: int | None) -> Any:
-    classes = ["exam-row", "row-cancelled" if r["status"] == "cancelled" else "",
+    classes = ["exam-row", "row-cancelled" if r["status"] == ExamStatus.CANCELLED else "",
                "row-flash" if flash == r["id"] else ""]
     attrs: dict[str, Any] = {"data-exam-id": str(r["id"])}  # read by assets/exam_list_menu.js
     return html.Tr([html.Td(c) for c in _cells(r, today)], className=" ".join(filter(None, classes)), **attrs)

@@ -10,9 +10,10 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
 from backend.domain.actor import Actor
-from backend.domain.critical_flow import CRITICAL_STATUS_LABELS, CriticalStatus
+from backend.domain.critical_flow import CRITICAL_STATUS_LABELS, CriticalStatus, awaiting_notice
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
+from backend.domain.report_flow import ReportStatus
 from backend.services.reporting import critical_values, queries
 from backend.services.reporting import reports as reporting
 from backend.web.context import page_actor, services
@@ -64,7 +65,7 @@ def _actions(view: dict[str, Any]) -> Any:
 def _critical(view: dict[str, Any]) -> Any:
     items = [html.Li([f"{c['raised_local']} {c['finding']}（{CRITICAL_STATUS_LABELS[CriticalStatus(c['status'])]}）",
                       html.A("登记通知", href=f"/panels/critical?id={c['id']}", className="ms-2")
-                      if c["status"] == "raised" else None]) for c in view["critical_values"]]
+                      if awaiting_notice(c["status"]) else None]) for c in view["critical_values"]]
     return dbc.Card(dbc.CardBody([
         html.H6("危急值", className="text-danger"),
         html.Ul(items, className="small mb-2", id="rep-critical-list") if items else html.Div(
@@ -83,11 +84,11 @@ def _critical(view: dict[str, Any]) -> Any:
 def _main(view: dict[str, Any]) -> Any:
     report = view["report"] or {}
     notice = []
-    if view["status"] == "returned":
+    if view["status"] == ReportStatus.RETURNED:
         notice.append(dbc.Alert(f"报告已被退回：{report.get('return_reason', '')}", color="warning", id="rep-returned"))
-    if view["status"] == "submitted" and not view["can"]["approve"]:
+    if view["status"] == ReportStatus.SUBMITTED and not view["can"]["approve"]:
         notice.append(dbc.Alert("报告已提交，等待其他审核医师审核。", color="info", id="rep-waiting"))
-    if not view["can"]["save"] and view["status"] == "none":
+    if not view["can"]["save"] and view["status"] == ReportStatus.NONE:
         notice.append(dbc.Alert("检查尚未开始，检查开始或完成后才能书写报告。", color="secondary"))
     return dbc.Row([
         dbc.Col([*notice, _sections(view), _actions(view)], lg=8),

@@ -8,8 +8,10 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
-STATUS_COLORS = {"none": "secondary", "draft": "info", "submitted": "primary", "returned": "warning",
-                 "approved": "success", "amended": "info"}
+from backend.domain.report_flow import ReportStatus
+
+STATUS_COLORS = {ReportStatus.NONE: "secondary", ReportStatus.DRAFT: "info", ReportStatus.SUBMITTED: "primary",
+                 ReportStatus.RETURNED: "warning", ReportStatus.APPROVED: "success", ReportStatus.AMENDED: "info"}
 
 
 def status_badge(view: Mapping[str, Any]) -> Any:

@@ -11,6 +11,7 @@ from dash import Input, Output, State, ctx, dcc, html
 from dash_socketio import DashSocketIO
 
 from backend.domain.actor import Actor
+from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.patient_flow import calling, checkin
@@ -18,8 +19,7 @@ from backend.web.context import page_actor, services
 from panels.shell import staff_page
 
 PATH = "/panels/room-desk"
-TICKET_EVENTS = ["ticket_created", "ticket_called", "ticket_recalled", "ticket_missed", "ticket_requeued",
-                 "ticket_transferred", "ticket_done"]
+TICKET_EVENTS = listens(Audience.ROOM_DESK)
 ACTIONS = {"desk-recall": calling.recall, "desk-missed": calling.mark_missed, "desk-start": calling.start_exam,
            "desk-finish": calling.finish_exam}
 

@@ -12,6 +12,7 @@ from dash import Input, Output, State, dcc, html
 from dash_socketio import DashSocketIO
 
 from backend.domain.actor import Actor
+from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.patient_flow import triage, triage_board
@@ -19,8 +20,7 @@ from backend.web.context import page_actor, services
 from panels.shell import staff_page
 
 PATH = "/panels/triage"
-EVENTS = ["ticket_created", "ticket_called", "ticket_missed", "ticket_requeued", "ticket_transferred",
-          "ticket_done", "ticket_triaged", "ticket_pooled", "ticket_released"]
+EVENTS = listens(Audience.TRIAGE_BOARD)
 POOL = "pool"
 
 

@@ -11,6 +11,7 @@ from dash import Input, Output, ctx, dcc, html
 from dash_socketio import DashSocketIO
 
 from backend.domain.actor import Actor
+from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.patient_flow import calling, shift_sessions, triage_board
@@ -18,8 +19,7 @@ from backend.web.context import page_actor, services
 from panels.shell import staff_page
 
 PATH = "/panels/us-room"
-EVENTS = ["ticket_created", "ticket_called", "ticket_recalled", "ticket_missed", "ticket_requeued",
-          "ticket_transferred", "ticket_done", "ticket_triaged", "ticket_pooled", "ticket_released"]
+EVENTS = listens(Audience.US_ROOM)
 BUTTONS = [("usroom-call", "叫下一位", "primary"), ("usroom-recall", "重呼", "info"),
            ("usroom-missed", "过号", "warning"), ("usroom-start", "开始检查", "success"),
            ("usroom-finish", "完成检查", "dark")]

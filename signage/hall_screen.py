@@ -11,6 +11,7 @@ import dash
 import dash_socketio
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
+from backend.domain.catalog import Audience, EventName, listens
 from backend.domain.errors import DomainError
 from backend.services.patient_flow import screens
 from backend.web.context import services
@@ -19,9 +20,9 @@ from signage import hall_blocks as blocks
 logger = logging.getLogger(__name__)
 
 PATH_TEMPLATE = "/screens/<screen_id>"
-TICKET_EVENTS = ["ticket_created", "ticket_called", "ticket_recalled", "ticket_missed", "ticket_requeued",
-                 "ticket_transferred", "ticket_done"]
+TICKET_EVENTS = listens(Audience.HALL_SCREEN)
 RESYNC_MS = 30_000
+RECALLED = EventName.TICKET_RECALLED.value
 
 
 def _block(i: int, block: Any, layout: Any, info: dict[str, Any]) -> Any:
@@ -47,7 +48,9 @@ def layout(screen_id: str | None = None, **_query: Any) -> Any:
     except DomainError as exc:
         return html.Div(html.Div([html.H1("大屏未配置"), html.P(exc.message)], className="hall-error"),
                         className="hall-screen", id="hall-screen")
-    meta = {"screen_id": info["id"], "blocks": {str(i): blocks.block_metrics(lay, b) for i, b in enumerate(lay.blocks)}}
+    # The clock shows site time (settings), whatever zone the screen's computer is set to.
+    meta = {"screen_id": info["id"], "tz": services().settings.site_timezone,
+            "blocks": {str(i): blocks.block_metrics(lay, b) for i, b in enumerate(lay.blocks)}}
     query = {"campus": str(info["campus_id"]), "screen": str(info["id"])}
     return html.Div([
         html.Div([_block(i, b, lay, info) for i, b in enumerate(lay.blocks)], className="hall-grid",
@@ -80,7 +83,7 @@ def refresh(*args: Any) -> Any:
 
 def announce(called: Any, recalled: Any, meta: dict[str, Any]) -> Any:
     """What to say for the call that just arrived (masked name); nothing for another campus' queue."""
-    payload = recalled if ctx.triggered_id and "recalled" in str(ctx.triggered[0]["prop_id"]) else called
+    payload = recalled if ctx.triggered_id and RECALLED in str(ctx.triggered[0]["prop_id"]) else called
     if not isinstance(payload, dict) or "ticket_id" not in payload:
         return dash.no_update
     try:
@@ -109,11 +112,11 @@ SPEAK_JS = """
     }
 """
 
-# The clock runs in the browser so that it ticks without server round trips.
+# The clock runs in the browser so that it ticks without server round trips, in the site's zone.
 CLOCK_JS = """
-    function(n) {
+    function(n, meta) {
         var d = new Date();
-        var opts = {timeZone: "Asia/Shanghai"};
+        var opts = {timeZone: (meta && meta.tz) || undefined};
         var time = d.toLocaleTimeString("zh-CN", Object.assign({hour12: false}, opts));
         var day = d.toLocaleDateString("zh-CN", Object.assign({year: "numeric", month: "long", day: "numeric",
                                                                weekday: "long"}, opts));
@@ -135,11 +138,11 @@ def register(app: dash.Dash) -> None:
     )(refresh)
     app.callback(
         Output("hall-voice", "data"),
-        Input("hall-socket", "data-ticket_called"),
-        Input("hall-socket", "data-ticket_recalled"),
+        Input("hall-socket", f"data-{EventName.TICKET_CALLED}"),
+        Input("hall-socket", f"data-{RECALLED}"),
         State("hall-meta", "data"),
         prevent_initial_call=True,
     )(announce)
     app.clientside_callback(SPEAK_JS, Output("hall-voice-log", "children"), Input("hall-voice", "data"))
     app.clientside_callback(CLOCK_JS, Output("hall-clock", "children"), Output("hall-date", "children"),
-                            Input("hall-tick", "n_intervals"))
+                            Input("hall-tick", "n_intervals"), State("hall-meta", "data"))

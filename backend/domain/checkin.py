@@ -11,6 +11,10 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from backend.domain.enums import PatientClass, Priority
+from backend.domain.exam_flow import ExamStatus
+from backend.domain.queue_flow import TicketStatus
+
 
 class Refusal(StrEnum):
     """Why an exam cannot be checked in here and now; the value is the stable API reason code."""
@@ -40,7 +44,7 @@ REFUSAL_TEXT: Final[Mapping[Refusal, str]] = {
     Refusal.UNKNOWN_CODE: "未找到您的检查信息，请核对条码或病案号，或咨询护士站",
 }
 
-PRIORITY_RANK: Final[Mapping[str, int]] = {"stat": 0, "urgent": 1, "routine": 2}
+PRIORITY_RANK: Final[Mapping[str, int]] = {Priority.STAT: 0, Priority.URGENT: 1, Priority.ROUTINE: 2}
 
 
 def refusal_text(reason: Refusal, *, early_min: int = 0, campus: str = "") -> str:
@@ -59,8 +63,8 @@ class ExamFacts:
     queue_id: int | None
     campus_id: int
     scheduled_at: datetime | None
-    priority: str = "routine"
-    patient_class: str = "outpatient"
+    priority: str = Priority.ROUTINE
+    patient_class: str = PatientClass.OUTPATIENT
     ticket_status: str | None = None
 
 
@@ -94,27 +98,30 @@ class Refused:
     reason: Refusal
 
 
-OPEN_BEFORE_CHECKIN: Final = frozenset({"ordered", "scheduled"})
-PAST_CHECKIN: Final = frozenset({"arrived", "in_progress", "completed", "discontinued"})
+# Not registered yet: the desk registers (and schedules) first.
+OPEN_BEFORE_CHECKIN: Final = frozenset({ExamStatus.ORDERED, ExamStatus.SCHEDULED})
+PAST_CHECKIN: Final = frozenset({ExamStatus.ARRIVED, ExamStatus.IN_PROGRESS, ExamStatus.COMPLETED,
+                                 ExamStatus.DISCONTINUED})
 
 
 def effective_priority(priority: str, patient_class: str) -> str:
     """Emergency patients are at least urgent in the queue, whatever the order said."""
-    if patient_class == "emergency" and PRIORITY_RANK.get(priority, 2) > PRIORITY_RANK["urgent"]:
-        return "urgent"
-    return priority if priority in PRIORITY_RANK else "routine"
+    if patient_class == PatientClass.EMERGENCY and PRIORITY_RANK.get(priority, 2) > PRIORITY_RANK[Priority.URGENT]:
+        return Priority.URGENT.value
+    return priority if priority in PRIORITY_RANK else Priority.ROUTINE.value
 
 
 def check_eligibility(exam: ExamFacts, terminal: TerminalFacts | None, *, at: datetime, today: date,
                       rules: CheckinRules) -> Ok | Refused:
     """Decide whether `exam` may be checked in at `terminal` (None = the nurse desk) at `at`."""
-    if exam.status == "cancelled":
+    status = ExamStatus(exam.status)
+    if status is ExamStatus.CANCELLED:
         return Refused(Refusal.CANCELLED)
-    if exam.status == "arrived" and exam.ticket_status == "missed":
+    if status is ExamStatus.ARRIVED and exam.ticket_status == TicketStatus.MISSED:
         return Ok(requeue=True)
-    if exam.status in PAST_CHECKIN:
+    if status in PAST_CHECKIN:
         return Refused(Refusal.ALREADY_CHECKED_IN)
-    if not exam.needs_room or exam.queue_id is None or exam.status in OPEN_BEFORE_CHECKIN:
+    if not exam.needs_room or exam.queue_id is None or status in OPEN_BEFORE_CHECKIN:
         return Refused(Refusal.NURSE_DESK)
     if terminal is not None:
         if not terminal.active:
@@ -133,7 +140,7 @@ def check_eligibility(exam: ExamFacts, terminal: TerminalFacts | None, *, at: da
 
 def _timing(exam: ExamFacts, *, at: datetime, today: date, rules: CheckinRules) -> Refusal | None:
     """Appointment day and window; walk-in exams (no slot) and emergencies have no window."""
-    if exam.scheduled_at is None or exam.patient_class == "emergency":
+    if exam.scheduled_at is None or exam.patient_class == PatientClass.EMERGENCY:
         return None
     if exam.scheduled_at.date() != today:
         return Refusal.NOT_TODAY

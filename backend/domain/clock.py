@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
-SITE_TZ: tzinfo = ZoneInfo("Asia/Shanghai")
 
 
 def system_clock() -> datetime:
@@ -21,6 +19,6 @@ def fixed_clock(at: datetime) -> Clock:
     return lambda: at
 
 
-def local(at: datetime, tz: tzinfo = SITE_TZ) -> datetime:
-    """Convert a stored UTC time to the site's zone for display."""
+def local(at: datetime, tz: tzinfo) -> datetime:
+    """Convert a stored UTC time to the site's zone (`Services.tz`, from settings) for display."""
     return at.astimezone(tz)

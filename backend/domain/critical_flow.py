@@ -29,7 +29,14 @@ CRITICAL_TRANSITIONS: Final[Mapping[tuple[CriticalStatus, CriticalTrigger], Crit
     (CriticalStatus.RAISED, CriticalTrigger.NOTIFY): CriticalStatus.NOTIFIED,
     (CriticalStatus.NOTIFIED, CriticalTrigger.ACKNOWLEDGE): CriticalStatus.ACKNOWLEDGED,
 }
-CRITICAL_MACHINE: Final = StateMachine("critical_value", CRITICAL_TRANSITIONS, CRITICAL_STATUS_LABELS)
+CRITICAL_TRIGGER_LABELS: Final[Mapping[CriticalTrigger, str]] = {
+    CriticalTrigger.NOTIFY: "通知临床",
+    CriticalTrigger.ACKNOWLEDGE: "确认",
+}
+CRITICAL_MACHINE: Final = StateMachine("critical_value", CRITICAL_TRANSITIONS, CRITICAL_STATUS_LABELS,
+                                       CRITICAL_TRIGGER_LABELS)
+# Not closed yet: the critical-value list shows these.
+OPEN_CRITICAL: Final = frozenset({CriticalStatus.RAISED, CriticalStatus.NOTIFIED})
 
 # How the clinician was reached (通知方式).
 NOTIFY_CHANNELS: Final[Mapping[str, str]] = {
@@ -41,3 +48,8 @@ URGENCY_LABELS: Final[Mapping[str, str]] = {"high": "危急", "urgent": "特急�
 def next_critical_status(current: CriticalStatus, trigger: CriticalTrigger) -> CriticalStatus:
     """Return the status after `trigger`, or raise InvalidTransition."""
     return CRITICAL_MACHINE.next(current, trigger)
+
+
+def awaiting_notice(status: str) -> bool:
+    """Raised and the clinician not told yet: the report may not be approved, the notify clock runs."""
+    return CriticalStatus(status) is CriticalStatus.RAISED

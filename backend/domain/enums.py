@@ -62,6 +62,11 @@ ROLE_LABELS = {
 }
 SEX_LABELS = {Sex.MALE: "男", Sex.FEMALE: "女", Sex.OTHER: "其他", Sex.UNKNOWN: "未知"}
 
+
+def sex_label(code: str | None) -> str:
+    """The Chinese label of a stored sex code; empty for a missing or unknown code."""
+    return SEX_LABELS[Sex(code)] if code in SEX_LABELS else ""
+
 # DR is a business name, not a DICOM modality: digital radiography arrives as DX.
 MODALITY_LABELS = {
     "CT": "CT",

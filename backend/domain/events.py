@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from backend.domain.catalog import EventName
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """`name` is snake_case past tense (exam_called); `rooms` say who should hear it."""
+    """`name` comes from the catalogue (domain/catalog.py); `rooms` say who should hear it."""
 
-    name: str
+    name: EventName
     payload: dict[str, Any]
     rooms: tuple[str, ...] = field(default=())
 
@@ -26,6 +29,14 @@ def exam_rooms(*, campus_id: int | None = None, room_id: int | None = None,
                queue_id: int | None = None) -> tuple[str, ...]:
     """Rooms that hear every change to an exam: the staff exam lists and the cockpit (signed-in only)."""
     return ("exams", "dashboard")
+
+
+def ticket_rooms(*, queue_id: int, campus_id: int, room_ids: Iterable[int | None] = ()) -> tuple[str, ...]:
+    """Rooms that hear a ticket event: its queue and campus (hall screens), the rooms it was or is placed in,
+    the triage board, the staff exam lists and the cockpit."""
+    rooms = [f"queue:{queue_id}", f"campus:{campus_id}", "triage", "exams", "dashboard"]
+    rooms += [f"room:{rid}" for rid in sorted({r for r in room_ids if r is not None})]
+    return tuple(rooms)
 
 
 def is_public(room: str) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final
 
+from backend.domain.catalog import TimelineKind
 from backend.domain.machine import StateMachine
 
 
@@ -76,8 +77,14 @@ EXAM_MACHINE: Final = StateMachine("exam", TRANSITIONS, EXAM_STATUS_LABELS, TRIG
 
 # States in which the order may still be edited or cancelled by the registration desk.
 EDITABLE: Final = frozenset({ExamStatus.ORDERED, ExamStatus.SCHEDULED, ExamStatus.REGISTERED})
-# States that count as "performed" for the cockpit and for reporting.
+# States that count as "performed" for the cockpit and for reporting: a report may be written and a
+# critical value raised once the patient is on the table (检查中) or done (检查完成).
 PERFORMED: Final = frozenset({ExamStatus.IN_PROGRESS, ExamStatus.COMPLETED})
+# Not finished yet (every state a trigger may still leave): the patient's open exams at check-in.
+OPEN_EXAM: Final = frozenset({ExamStatus.ORDERED, ExamStatus.SCHEDULED, ExamStatus.REGISTERED, ExamStatus.ARRIVED,
+                              ExamStatus.IN_PROGRESS})
+# Ended without images to read: no report is expected (reminders stop).
+NO_REPORT_EXPECTED: Final = frozenset({ExamStatus.CANCELLED, ExamStatus.DISCONTINUED})
 
 
 def next_status(current: ExamStatus, trigger: Trigger) -> ExamStatus:
@@ -85,14 +92,27 @@ def next_status(current: ExamStatus, trigger: Trigger) -> ExamStatus:
     return EXAM_MACHINE.next(current, trigger)
 
 
+def awaiting_start(status: str) -> bool:
+    """Checked in and not started: the only time a called patient may be marked missed or sent elsewhere."""
+    return ExamStatus(status) is ExamStatus.ARRIVED
+
+
+def performed(status: str) -> bool:
+    """The exam has started (or ended normally): see PERFORMED."""
+    return ExamStatus(status) in PERFORMED
+
+
 # The timeline kind (past tense) that each trigger writes; the cockpit and reminders read these.
-TRIGGER_EVENT: Final[Mapping[Trigger, str]] = {
-    Trigger.SCHEDULE: "scheduled",
-    Trigger.REGISTER: "registered",
-    Trigger.CHECK_IN: "checked_in",
-    Trigger.UNDO_CHECK_IN: "check_in_undone",
-    Trigger.START: "started",
-    Trigger.COMPLETE: "completed",
-    Trigger.DISCONTINUE: "discontinued",
-    Trigger.CANCEL: "cancelled",
+TRIGGER_EVENT: Final[Mapping[Trigger, TimelineKind]] = {
+    Trigger.SCHEDULE: TimelineKind.SCHEDULED,
+    Trigger.REGISTER: TimelineKind.REGISTERED,
+    Trigger.CHECK_IN: TimelineKind.CHECKED_IN,
+    Trigger.UNDO_CHECK_IN: TimelineKind.CHECK_IN_UNDONE,
+    Trigger.START: TimelineKind.STARTED,
+    Trigger.COMPLETE: TimelineKind.COMPLETED,
+    Trigger.DISCONTINUE: TimelineKind.DISCONTINUED,
+    Trigger.CANCEL: TimelineKind.CANCELLED,
 }
+# Leaving the line without an exam (cancelled, discontinued, check-in undone) closes the queue ticket,
+# so no room ever calls a patient whose exam cannot start.
+CLOSES_TICKET: Final = frozenset({Trigger.CANCEL, Trigger.DISCONTINUE, Trigger.UNDO_CHECK_IN})

@@ -6,8 +6,39 @@ the hospital's zone; `end` is usually the `as_of` moment (month to date).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from typing import Final
+
+from backend.domain.catalog import TimelineKind
+
+
+class MarkKind(StrEnum):
+    """A cockpit mark: an exam's first timeline row of a counted kind (same name), or its appointment day."""
+
+    ORDERED = "ordered"
+    APPOINTMENT = "appointment"
+    STARTED = "started"
+    REPORT_APPROVED = "report_approved"
+
+
+# Timeline kinds counted once per exam, at their first occurrence, on that local day.
+COUNTED: Final[Mapping[TimelineKind, MarkKind]] = {
+    TimelineKind.ORDERED: MarkKind.ORDERED,
+    TimelineKind.STARTED: MarkKind.STARTED,
+    TimelineKind.REPORT_APPROVED: MarkKind.REPORT_APPROVED,
+}
+# Rows that may move an exam's appointment mark (booked, re-booked, or cancelled).
+APPOINTMENT_KINDS: Final = frozenset({TimelineKind.SCHEDULED, TimelineKind.EDITED, TimelineKind.CANCELLED})
+# The patient-flow series of the cockpit (CP-13, CP-14), in display order, with their labels.
+FLOW_LABELS: Final[Mapping[MarkKind, str]] = {
+    MarkKind.ORDERED: "开单", MarkKind.APPOINTMENT: "预约", MarkKind.STARTED: "检查", MarkKind.REPORT_APPROVED: "报告",
+}
+# Rows that start, end or cancel a wait in the hall (check-in to start of the exam).
+WAIT_KINDS: Final = frozenset({TimelineKind.CHECKED_IN, TimelineKind.CHECK_IN_UNDONE, TimelineKind.STARTED,
+                               TimelineKind.CANCELLED})
 
 # A window that must cover a whole local day or month ends one microsecond before the next midnight.
 TICK = timedelta(microseconds=1)
@@ -132,3 +163,22 @@ def shares(counts: dict[str, int], keys: tuple[str, ...]) -> dict[str, float | N
 def waited(checked_in: datetime, started: datetime | None, now: datetime) -> timedelta:
     """How long a patient waited: to the start of the exam, or until now while still waiting."""
     return (started or now) - checked_in
+
+
+def fold_waits(rows: Iterable[tuple[int, str, datetime]]) -> dict[int, tuple[datetime, datetime | None]]:
+    """Exam id -> (checked in at, started at or None while waiting), from timeline rows oldest first.
+
+    The last check-in before the start counts; an undone check-in or a cancellation ends the wait.
+    """
+    state: dict[int, tuple[datetime, datetime | None]] = {}
+    for exam_id, kind, at in rows:
+        current = state.get(exam_id)
+        if current is not None and current[1] is not None:
+            continue  # already started: later rows do not change the wait
+        if kind == TimelineKind.CHECKED_IN:
+            state[exam_id] = (at, None)
+        elif kind == TimelineKind.STARTED and current is not None:
+            state[exam_id] = (current[0], at)
+        elif kind in (TimelineKind.CHECK_IN_UNDONE, TimelineKind.CANCELLED):
+            state.pop(exam_id, None)
+    return state

@@ -8,6 +8,7 @@ from typing import Final
 
 from backend.domain.enums import Role
 from backend.domain.errors import Forbidden
+from backend.domain.exam_flow import Trigger
 
 
 class Perm(StrEnum):
@@ -81,4 +82,5 @@ PERM_LABELS: Final[Mapping[Perm, str]] = {
 
 def trigger_permission(trigger: str) -> Perm:
     """The permission an exam trigger needs: the desk registers and cancels, rooms operate."""
-    return Perm.EXAM_REGISTER if trigger in {"register", "cancel", "schedule"} else Perm.EXAM_OPERATE
+    desk = {Trigger.REGISTER, Trigger.CANCEL, Trigger.SCHEDULE}
+    return Perm.EXAM_REGISTER if trigger in desk else Perm.EXAM_OPERATE

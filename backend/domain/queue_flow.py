@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final
 
+from backend.domain.catalog import TimelineKind
 from backend.domain.machine import StateMachine
 
 
@@ -59,6 +60,23 @@ TICKET_TRIGGER_LABELS: Final[Mapping[TicketTrigger, str]] = {
     TicketTrigger.CANCEL: "取消",
 }
 TICKET_MACHINE: Final = StateMachine("ticket", TICKET_TRANSITIONS, TICKET_STATUS_LABELS, TICKET_TRIGGER_LABELS)
+
+
+# Still in a line: a cancellation, discontinuation or undone check-in closes it.
+OPEN_TICKET: Final = frozenset({TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.MISSED})
+# What a hall screen shows: the waiting line, the calls per room, and the missed patients.
+SHOWN_ON_SCREEN: Final = frozenset({TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.MISSED})
+# A room's load under ultrasound dispatch: patients placed there and not yet done or missed.
+ROOM_LOAD: Final = frozenset({TicketStatus.WAITING, TicketStatus.CALLED})
+# The timeline rows each trigger writes (a requeue is either the triage desk's or a room transfer).
+TICKET_TRIGGER_KINDS: Final[Mapping[TicketTrigger, frozenset[TimelineKind]]] = {
+    TicketTrigger.CALL: frozenset({TimelineKind.TICKET_CALLED}),
+    TicketTrigger.RECALL: frozenset({TimelineKind.TICKET_RECALLED}),
+    TicketTrigger.MISS: frozenset({TimelineKind.TICKET_MISSED}),
+    TicketTrigger.REQUEUE: frozenset({TimelineKind.TICKET_REQUEUED, TimelineKind.TICKET_TRANSFERRED}),
+    TicketTrigger.FINISH: frozenset({TimelineKind.TICKET_DONE}),
+    TicketTrigger.CANCEL: frozenset({TimelineKind.TICKET_CANCELLED}),
+}
 
 
 def next_ticket_status(current: TicketStatus, trigger: TicketTrigger) -> TicketStatus:

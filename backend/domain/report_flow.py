@@ -61,6 +61,11 @@ REPORT_TRIGGER_LABELS: Final[Mapping[ReportTrigger, str]] = {
 REPORT_MACHINE: Final = StateMachine("report", REPORT_TRANSITIONS, REPORT_STATUS_LABELS, REPORT_TRIGGER_LABELS)
 # Statuses in which the text may be edited by its author.
 EDITABLE_REPORT: Final = frozenset({ReportStatus.DRAFT, ReportStatus.RETURNED, ReportStatus.AMENDED})
+# Not yet submitted nor approved: the report worklist.
+REPORT_TO_WRITE: Final = frozenset({ReportStatus.NONE, ReportStatus.DRAFT, ReportStatus.RETURNED,
+                                    ReportStatus.AMENDED})
+# An approved report exists (while it is amended, the approved version stays valid): reminders stop.
+REPORT_DONE: Final = frozenset({ReportStatus.APPROVED, ReportStatus.AMENDED})
 
 
 def next_report_status(current: ReportStatus, trigger: ReportTrigger) -> ReportStatus:

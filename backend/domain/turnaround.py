@@ -11,15 +11,48 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Final
+
+from backend.domain.catalog import TimelineKind
+from backend.domain.enums import PatientClass, Priority
 
 FALLBACK_MIN = 60
+
+
+class ReminderKind(StrEnum):
+    DUE = "due"  # to the report's readers, before the deadline
+    ESCALATION = "escalation"  # to the seniors, once overdue
+
+
+class ReminderState(StrEnum):
+    SHOWN = "shown"
+    OPENED = "opened"
+    SNOOZED = "snoozed"
+    ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"  # the report was approved or the exam ended without one
+
+
+# Still the doctor's to handle: a snoozed one comes back when its time is up.
+OPEN_REMINDER: Final = frozenset({ReminderState.SHOWN, ReminderState.OPENED, ReminderState.SNOOZED})
+# The popup's buttons: 已知晓 (ack), 稍后提醒 (snooze), 打开报告 (open).
+REMINDER_ACTIONS: Final[Mapping[str, ReminderState]] = {
+    "ack": ReminderState.ACKNOWLEDGED, "snooze": ReminderState.SNOOZED, "open": ReminderState.OPENED,
+}
+# The timeline row of each state a reminder enters (closing writes none: the report's row says why).
+REMINDER_TIMELINE: Final[Mapping[ReminderState, TimelineKind]] = {
+    ReminderState.SHOWN: TimelineKind.ER_REMINDER_SHOWN,
+    ReminderState.OPENED: TimelineKind.ER_REMINDER_OPENED,
+    ReminderState.SNOOZED: TimelineKind.ER_REMINDER_SNOOZED,
+    ReminderState.ACKNOWLEDGED: TimelineKind.ER_REMINDER_ACKNOWLEDGED,
+}
 
 
 def target_minutes(targets: Mapping[str, Mapping[str, int]], *, patient_class: str, modality: str,
                    priority: str) -> int:
     """The turnaround target in minutes for one exam."""
-    cls = "emergency" if priority == "stat" else patient_class
-    table = targets.get(cls) or targets.get("emergency") or {}
+    cls = PatientClass.EMERGENCY if priority == Priority.STAT else patient_class
+    table = targets.get(cls) or targets.get(PatientClass.EMERGENCY) or {}
     if modality in table:
         return int(table[modality])
     return min((int(v) for v in table.values()), default=FALLBACK_MIN)
@@ -35,7 +68,7 @@ def report_due(targets: Mapping[str, Mapping[str, int]], *, patient_class: str, 
 
 def needs_reminder(*, patient_class: str, priority: str) -> bool:
     """Emergency reminders are for emergency patients and stat exams only."""
-    return patient_class == "emergency" or priority == "stat"
+    return patient_class == PatientClass.EMERGENCY or priority == Priority.STAT
 
 
 def reminder_due(due_at: datetime, *, now: datetime, lead: timedelta) -> bool:

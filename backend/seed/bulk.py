@@ -229,7 +229,7 @@ class PipeSink(_Buffers):
 
 
 def drain(queue: Any, loader: BulkLoader, *, timeout: float = 900) -> Any:
-    """Write what a PipeSink sends until its ("done", result); re-raise a failure of the child."""
+    """Write what a PipeSink sends until its ("result", result); re-raise a failure of the child."""
     while True:
         msg = queue.get(timeout=timeout)
         if msg[0] == "rows":
@@ -239,7 +239,7 @@ def drain(queue: Any, loader: BulkLoader, *, timeout: float = 900) -> Any:
             loader.declare(msg[1], msg[2])
         elif msg[0] == "commit":
             loader.commit()
-        elif msg[0] == "done":
+        elif msg[0] == "result":
             return msg[1]
         else:
             raise RuntimeError(f"history generation failed in the child process:\n{msg[1]}")

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from backend.config import Settings
 from backend.db.models import Exam
 from backend.db.session import make_engine
+from backend.domain.exam_flow import ExamStatus
 from backend.domain.numbering import accession_counter, accession_number
 from backend.seed import history_data as data
 from backend.seed.bulk import (
@@ -132,7 +133,7 @@ def _child(job: _Job, queue: Any) -> None:
         sink = PipeSink(queue)
         result = job.run(sink)
         sink.flush()
-        queue.put(("done", result))
+        queue.put(("result", result))
     except BaseException:
         queue.put(("error", traceback.format_exc()))
         raise
@@ -172,7 +173,7 @@ class _Job:
             for seq, p in enumerate(plans, 1):
                 sex = "F" if p.item.code in data.FEMALE_ONLY else "M" if p.item.code in data.MALE_ONLY else None
                 p.patient_id = patients.pick(sex=sex, at=p.t_order, day=day, return_rate=RETURN_RATE[p.cls])
-                if writer.write(p, exam_id, accession_number(day, seq)) == "cancelled" and p.slot is not None:
+                if writer.write(p, exam_id, accession_number(day, seq)) is ExamStatus.CANCELLED and p.slot is not None:
                     slots.release(p.slot)
                 exam_id += 1
             if plans:

@@ -9,6 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from backend.domain.catalog import TimelineKind as K
+from backend.domain.critical_flow import CriticalStatus
+from backend.domain.exam_flow import ExamStatus as S
+from backend.domain.report_flow import ReportStatus
 from backend.domain.settings_catalog import DEFAULT_TAT
 from backend.domain.turnaround import target_minutes
 from backend.seed import history_data as data
@@ -26,10 +30,13 @@ VERSION_COLS = ("id", "report_id", "number", "sections", "author_id", "saved_at"
                 "amend_reason")
 CRITICAL_COLS = ("id", "exam_id", "finding", "urgency", "raised_by", "raised_at", "notified_to", "notified_via",
                  "notified_by", "notified_at", "read_back", "acknowledged_by", "acknowledged_at", "status")
-PROCEDURE = {"ordered": "ordered", "scheduled": "scheduled", "registered": "registered", "checked_in": "arrived",
-             "started": "in_progress", "completed": "completed", "cancelled": "cancelled"}
-REPORT = {"report_drafted": "draft", "report_submitted": "submitted", "report_approved": "approved",
-          "report_amended": "amended"}
+# The procedure and report status after each timeline row the history writes.
+PROCEDURE = {K.ORDERED: S.ORDERED, K.SCHEDULED: S.SCHEDULED, K.REGISTERED: S.REGISTERED, K.CHECKED_IN: S.ARRIVED,
+             K.STARTED: S.IN_PROGRESS, K.COMPLETED: S.COMPLETED, K.CANCELLED: S.CANCELLED}
+REPORT = {K.REPORT_DRAFTED: ReportStatus.DRAFT, K.REPORT_SUBMITTED: ReportStatus.SUBMITTED,
+          K.REPORT_APPROVED: ReportStatus.APPROVED, K.REPORT_AMENDED: ReportStatus.AMENDED}
+# Exams checked in today whose patient the queues still know (a ticket is written for each).
+IN_QUEUE_TODAY = frozenset({S.ARRIVED, S.IN_PROGRESS, S.COMPLETED})
 
 
 def _move(before: str, after: str, **extra: Any) -> str:
@@ -47,12 +54,12 @@ class RowWriter:
         self.ids = dict(next_ids)
         self.u = {k: f"user:{v}" for k, v in users.items()}
         self.today_start = 0
-        self.checked_in_today: list[tuple[int, Plan, str, int]] = []
+        self.checked_in_today: list[tuple[int, Plan, S, int]] = []
         self.counts = {"exams": 0, "events": 0, "reports": 0, "critical_values": 0, "amended": 0, "cancelled": 0}
         self.sections = {m: [json.dumps({"findings": f, "impression": i}, ensure_ascii=False) for f, i in texts]
                          for m, texts in data.FINDINGS.items()}
-        self.fixed = {k: _move(*k) for k in (("ordered", "registered"), ("scheduled", "registered"))}
-        self.fixed[("registered", "arrived")] = _move("registered", "arrived", terminal="desk")
+        self.fixed = {k: _move(*k) for k in ((S.ORDERED, S.REGISTERED), (S.SCHEDULED, S.REGISTERED))}
+        self.fixed[(S.REGISTERED, S.ARRIVED)] = _move(S.REGISTERED, S.ARRIVED, terminal="desk")
         self._cache: dict[tuple[str, str], str] = {}
         self.tech, self.sono = self.u.get("tech", "system"), self.u.get("sono", "system")
         self.nurse = self.u.get("nurse", "system")
@@ -83,72 +90,73 @@ class RowWriter:
             text = self._cache[key] = json.dumps({"source": src, "item": code}, ensure_ascii=False)
         return text
 
-    def _timeline(self, p: Plan, report_id: int | None, critical_id: int | None) -> list[tuple[int, str, str, str]]:
+    def _timeline(self, p: Plan, report_id: int | None, critical_id: int | None) -> list[tuple[int, K, str, str]]:
         u, item, src = self.u, p.item, "pe" if p.cls == "health_check" else "his"
         desk = "system" if p.cls == "health_check" else u["clerk"]
-        ev = [(p.t_order, "ordered", desk, self._ordered(src, item.code))]
-        before = "ordered"
+        ev = [(p.t_order, K.ORDERED, desk, self._ordered(src, item.code))]
+        before = S.ORDERED
         if p.slot is not None:
-            ev.append((p.t_order, "scheduled", desk,
-                       f'{{"from": "ordered", "to": "scheduled", "slot_id": {p.slot[0]}, "band": "{p.slot[3]}"}}'))
-            before = "scheduled"
-        ev.append((p.t_order, "registered", desk, self.fixed[(before, "registered")]))
+            ev.append((p.t_order, K.SCHEDULED, desk,
+                       f'{{"from": "{S.ORDERED}", "to": "{S.SCHEDULED}", "slot_id": {p.slot[0]}, '
+                       f'"band": "{p.slot[3]}"}}'))
+            before = S.SCHEDULED
+        ev.append((p.t_order, K.REGISTERED, desk, self.fixed[(before, S.REGISTERED)]))
         if p.t_cancel is not None:
             reason = data.CANCEL_REASONS[p.t_cancel % len(data.CANCEL_REASONS)]
-            ev.append((p.t_cancel, "cancelled", u["clerk"], _move("registered", "cancelled", reason=reason)))
+            ev.append((p.t_cancel, K.CANCELLED, u["clerk"], _move(S.REGISTERED, S.CANCELLED, reason=reason)))
             return ev
         tech = self.sono if item.modality == "US" else self.tech
-        before = "registered"
+        before = S.REGISTERED
         if p.t_checkin is not None:
-            ev.append((p.t_checkin, "checked_in", self.nurse, self.fixed[("registered", "arrived")]))
-            before = "arrived"
+            ev.append((p.t_checkin, K.CHECKED_IN, self.nurse, self.fixed[(S.REGISTERED, S.ARRIVED)]))
+            before = S.ARRIVED
         room = "null" if p.room_id is None else p.room_id
-        ev.append((p.t_start, "started", tech,  # type: ignore[arg-type]
-                   f'{{"from": "{before}", "to": "in_progress", "room_id": {room}}}'))
-        ev.append((p.t_complete, "completed", tech,  # type: ignore[arg-type]
-                   f'{{"from": "in_progress", "to": "completed", "room_id": {room}}}'))
+        ev.append((p.t_start, K.STARTED, tech,  # type: ignore[arg-type]
+                   f'{{"from": "{before}", "to": "{S.IN_PROGRESS}", "room_id": {room}}}'))
+        ev.append((p.t_complete, K.COMPLETED, tech,  # type: ignore[arg-type]
+                   f'{{"from": "{S.IN_PROGRESS}", "to": "{S.COMPLETED}", "room_id": {room}}}'))
         author, approver = f"user:{p.author}", f"user:{p.approver}"
         # The details the reporting service writes; a performed exam always has these milestones.
-        ev += [(p.t_draft, "report_drafted", author, f'{{"version": 1, "author_id": {p.author}}}'),  # type: ignore[list-item]
-               (p.t_submit, "report_submitted", author, '{"version": 1}'),  # type: ignore[list-item]
-               (p.t_approve, "report_approved", approver,  # type: ignore[list-item]
+        ev += [(p.t_draft, K.REPORT_DRAFTED, author, f'{{"version": 1, "author_id": {p.author}}}'),  # type: ignore[list-item]
+               (p.t_submit, K.REPORT_SUBMITTED, author, '{"version": 1}'),  # type: ignore[list-item]
+               (p.t_approve, K.REPORT_APPROVED, approver,  # type: ignore[list-item]
                 f'{{"version": 1, "author_id": {p.author}}}')]
         if p.amend is None and p.crit is None:
             return ev
         if p.amend is not None:
-            ev += [(p.amend[0], "report_amended", author, json.dumps(
+            ev += [(p.amend[0], K.REPORT_AMENDED, author, json.dumps(
                 {"version": 2, "previous": 1, "reason": p.amend[3]}, ensure_ascii=False)),
-                   (p.amend[1], "report_submitted", author, '{"version": 2}'),
-                   (p.amend[2], "report_approved", approver, f'{{"version": 2, "author_id": {p.author}}}')]
+                   (p.amend[1], K.REPORT_SUBMITTED, author, '{"version": 2}'),
+                   (p.amend[2], K.REPORT_APPROVED, approver, f'{{"version": 2, "author_id": {p.author}}}')]
         if p.crit is not None:
             minutes = (p.crit[1] - p.crit[0]) / 60
-            ev += [(p.crit[0], "critical_raised", author, f'{{"critical_id": {critical_id}, "urgency": "high"}}'),
-                   (p.crit[1], "critical_notified", author, json.dumps(
+            ev += [(p.crit[0], K.CRITICAL_RAISED, author, f'{{"critical_id": {critical_id}, "urgency": "high"}}'),
+                   (p.crit[1], K.CRITICAL_NOTIFIED, author, json.dumps(
                        {"critical_id": critical_id, "via": "phone", "read_back": True, "minutes": round(minutes, 1),
                         "within_limit": minutes <= 10})),
-                   (p.crit[2], "critical_acknowledged", "system", f'{{"critical_id": {critical_id}, "note": ""}}')]
+                   (p.crit[2], K.CRITICAL_ACKNOWLEDGED, "system", f'{{"critical_id": {critical_id}, "note": ""}}')]
         ev.sort(key=lambda e: e[0])
         return ev
 
-    def write(self, p: Plan, exam_id: int, accession: str) -> str:
+    def write(self, p: Plan, exam_id: int, accession: str) -> S:
         """Write one exam and everything that happened to it by now; return its procedure status."""
         now, f = self.now, self.fmt
         report_id = self._next("reports") if p.t_draft is not None and p.t_draft <= now else None
         critical_id = self._next("critical_values") if p.crit is not None and p.crit[0] <= now else None
-        status, report_status, last = "ordered", "none", p.t_order
+        status, report_status, last = S.ORDERED, ReportStatus.NONE, p.t_order
         ev_buf, ev_id = self.ev_buf, self.ids["exam_events"]
         n = 0
         for at, kind, actor, details in self._timeline(p, report_id, critical_id):
             if at > now:
                 continue
-            ev_buf.append((ev_id + n, exam_id, kind, f(at), actor, details))
+            ev_buf.append((ev_id + n, exam_id, kind.value, f(at), actor, details))
             n += 1
             status = PROCEDURE.get(kind, status)
             report_status = REPORT.get(kind, report_status)
             last = at
         self.ids["exam_events"] = ev_id + n
         self.counts["events"] += n
-        done = status == "completed" or report_status != "none"
+        done = status is S.COMPLETED or report_status is not ReportStatus.NONE
         due = p.t_complete + self._target(p) * MIN if done and p.t_complete is not None else None
         started = p.t_start is not None and p.t_start <= now and p.t_cancel is None
         src = "pe" if p.cls == "health_check" else "his"
@@ -156,21 +164,22 @@ class RowWriter:
         self.exam_buf.append((
             exam_id, accession, p.patient_id, it.id, it.modality, it.body_part, it.category, p.cls, p.priority,
             p.dept, p.doctor, it.campus_id, slot[0] if slot else None, f(slot[4]) if slot else None,
-            p.room_id if started else None, src, src.upper() + accession[2:], p.info, True, status, report_status,
+            p.room_id if started else None, src, src.upper() + accession[2:], p.info, True, status.value,
+            report_status.value,
             f(due), f(p.t_order), f(last), 1))
         self.counts["exams"] += 1
-        if status == "cancelled":
+        if status is S.CANCELLED:
             self.counts["cancelled"] += 1
         if report_id is not None:
             self._report(p, exam_id, report_id, report_status)
         if critical_id is not None:
             self._critical(p, exam_id, critical_id)
         if p.t_checkin is not None and self.today_start <= p.t_checkin <= now \
-                and status in ("arrived", "in_progress", "completed"):
+                and status in IN_QUEUE_TODAY:
             self.checked_in_today.append((exam_id, p, status, p.t_checkin))
         return status
 
-    def _report(self, p: Plan, exam_id: int, report_id: int, status: str) -> None:
+    def _report(self, p: Plan, exam_id: int, report_id: int, status: ReportStatus) -> None:
         now, f, add = self.now, self.fmt, self.loader.add
         assert p.t_draft is not None
         assert p.t_submit is not None
@@ -190,7 +199,7 @@ class RowWriter:
             last_sub, last_appr = resub or sub, reappr or appr
             self.counts["amended"] += 1
         # The report row before its versions: a flush never writes a version whose report is missing.
-        add("reports", (report_id, exam_id, status, p.item.template, p.author, p.approver if appr else None,
+        add("reports", (report_id, exam_id, status.value, p.item.template, p.author, p.approver if appr else None,
                         len(versions), "", f(p.t_draft), f(last_sub), f(last_appr), 1))
         for number, saved, by, at, reason in versions:
             add("report_versions", (self._next("report_versions"), report_id, number, body, p.author, saved, by, at,
@@ -202,7 +211,8 @@ class RowWriter:
         assert p.crit is not None
         raised, notified, acked, finding, target = p.crit
         n_ok, a_ok = notified <= now, acked <= now
-        status = "acknowledged" if a_ok else "notified" if n_ok else "raised"
+        status = (CriticalStatus.ACKNOWLEDGED if a_ok else CriticalStatus.NOTIFIED if n_ok
+                  else CriticalStatus.RAISED).value
         # Who raised and notified is stored by display name, as the critical-value service does.
         doctor = self.names.get(p.author, f"user:{p.author}")[:64]
         self.loader.add("critical_values", (

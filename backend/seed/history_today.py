@@ -11,7 +11,9 @@ from typing import Any
 
 from backend.db.models import QueueTicket
 from backend.domain.checkin import effective_priority
+from backend.domain.exam_flow import ExamStatus
 from backend.domain.numbering import ticket_code
+from backend.domain.queue_flow import TicketStatus
 from backend.seed import history_data as data
 from backend.seed.bulk import BulkLoader, TimeFormat
 from backend.seed.history_plan import MIN, Plan, Sampler
@@ -108,7 +110,7 @@ def ticket_counter(queue_id: int, day: date) -> str:
     return f"ticket:{queue_id}:{day.isoformat()}"
 
 
-def write_tickets(loader: BulkLoader, checked: list[tuple[int, Plan, str, int]], ref: Any, *, today: date,
+def write_tickets(loader: BulkLoader, checked: list[tuple[int, Plan, ExamStatus, int]], ref: Any, *, today: date,
                   fmt: TimeFormat, next_id: int) -> dict[str, int]:
     """Queue tickets of today's checked-in exams, numbered per queue in check-in order; returns the counters."""
     # line_at (queue tie-break, domain/queueing.py) comes with the kiosk-queue migration; fill it when present.
@@ -120,13 +122,13 @@ def write_tickets(loader: BulkLoader, checked: list[tuple[int, Plan, str, int]],
         if qid is None:
             continue
         numbers[qid] = n = numbers.get(qid, 0) + 1
-        waiting = status == "arrived"
+        waiting = status is ExamStatus.ARRIVED
         called = None if waiting else max(t_checkin, (p.t_start or t_checkin) - 2 * MIN)
         room = None if waiting else p.room_id
         sort_at = p.slot[4] if p.slot is not None else t_checkin
         row = (next_id, exam_id, qid, room, room, today.isoformat(), n, ticket_code(ref.queue_prefix[qid], n),
-               "waiting" if waiting else "done", effective_priority(p.priority, p.cls), fmt(t_checkin),
-               fmt(sort_at), fmt(called), 0 if waiting else 1, 1)
+               (TicketStatus.WAITING if waiting else TicketStatus.DONE).value, effective_priority(p.priority, p.cls),
+               fmt(t_checkin), fmt(sort_at), fmt(called), 0 if waiting else 1, 1)
         loader.add("queue_tickets", (*row, fmt(t_checkin)) if with_line else row)
         next_id += 1
     return {ticket_counter(qid, today): n for qid, n in numbers.items()}

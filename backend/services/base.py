@@ -38,11 +38,11 @@ class Services:
 
 @dataclass
 class Tx:
-    """One unit of work: its session, the time it runs at, and the events to publish on commit."""
+    """One unit of work: its session, the time it runs at, the site's zone, and the events to publish on commit."""
 
     session: Session
     now: datetime
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    tz: ZoneInfo
     events: list[Event] = field(default_factory=list)
 
     def publish(self, event: Event) -> None:

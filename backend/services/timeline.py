@@ -8,9 +8,11 @@ from sqlalchemy import select
 
 from backend.db.models import Exam, ExamEvent, QueueTicket
 from backend.domain.actor import Actor
+from backend.domain.catalog import TIMELINE_EVENT, TimelineKind
 from backend.domain.errors import NotFound
-from backend.domain.events import Event, exam_rooms, for_audiences
+from backend.domain.events import Event, exam_rooms, for_audiences, ticket_rooms
 from backend.domain.exam_flow import (
+    CLOSES_TICKET,
     EXAM_STATUS_LABELS,
     TRIGGER_EVENT,
     ExamStatus,
@@ -18,25 +20,28 @@ from backend.domain.exam_flow import (
     next_status,
 )
 from backend.domain.permissions import trigger_permission
-from backend.domain.queue_flow import TicketStatus, TicketTrigger, next_ticket_status
+from backend.domain.queue_flow import OPEN_TICKET, TicketStatus, TicketTrigger, next_ticket_status
 from backend.services import audit
 from backend.services.base import Services, Tx, transaction
 from backend.services.cockpit import rollups
 from backend.services.reporting import due
 
-OPEN_TICKET = frozenset({TicketStatus.WAITING.value, TicketStatus.CALLED.value, TicketStatus.MISSED.value})
 
-
-def append(tx: Tx, exam: Exam, kind: str, actor: Actor, *, rooms: tuple[str, ...] | None = None,
+def append(tx: Tx, exam: Exam, kind: TimelineKind, actor: Actor, *, rooms: tuple[str, ...] | None = None,
            **details: Any) -> ExamEvent:
-    """Append a timeline row for `exam` in the caller's transaction and queue its event (to `rooms` if given)."""
-    row = ExamEvent(exam_id=exam.id, kind=kind, at=tx.now, actor=actor.label, details=details)
+    """Append a timeline row for `exam` in the caller's transaction and queue its catalogue event (to `rooms`
+    if given, else the staff exam lists and the cockpit)."""
+    kind = TimelineKind(kind)  # a name outside the catalogue fails here, before anything is written
+    row = ExamEvent(exam_id=exam.id, kind=kind.value, at=tx.now, actor=actor.label, details=details)
     tx.session.add(row)
     rollups.on_event(tx, exam, kind)  # cockpit counters move in the same transaction
+    name = TIMELINE_EVENT[kind]
+    if name is None:
+        return row
     event = Event(
-        name=f"exam_{kind}" if not kind.startswith(("exam_", "report_", "ticket_", "critical_")) else kind,
+        name=name,
         payload={"exam_id": exam.id, "accession": exam.accession, "status": exam.status,
-                 "report_status": exam.report_status, "kind": kind, "at": tx.now.isoformat(), **details},
+                 "report_status": exam.report_status, "kind": kind.value, "at": tx.now.isoformat(), **details},
         rooms=rooms if rooms is not None else exam_rooms(),
     )
     for part in for_audiences(event):  # public rooms (screens, kiosks) never hear staff details
@@ -64,27 +69,21 @@ def apply_in(tx: Tx, exam: Exam, trigger: Trigger, actor: Actor, **details: Any)
     if trigger is Trigger.COMPLETE:
         due.set_due(tx, exam)  # the report deadline starts at the end of the exam (ER-1)
     append(tx, exam, TRIGGER_EVENT[trigger], actor, **{"from": before.value, "to": after.value, **details})
-    audit.record(tx, actor, TRIGGER_EVENT[trigger], "exam", exam.id, to=after.value)
+    audit.record(tx, actor, TRIGGER_EVENT[trigger].value, "exam", exam.id, to=after.value)
     if trigger in CLOSES_TICKET:
         _close_ticket(tx, exam, actor)
     return after
 
 
-# Leaving the line without an exam (cancelled, discontinued, check-in undone) closes the queue ticket,
-# so no room ever calls a patient whose exam cannot start.
-CLOSES_TICKET = frozenset({Trigger.CANCEL, Trigger.DISCONTINUE, Trigger.UNDO_CHECK_IN})
-
-
 def _close_ticket(tx: Tx, exam: Exam, actor: Actor) -> None:
     ticket = tx.session.scalars(select(QueueTicket).where(QueueTicket.exam_id == exam.id)).first()
-    if ticket is None or ticket.status not in OPEN_TICKET:
+    if ticket is None or TicketStatus(ticket.status) not in OPEN_TICKET:
         return
     ticket.status = next_ticket_status(TicketStatus(ticket.status), TicketTrigger.CANCEL).value
-    rooms = ["exams", "dashboard", "triage", f"queue:{ticket.queue_id}", f"campus:{exam.campus_id}"]
-    if ticket.room_id is not None:
-        rooms.append(f"room:{ticket.room_id}")
-    append(tx, exam, "ticket_cancelled", actor, rooms=tuple(rooms), ticket_id=ticket.id, queue_id=ticket.queue_id,
-           room_id=ticket.room_id, campus_id=exam.campus_id, code=ticket.code, status=ticket.status)
+    rooms = ticket_rooms(queue_id=ticket.queue_id, campus_id=exam.campus_id, room_ids=[ticket.room_id])
+    append(tx, exam, TimelineKind.TICKET_CANCELLED, actor, rooms=rooms, ticket_id=ticket.id,
+           queue_id=ticket.queue_id, room_id=ticket.room_id, campus_id=exam.campus_id, code=ticket.code,
+           status=ticket.status)
 
 
 def apply(svc: Services, exam_id: int, trigger: Trigger, *, by: Actor, **details: Any) -> dict[str, Any]:

@@ -31,9 +31,9 @@ def _free_port() -> int:
 
 
 class LiveServer:
-    """The whole app on 127.0.0.1:<port> with a fresh SQLite database and a FakeClock."""
+    """The whole app on 127.0.0.1:<port> with a fresh SQLite database and a FakeClock (`settings`: overrides)."""
 
-    def __init__(self, tmp: Path, *, clock: FakeClock) -> None:
+    def __init__(self, tmp: Path, *, clock: FakeClock, **settings: Any) -> None:
         from backend.app import create_app
         from backend.realtime import SocketIONotifier, socketio
 
@@ -43,7 +43,7 @@ class LiveServer:
         self.clock = clock
         self.settings = Settings(database_url=self.url_db, secret_key="browser-test", testing=True,
                                  var_dir=tmp / "var", start_scheduler=False, port=self.port,
-                                 layouts_dir=ROOT / "layouts")
+                                 layouts_dir=ROOT / "layouts", **settings)
         self.engine = make_engine(self.url_db)
         self.services = build_services(self.settings, clock=clock, notifier=SocketIONotifier(socketio),
                                        session_factory=make_session_factory(self.engine))

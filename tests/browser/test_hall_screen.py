@@ -4,14 +4,19 @@ then the patient shows in the missed block where the layout puts it, masked, and
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from backend.services import auth
-from backend.services.patient_flow import calling, screens
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORDS
+from backend.services.orders import registration
+from backend.services.patient_flow import calling, checkin, screens
+from tests.browser.conftest import LiveServer, screenshot
+from tests.conftest import PASSWORDS, FakeClock
+from tests.helpers import register
 from tests.screen_helpers import checked_in, room_id
 
 W, H = 1920, 1080
@@ -139,5 +144,42 @@ def test_east_campus_portrait_screen(browser: Any, live_server: Any) -> None:
         waiting, missed = _box(page, ".hall-waiting"), _box(page, ".hall-missed")
         assert missed["y"] > waiting["y"] + waiting["height"] - 1  # stacked below the waiting list
         screenshot(page, "hall_screen_east_portrait")
+    finally:
+        context.close()
+
+
+def test_a_cancelled_exam_leaves_the_screen_at_once(hall: Any, live_server: Any) -> None:
+    """ticket_cancelled reaches the screen over Socket.IO: the row goes now, not at the 30 s re-sync."""
+    svc = live_server.services
+    actors = _actors(svc)
+    checked_in(svc, actors, "张小明")
+    exam = register(svc, actors["clerk"], "DR-CHEST", name="欧阳娜娜")
+    code = checkin.check_in_exam(svc, exam["exam_id"], None, by=actors["nurse"])["ticket"]["code"]
+    hall.goto(f"{live_server.base}/screens/HALL-MAIN")
+    row = hall.locator(".hall-waiting .hall-row", has_text=code)
+    row.wait_for(timeout=5000)
+    hall.wait_for_timeout(800)  # let the Socket.IO connection join its campus room
+    registration.cancel(svc, exam["exam_id"], reason="患者放弃检查", by=actors["clerk"])
+    row.wait_for(state="detached", timeout=3000)
+    assert hall.locator(".hall-waiting .hall-row").count() == 1
+
+
+@pytest.fixture
+def tokyo_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A site whose zone (settings) is neither the browser's nor the default one."""
+    server = LiveServer(tmp_path, clock=FakeClock(), site_timezone="Asia/Tokyo").start()
+    yield server
+    server.stop()
+
+
+def test_the_clock_shows_site_time_from_settings(browser: Any, tokyo_server: LiveServer) -> None:
+    context = browser.new_context(viewport={"width": W, "height": H}, locale="zh-CN", timezone_id="UTC")
+    try:
+        page = context.new_page()
+        page.goto(f"{tokyo_server.base}/screens/HALL-MAIN")
+        page.wait_for_function("() => /\\d\\d:\\d\\d:\\d\\d/.test(document.querySelector('#hall-clock').innerText)")
+        shown = page.inner_text("#hall-clock")[:5]
+        now = datetime.now(ZoneInfo("Asia/Tokyo"))
+        assert shown in {f"{t:%H:%M}" for t in (now - timedelta(minutes=1), now)}
     finally:
         context.close()

@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from backend.domain.critical_flow import (
+    CRITICAL_MACHINE,
+    CRITICAL_TRANSITIONS,
+    CriticalStatus,
+    CriticalTrigger,
+)
 from backend.domain.errors import InvalidTransition
 from backend.domain.exam_flow import EXAM_MACHINE, TRANSITIONS, ExamStatus, Trigger
 from backend.domain.outbox import OUTBOX_MACHINE, OUTBOX_TRANSITIONS, OutboxState, OutboxTrigger
@@ -17,6 +23,7 @@ MACHINES = [
     (EXAM_MACHINE, TRANSITIONS, ExamStatus, Trigger),
     (TICKET_MACHINE, TICKET_TRANSITIONS, TicketStatus, TicketTrigger),
     (REPORT_MACHINE, REPORT_TRANSITIONS, ReportStatus, ReportTrigger),
+    (CRITICAL_MACHINE, CRITICAL_TRANSITIONS, CriticalStatus, CriticalTrigger),
     (OUTBOX_MACHINE, OUTBOX_TRANSITIONS, OutboxState, OutboxTrigger),
 ]
 CASES = [
@@ -39,14 +46,16 @@ def test_table_walk(machine, table, state, trigger):
 
 
 def test_every_state_has_a_label():
-    for machine, _table, states, _triggers in MACHINES:
+    for machine, _table, states, triggers in MACHINES:
         assert set(machine.labels) == set(states)
+        assert set(machine.trigger_labels) == set(triggers)
 
 
 def test_terminal_states_allow_nothing():
     assert EXAM_MACHINE.allowed(ExamStatus.CANCELLED) == []
     assert EXAM_MACHINE.allowed(ExamStatus.COMPLETED) == []
     assert TICKET_MACHINE.allowed(TicketStatus.DONE) == []
+    assert CRITICAL_MACHINE.allowed(CriticalStatus.ACKNOWLEDGED) == []
     assert OUTBOX_MACHINE.allowed(OutboxState.DONE) == []
 
 

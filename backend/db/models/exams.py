@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db.base import Base, BigId, TZDateTime
+from backend.domain.report_flow import ReportStatus
 
 
 class Patient(Base):
@@ -59,7 +60,7 @@ class Exam(Base):
     clinical_info: Mapped[str] = mapped_column(Text, default="")
     paid: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(16))
-    report_status: Mapped[str] = mapped_column(String(16), default="none")
+    report_status: Mapped[str] = mapped_column(String(16), default=ReportStatus.NONE.value)
     report_due_at: Mapped[datetime | None] = mapped_column(TZDateTime)
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
     updated_at: Mapped[datetime] = mapped_column(TZDateTime)

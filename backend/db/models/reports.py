@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, TZDateTime
+from backend.domain.critical_flow import CriticalStatus
 
 
 class ReportTemplate(Base):
@@ -77,4 +78,4 @@ class CriticalValue(Base):
     read_back: Mapped[bool] = mapped_column(Boolean, default=False)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(TZDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="raised")  # raised/notified/acknowledged
+    status: Mapped[str] = mapped_column(String(16), default=CriticalStatus.RAISED.value)  # critical_flow.py

@@ -11,7 +11,9 @@ from backend.domain.enums import CATEGORY_LABELS, MODALITY_LABELS, Category
 from backend.domain.errors import InvalidInput
 from backend.domain.masking import mask_name
 from backend.domain.metrics import (
+    FLOW_LABELS,
     Change,
+    MarkKind,
     Window,
     last_days,
     local_day,
@@ -28,10 +30,9 @@ from backend.services import settings_store
 from backend.services.base import Services, Tx, transaction
 from backend.services.cockpit import queries as q
 
-APPROVED = "report_approved"
+APPROVED = MarkKind.REPORT_APPROVED.value
 CATEGORIES = tuple(c.value for c in Category)
-FLOW_KINDS = ("ordered", "appointment", "started", APPROVED)
-FLOW_LABELS = {"ordered": "开单", "appointment": "预约", "started": "检查", APPROVED: "报告"}
+FLOW_KINDS = tuple(k.value for k in FLOW_LABELS)
 OTHER_MODALITIES = ("DX", "MG", "RF")
 
 
@@ -164,7 +165,7 @@ def _flows(tx: Tx, at: datetime) -> dict[str, Any]:
                     "days": [d.start_day.isoformat() for d in days],
                     "labels": [f"{d.start_day.month}/{d.start_day.day}" for d in days],
                     "series": {k: [c.get((d.start_day, k, cls), 0) for d in days] for k in FLOW_KINDS},
-                    "series_labels": FLOW_LABELS}
+                    "series_labels": {k.value: label for k, label in FLOW_LABELS.items()}}
     return out
 
 

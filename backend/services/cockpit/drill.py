@@ -15,6 +15,7 @@ from backend.domain.enums import CATEGORY_LABELS, MODALITY_LABELS, PATIENT_CLASS
 from backend.domain.errors import InvalidInput
 from backend.domain.exam_flow import EXAM_STATUS_LABELS, ExamStatus
 from backend.domain.metrics import (
+    MarkKind,
     Window,
     day_window,
     last_days,
@@ -61,7 +62,7 @@ def _marks_spec(tx: Tx, at: datetime, figure: str, key: str) -> tuple[tuple[str,
     if figure == "CP-7":
         today = day_window(local_day(at, tx.tz), tx.tz)
         w = Window(start=today.start, end=at, start_day=today.start_day)
-        return ("appointment",), w, {"category": ("subspecialty",)} | ({"modality": (key,)} if key else {})
+        return (MarkKind.APPOINTMENT.value,), w, {"category": ("subspecialty",)} | ({"modality": (key,)} if key else {})
     if figure in ("CP-11", "CP-12"):
         return (APPROVED,), _month_of(tx, at, key), {"modality": ("CT" if figure == "CP-11" else "MR",)}
     if figure in ("CP-13", "CP-14"):

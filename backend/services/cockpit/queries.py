@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from backend.db.models import CriticalValue, Exam, ExamEvent, ExamItem, Patient
 from backend.db.models.cockpit import CockpitDaily, CockpitMark
 from backend.domain.critical import notified_within
-from backend.domain.metrics import Window, local_day, waited
+from backend.domain.metrics import WAIT_KINDS, MarkKind, Window, fold_waits, local_day, waited
 from backend.services.base import Tx
 
 Key = tuple[Any, ...]
@@ -53,7 +53,7 @@ def window_sum(tx: Tx, kinds: Iterable[str], w: Window, *, by: tuple[str, ...] =
 def appointments_on(tx: Tx, day: date, *, until: datetime, where: dict[str, Iterable[str]]) -> Counter[Key]:
     """Appointments falling on a local day (booked up to `until`), by modality."""
     q = (select(CockpitMark.modality, func.count()).where(
-        CockpitMark.day == day, CockpitMark.at <= until, *_filters(CockpitMark, ("appointment",), where))
+        CockpitMark.day == day, CockpitMark.at <= until, *_filters(CockpitMark, (MarkKind.APPOINTMENT,), where))
         .group_by(CockpitMark.modality))
     return Counter({(m,): int(n) for m, n in tx.session.execute(q)})
 
@@ -95,29 +95,12 @@ def critical_exam_ids(tx: Tx, w: Window) -> list[int]:
         CriticalValue.raised_at >= w.start, CriticalValue.raised_at <= w.end).order_by(CriticalValue.raised_at)))
 
 
-_WAIT_KINDS = ("checked_in", "check_in_undone", "started", "cancelled")
-
-
 def waits_today(tx: Tx, start: datetime, as_of: datetime) -> dict[int, tuple[datetime, datetime | None]]:
-    """Today's check-ins: exam id -> (checked in at, started at or None while still waiting).
-
-    The last check-in before the start counts; an undone check-in or a cancellation ends the wait.
-    """
+    """Today's check-ins: exam id -> (checked in at, started at or None while still waiting)."""
     rows = tx.session.execute(select(ExamEvent.exam_id, ExamEvent.kind, ExamEvent.at).where(
-        ExamEvent.kind.in_(_WAIT_KINDS), ExamEvent.at >= start, ExamEvent.at <= as_of)
+        ExamEvent.kind.in_(WAIT_KINDS), ExamEvent.at >= start, ExamEvent.at <= as_of)
         .order_by(ExamEvent.at, ExamEvent.id))
-    state: dict[int, tuple[datetime, datetime | None]] = {}
-    for exam_id, kind, at in rows:
-        current = state.get(exam_id)
-        if current is not None and current[1] is not None:
-            continue  # already started: later rows do not change the wait
-        if kind == "checked_in":
-            state[exam_id] = (at, None)
-        elif kind == "started" and current is not None:
-            state[exam_id] = (current[0], at)
-        elif kind in ("check_in_undone", "cancelled"):
-            state.pop(exam_id, None)
-    return state
+    return fold_waits((exam_id, kind, at) for exam_id, kind, at in rows)
 
 
 def long_waits(tx: Tx, start: datetime, as_of: datetime, threshold: timedelta) -> list[dict[str, Any]]:

@@ -17,14 +17,13 @@ from sqlalchemy.orm import Session
 from backend.db.models import Exam, ExamEvent
 from backend.db.models.cockpit import CockpitDaily, CockpitMark
 from backend.db.session import dialect_insert
-from backend.domain.metrics import local_day
+from backend.domain.catalog import TimelineKind
+from backend.domain.exam_flow import ExamStatus
+from backend.domain.metrics import APPOINTMENT_KINDS, COUNTED, MarkKind, local_day
 from backend.services.base import Tx
 
-# Timeline kinds counted once per exam, at their first occurrence, on that local day.
-COUNTED = ("ordered", "started", "report_approved")
 # An exam with an appointment (scheduled_at) that is not cancelled counts on the appointment's day.
-APPOINTMENT = "appointment"
-_APPOINTMENT_KINDS = frozenset({"scheduled", "edited", "cancelled"})
+APPOINTMENT = MarkKind.APPOINTMENT
 _ATTRS = ("modality", "category", "patient_class")
 
 
@@ -69,7 +68,7 @@ def _move(session: Session, exam: Exam, row: Any, *, day: date | None) -> None:
 def _sync(session: Session, exam: Exam, *, now: datetime, tz: ZoneInfo) -> None:
     """Bring an exam's marks in line with its current attributes, appointment day and status."""
     want_appt = (local_day(exam.scheduled_at, tz)
-                 if exam.scheduled_at is not None and exam.status != "cancelled" else None)
+                 if exam.scheduled_at is not None and exam.status != ExamStatus.CANCELLED else None)
     seen_appt = False
     for row in _marks_of(session, exam.id):
         want_day = want_appt if row.kind == APPOINTMENT else row.day
@@ -80,11 +79,11 @@ def _sync(session: Session, exam: Exam, *, now: datetime, tz: ZoneInfo) -> None:
         _mark(session, exam, APPOINTMENT, at=now, day=want_appt)
 
 
-def on_event(tx: Tx, exam: Exam, kind: str) -> None:
+def on_event(tx: Tx, exam: Exam, kind: TimelineKind) -> None:
     """Update the rollups for one new timeline row of `exam` (called by timeline.append)."""
     if kind in COUNTED:
-        _mark(tx.session, exam, kind, at=tx.now, day=local_day(tx.now, tx.tz))
-    if kind in _APPOINTMENT_KINDS:
+        _mark(tx.session, exam, COUNTED[kind], at=tx.now, day=local_day(tx.now, tx.tz))
+    if kind in APPOINTMENT_KINDS:
         _sync(tx.session, exam, now=tx.now, tz=tx.tz)
 
 
@@ -98,23 +97,24 @@ def _local_date_sql(session: Session, col: Any, tz: ZoneInfo) -> Any:
     return func.date(col, f"{int(jan.total_seconds() // 60):+d} minutes")
 
 
-def rebuild_all(session: Session, *, tz: ZoneInfo | str = "Asia/Shanghai") -> dict[str, int]:
-    """Recompute marks and daily counters from exam_events and exams (set-based, no commit)."""
+def rebuild_all(session: Session, *, tz: ZoneInfo | str) -> dict[str, int]:
+    """Recompute marks and daily counters from exam_events and exams (set-based, no commit); `tz` is the
+    site's zone (`Settings.site_timezone`)."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     session.execute(delete(CockpitDaily))
     session.execute(delete(CockpitMark))
     cols = ["exam_id", "kind", "at", "day", *_ATTRS]
     first = (select(ExamEvent.exam_id, ExamEvent.kind, func.min(ExamEvent.at).label("at"))
-             .where(ExamEvent.kind.in_(COUNTED)).group_by(ExamEvent.exam_id, ExamEvent.kind).subquery())
+             .where(ExamEvent.kind.in_(tuple(COUNTED))).group_by(ExamEvent.exam_id, ExamEvent.kind).subquery())
     session.execute(dialect_insert(session, CockpitMark).from_select(cols, select(
         first.c.exam_id, first.c.kind, first.c.at, _local_date_sql(session, first.c.at, zone),
         Exam.modality_code, Exam.category, Exam.patient_class).join(Exam, Exam.id == first.c.exam_id)))
     booked = (select(ExamEvent.exam_id, func.min(ExamEvent.at).label("at"))
-              .where(ExamEvent.kind == "scheduled").group_by(ExamEvent.exam_id).subquery())
+              .where(ExamEvent.kind == TimelineKind.SCHEDULED).group_by(ExamEvent.exam_id).subquery())
     session.execute(dialect_insert(session, CockpitMark).from_select(cols, select(
-        booked.c.exam_id, literal(APPOINTMENT), booked.c.at, _local_date_sql(session, Exam.scheduled_at, zone),
+        booked.c.exam_id, literal(APPOINTMENT.value), booked.c.at, _local_date_sql(session, Exam.scheduled_at, zone),
         Exam.modality_code, Exam.category, Exam.patient_class).join(Exam, Exam.id == booked.c.exam_id)
-        .where(Exam.scheduled_at.is_not(None), Exam.status != "cancelled")))
+        .where(Exam.scheduled_at.is_not(None), Exam.status != ExamStatus.CANCELLED)))
     group = [CockpitMark.day, CockpitMark.kind, *[getattr(CockpitMark, a) for a in _ATTRS]]
     session.execute(dialect_insert(session, CockpitDaily).from_select(
         ["day", "kind", *_ATTRS, "n"], select(*group, func.count()).group_by(*group)))

@@ -9,15 +9,10 @@ from sqlalchemy import select
 
 from backend.db.models import ApiKey, User
 from backend.domain.actor import Actor
+from backend.domain.catalog import TIMELINE_LABELS
 from backend.services import timeline
 from backend.services.base import Services, transaction
 from backend.services.orders import exam_list
-
-KIND_LABELS = {
-    "ordered": "开单", "scheduled": "预约", "registered": "登记", "checked_in": "签到",
-    "check_in_undone": "撤销签到", "started": "开始检查", "completed": "检查完成", "discontinued": "检查中断",
-    "cancelled": "取消检查", "edited": "修改检查",
-}
 
 
 def _who(svc: Services, labels: set[str]) -> dict[str, str]:
@@ -45,7 +40,7 @@ def detail(svc: Services, exam_id: int, *, by: Actor) -> dict[str, Any]:
     names = _who(svc, {e["actor"] for e in events})
     tz = svc.tz
     for e in events:
-        e["label"] = KIND_LABELS.get(e["kind"], e["kind"])
+        e["label"] = TIMELINE_LABELS.get(e["kind"], e["kind"])
         e["who"] = names.get(e["actor"], e["actor"])
         e["at_local"] = datetime.fromisoformat(e["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
     return {"exam": exam, "events": events}

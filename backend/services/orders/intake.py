@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.db.models import Exam, ExamItem
 from backend.db.models.hl7_intake import InboundMessage
 from backend.domain.actor import Actor
+from backend.domain.catalog import TimelineKind
 from backend.domain.errors import Conflict, InvalidTransition
 from backend.domain.exam_flow import EDITABLE, EXAM_STATUS_LABELS, ExamStatus, Trigger
 from backend.domain.order_intake import (
@@ -157,7 +158,7 @@ def _change(tx: Tx, exam: Exam, command: IntakeCommand, by: Actor) -> IntakeOutc
         setattr(exam, f, getattr(order, f))
     if changed:
         exam.updated_at = tx.now
-        timeline.append(tx, exam, "edited", by, fields=changed, placer_order_no=command.placer_order_no)
+        timeline.append(tx, exam, TimelineKind.EDITED, by, fields=changed, placer_order_no=command.placer_order_no)
         audit.record(tx, by, "update", "exam", exam.id, fields=changed, channel=command.channel)
         tx.session.flush()
     return accepted(IntakeAction.CHANGE, exam_id=exam.id, accession=exam.accession, status=exam.status)

@@ -10,11 +10,13 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.db.models import Campus, Exam, ExamItem, Slot
 from backend.domain.actor import Actor
+from backend.domain.catalog import TimelineKind
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.exam_flow import EDITABLE, ExamStatus, Trigger
 from backend.domain.numbering import accession_counter, accession_number
 from backend.domain.permissions import Perm
 from backend.domain.registration import OrderData, check_slot_choice, validate_order, validate_order_fields
+from backend.domain.report_flow import ReportStatus
 from backend.domain.slots import TIME_BANDS
 from backend.services import audit, counters, timeline
 from backend.services.base import Services, Tx, transaction
@@ -87,14 +89,14 @@ def register_in(tx: Tx, order: OrderData, *, by: Actor) -> Exam:
         campus_id=campus_id, slot_id=slot.id if slot else None, scheduled_at=slot.starts_at if slot else None,
         source_system=order.source_system[:32], source_order_no=order.source_order_no,
         clinical_info=order.clinical_info, paid=order.paid, status=ExamStatus.ORDERED.value,
-        report_status="none", created_at=tx.now, updated_at=tx.now,
+        report_status=ReportStatus.NONE.value, created_at=tx.now, updated_at=tx.now,
     )
     tx.session.add(exam)
     try:
         tx.session.flush()
     except IntegrityError as exc:  # a concurrent intake of the same order won the race
         raise Conflict(f"重复的申请单：{order.source_order_no}", code="duplicate_order") from exc
-    timeline.append(tx, exam, "ordered", by, source=order.source_system, item=item.code)
+    timeline.append(tx, exam, TimelineKind.ORDERED, by, source=order.source_system, item=item.code)
     if slot is not None:
         timeline.apply_in(tx, exam, Trigger.SCHEDULE, by, slot_id=slot.id, band=slot.band)
     timeline.apply_in(tx, exam, Trigger.REGISTER, by)
@@ -153,7 +155,7 @@ def edit(svc: Services, exam_id: int, *, changes: dict[str, Any], by: Actor,
         for f in EDITABLE_FIELDS:
             setattr(exam, f, merged[f])
         exam.updated_at = tx.now
-        timeline.append(tx, exam, "edited", by, fields=sorted(changes))
+        timeline.append(tx, exam, TimelineKind.EDITED, by, fields=sorted(changes))
         audit.record(tx, by, "update", "exam", exam.id, fields=sorted(changes))
         tx.session.flush()
         return {"exam_id": exam.id, "accession": exam.accession, "status": exam.status, "version": exam.version}

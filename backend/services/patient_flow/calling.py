@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from backend.db.models import Exam, QueueTicket, Room
 from backend.domain.actor import Actor
+from backend.domain.catalog import TimelineKind
 from backend.domain.errors import Conflict, NotFound
-from backend.domain.exam_flow import Trigger
+from backend.domain.exam_flow import Trigger, awaiting_start
 from backend.domain.masking import mask_name
 from backend.domain.permissions import Perm
 from backend.domain.queue_flow import TicketStatus, TicketTrigger
@@ -40,7 +41,7 @@ def _call(tx: Tx, ticket: QueueTicket, room_id: int, by: Actor) -> dict[str, Any
     ticket.first_room_id = ticket.first_room_id or room_id
     ticket.called_at, ticket.call_count = tx.now, ticket.call_count + 1
     exam.room_id = room_id
-    tickets.record(tx, exam, ticket, "ticket_called", by)
+    tickets.record(tx, exam, ticket, TimelineKind.TICKET_CALLED, by)
     return tickets.ticket_dict(tx, ticket)
 
 
@@ -66,7 +67,7 @@ def recall(svc: Services, ticket_id: int, *, by: Actor) -> dict[str, Any]:
         exam = _exam(tx, ticket)
         tickets.move(ticket, TicketTrigger.RECALL)
         ticket.called_at, ticket.call_count = tx.now, ticket.call_count + 1
-        tickets.record(tx, exam, ticket, "ticket_recalled", by)
+        tickets.record(tx, exam, ticket, TimelineKind.TICKET_RECALLED, by)
         return tickets.ticket_dict(tx, ticket)
 
 
@@ -76,10 +77,10 @@ def mark_missed(svc: Services, ticket_id: int, *, by: Actor) -> dict[str, Any]:
     with transaction(svc) as tx:
         ticket = tickets.load_ticket(tx, ticket_id)
         exam = _exam(tx, ticket)
-        if exam.status != "arrived":
+        if not awaiting_start(exam.status):
             raise Conflict("检查已开始，不能过号", code="already_started")
         tickets.move(ticket, TicketTrigger.MISS)
-        tickets.record(tx, exam, ticket, "ticket_missed", by)
+        tickets.record(tx, exam, ticket, TimelineKind.TICKET_MISSED, by)
         return tickets.ticket_dict(tx, ticket)
 
 
@@ -102,7 +103,7 @@ def finish_exam(svc: Services, ticket_id: int, *, by: Actor) -> dict[str, Any]:
         exam = _exam(tx, ticket)
         timeline.apply_in(tx, exam, Trigger.COMPLETE, by, room_id=ticket.room_id)
         tickets.move(ticket, TicketTrigger.FINISH)
-        tickets.record(tx, exam, ticket, "ticket_done", by)
+        tickets.record(tx, exam, ticket, TimelineKind.TICKET_DONE, by)
         if ticket.room_id is not None:
             triage.room_freed(tx, ticket.room_id, by)
         return tickets.ticket_dict(tx, ticket)
@@ -115,7 +116,7 @@ def transfer(svc: Services, ticket_id: int, room_id: int, *, by: Actor) -> dict[
         _room(tx, room_id)
         ticket = tickets.load_ticket(tx, ticket_id)
         exam = _exam(tx, ticket)
-        if exam.status != "arrived":
+        if not awaiting_start(exam.status):
             raise Conflict("检查已开始，不能转诊室", code="already_started")
         if ticket.queue_id not in tickets.room_queue_ids(tx, room_id):
             raise Conflict("目标检查室不服务该队列", code="room_wrong_queue")
@@ -124,7 +125,7 @@ def transfer(svc: Services, ticket_id: int, room_id: int, *, by: Actor) -> dict[
             tickets.move(ticket, TicketTrigger.REQUEUE)
         ticket.room_id = room_id
         exam.room_id = room_id
-        tickets.record(tx, exam, ticket, "ticket_transferred", by, from_room_id=from_room)
+        tickets.record(tx, exam, ticket, TimelineKind.TICKET_TRANSFERRED, by, from_room_id=from_room)
         return tickets.ticket_dict(tx, ticket)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backend.db.models import Campus, Exam, ExamItem, Patient, Queue, QueueTicket
 from backend.domain.actor import Actor
+from backend.domain.catalog import TimelineKind
 from backend.domain.checkin import (
     CheckinRules,
     ExamFacts,
@@ -24,7 +25,7 @@ from backend.domain.checkin import (
     refusal_text,
 )
 from backend.domain.errors import InvalidInput, NotFound
-from backend.domain.exam_flow import EXAM_STATUS_LABELS, ExamStatus, Trigger
+from backend.domain.exam_flow import EXAM_STATUS_LABELS, OPEN_EXAM, ExamStatus, Trigger
 from backend.domain.masking import mask_name
 from backend.domain.numbering import ticket_code
 from backend.domain.permissions import Perm
@@ -36,7 +37,6 @@ from backend.services.patient_flow import kiosks, requeue, tickets, triage
 
 logger = logging.getLogger(__name__)
 METHODS = ("barcode", "evoucher", "mrn")
-OPEN = ("ordered", "scheduled", "registered", "arrived", "in_progress")
 
 
 def _rules(tx: Tx, *, desk: bool) -> CheckinRules:
@@ -99,7 +99,7 @@ def _exam_row(tx: Tx, exam: Exam, item: ExamItem) -> dict[str, Any]:
 def _patient_exams(tx: Tx, patient_id: int) -> list[Exam]:
     start = datetime.combine(tickets.today(tx), time(0), tzinfo=tx.tz)
     rows = tx.session.scalars(select(Exam).where(
-        Exam.patient_id == patient_id, or_(Exam.status.in_(OPEN), Exam.updated_at >= start))
+        Exam.patient_id == patient_id, or_(Exam.status.in_(OPEN_EXAM), Exam.updated_at >= start))
         .order_by(Exam.scheduled_at, Exam.id).limit(20))
     return list(rows)
 
@@ -198,5 +198,5 @@ def _new_ticket(tx: Tx, exam: Exam, item: ExamItem, by: Actor) -> QueueTicket:
                          sort_at=sort_at, line_at=line_at, call_count=0)
     tx.session.add(ticket)
     tx.session.flush()
-    tickets.record(tx, exam, ticket, "ticket_created", by)
+    tickets.record(tx, exam, ticket, TimelineKind.TICKET_CREATED, by)
     return ticket

@@ -14,11 +14,8 @@ from sqlalchemy import func, select
 from backend.db.models import QueueTicket, Room
 from backend.db.models.ultrasound import Shift, ShiftQueue, ShiftSession
 from backend.domain.dispatch import RoomLoad, capacity
-from backend.domain.queue_flow import TicketStatus
+from backend.domain.queue_flow import ROOM_LOAD
 from backend.services.base import Tx
-
-# A room's load: patients triaged to it and not yet done (waiting, or called / being examined).
-LOAD_STATUSES = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +67,7 @@ def loads(tx: Tx, room_ids: Iterable[int]) -> dict[int, int]:
         return {}
     day = tx.now.astimezone(tx.tz).date()
     rows = tx.session.execute(select(QueueTicket.room_id, func.count()).where(
-        QueueTicket.room_id.in_(ids), QueueTicket.day == day, QueueTicket.status.in_(LOAD_STATUSES))
+        QueueTicket.room_id.in_(ids), QueueTicket.day == day, QueueTicket.status.in_(ROOM_LOAD))
         .group_by(QueueTicket.room_id))
     out = dict.fromkeys(ids, 0)
     out.update({int(r): int(n) for r, n in rows if r is not None})

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from backend.db.models import Exam, QueueTicket
 from backend.domain.actor import Actor
+from backend.domain.catalog import TimelineKind
 from backend.domain.errors import Conflict
 from backend.domain.queue_flow import TicketTrigger
 from backend.domain.queueing import RequeueRule, requeue_position
@@ -29,5 +30,5 @@ def requeue_missed(tx: Tx, exam: Exam, *, by: Actor) -> QueueTicket:
     ticket.sort_at, ticket.line_at = requeue_position(waiting, priority=ticket.priority, rule=rule, n=n, now=tx.now)
     tickets.move(ticket, TicketTrigger.REQUEUE)
     exam.room_id = room_id
-    tickets.record(tx, exam, ticket, "ticket_requeued", by, rule=rule.value)
+    tickets.record(tx, exam, ticket, TimelineKind.TICKET_REQUEUED, by, rule=rule.value)
     return ticket

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,9 @@ from backend.domain.actor import Actor
 from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.masking import mask_display
 from backend.domain.permissions import Perm
-from backend.domain.queueing import TicketFacts, in_order
+from backend.domain.queue_flow import SHOWN_ON_SCREEN
+from backend.domain.queueing import TicketFacts
+from backend.domain.screen_board import ScreenTicket, board
 from backend.domain.screen_layout import Layout, LayoutError, parse_layout
 from backend.services import audit, settings_store
 from backend.services.base import Services, Tx, transaction
@@ -25,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 LAYOUT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,58}\.toml$")
 DEFAULT_NOTICE = "请留意屏幕叫号，听到呼叫请到对应诊室检查；过号患者请到分诊台登记后重新排队。"
-SHOWN = ("waiting", "called", "missed")
 
 
 def load_layout(layouts_dir: Path, file: str) -> Layout:
@@ -100,11 +100,9 @@ def _ticket_row(t: QueueTicket, name: str, queue: Queue, room: Room | None, mask
             "called_at": t.called_at.astimezone(tz).strftime("%H:%M") if t.called_at else ""}
 
 
-def _ordered(waiting: Iterable[QueueTicket]) -> list[QueueTicket]:
-    by_id = {t.id: t for t in waiting}
-    facts = [TicketFacts(id=t.id, priority=t.priority, sort_at=t.sort_at, line_at=t.line_at or t.checked_in_at)
-             for t in by_id.values()]
-    return [by_id[f.id] for f in in_order(facts)]
+def _screen_ticket(t: QueueTicket) -> ScreenTicket:
+    facts = TicketFacts(id=t.id, priority=t.priority, sort_at=t.sort_at, line_at=t.line_at or t.checked_in_at)
+    return ScreenTicket(facts=facts, status=t.status, room_id=t.room_id, called_at=t.called_at)
 
 
 def screen_state(svc: Services, ref: str | int) -> dict[str, Any]:
@@ -119,26 +117,23 @@ def screen_state(svc: Services, ref: str | int) -> dict[str, Any]:
         rows = tx.session.execute(
             select(QueueTicket, Patient.name).join(Exam, Exam.id == QueueTicket.exam_id)
             .join(Patient, Patient.id == Exam.patient_id)
-            .where(QueueTicket.queue_id.in_(queues), QueueTicket.day == today, QueueTicket.status.in_(SHOWN))
+            .where(QueueTicket.queue_id.in_(queues), QueueTicket.day == today,
+                   QueueTicket.status.in_(SHOWN_ON_SCREEN))
         ).all()
         names = {t.id: n for t, n in rows}
-        tickets = [t for t, _ in rows]
+        by_id = {t.id: t for t, _ in rows}
+        ordered_rooms = sorted(rooms.values(), key=lambda r: r.code)
+        shown = board([_screen_ticket(t) for t in by_id.values()], [r.id for r in ordered_rooms], at=tx.now)
 
-        def row(t: QueueTicket) -> dict[str, Any]:
+        def row(ticket_id: int) -> dict[str, Any]:
+            t = by_id[ticket_id]
             return _ticket_row(t, names[t.id], queues[t.queue_id], rooms.get(t.room_id or 0), info["masked"], tx.tz)
 
-        called = sorted((t for t in tickets if t.status == "called"), key=lambda t: t.called_at or tx.now,
-                        reverse=True)
-        now_calling = []
-        for room in sorted(rooms.values(), key=lambda r: r.code):
-            current = next((t for t in called if t.room_id == room.id), None)
-            now_calling.append({"room_id": room.id, "room_code": room.code, "room_name": room.name,
-                                "ticket": row(current) if current else None})
-        missed = sorted((t for t in tickets if t.status == "missed"), key=lambda t: t.called_at or tx.now,
-                        reverse=True)
-        return {"screen": info, "now_calling": now_calling,
-                "waiting": [row(t) for t in _ordered(t for t in tickets if t.status == "waiting")],
-                "missed": [row(t) for t in missed], "at": tx.now.isoformat()}
+        now_calling = [{"room_id": r.id, "room_code": r.code, "room_name": r.name,
+                        "ticket": row(tid) if (tid := shown.calling[r.id]) is not None else None}
+                       for r in ordered_rooms]
+        return {"screen": info, "now_calling": now_calling, "waiting": [row(i) for i in shown.waiting],
+                "missed": [row(i) for i in shown.missed], "at": tx.now.isoformat()}
 
 
 def announcement(svc: Services, ref: str | int, ticket_id: int) -> dict[str, Any] | None:

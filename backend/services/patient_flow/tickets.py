@@ -9,7 +9,9 @@ from sqlalchemy import or_, select
 
 from backend.db.models import Exam, Queue, QueueRoom, QueueTicket, Room
 from backend.domain.actor import Actor
+from backend.domain.catalog import TimelineKind
 from backend.domain.errors import NotFound
+from backend.domain.events import ticket_rooms
 from backend.domain.queue_flow import TICKET_STATUS_LABELS, TicketStatus, TicketTrigger, next_ticket_status
 from backend.domain.queueing import TicketFacts, in_order, people_ahead
 from backend.services import timeline
@@ -87,13 +89,12 @@ def move(ticket: QueueTicket, trigger: TicketTrigger) -> None:
     ticket.status = next_ticket_status(TicketStatus(ticket.status), trigger).value
 
 
-def record(tx: Tx, exam: Exam, ticket: QueueTicket, kind: str, actor: Actor, **extra: Any) -> None:
+def record(tx: Tx, exam: Exam, ticket: QueueTicket, kind: TimelineKind, actor: Actor, **extra: Any) -> None:
     """Append the ticket's timeline row and publish its event (no patient names: public rooms hear it)."""
     tx.session.flush()
-    rooms = [f"queue:{ticket.queue_id}", f"campus:{exam.campus_id}", "triage", "exams", "dashboard"]
-    for rid in {ticket.room_id, extra.get("from_room_id")} - {None}:
-        rooms.append(f"room:{rid}")
-    timeline.append(tx, exam, kind, actor, rooms=tuple(rooms), ticket_id=ticket.id, queue_id=ticket.queue_id,
+    rooms = ticket_rooms(queue_id=ticket.queue_id, campus_id=exam.campus_id,
+                         room_ids=[ticket.room_id, extra.get("from_room_id")])
+    timeline.append(tx, exam, kind, actor, rooms=rooms, ticket_id=ticket.id, queue_id=ticket.queue_id,
                     room_id=ticket.room_id, campus_id=exam.campus_id, code=ticket.code, status=ticket.status,
                     **extra)
 

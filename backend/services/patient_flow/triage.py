@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from backend.db.models import Exam, QueueTicket
 from backend.domain.actor import Actor
+from backend.domain.catalog import TimelineKind
 from backend.domain.dispatch import Choice, choose_room
 from backend.domain.errors import Conflict
 from backend.domain.permissions import Perm
@@ -50,7 +51,7 @@ def _auto(tx: Tx, ticket: QueueTicket, actor: Actor) -> Choice:
     sessions = ds.open_sessions(tx, queue_id=ticket.queue_id) if first else first  # re-read under the locks
     choice = choose_room(ds.room_loads(tx, sessions))
     exam = _put(tx, ticket, choice.room_id)
-    kind = "ticket_triaged" if choice.room_id is not None else "ticket_pooled"
+    kind = TimelineKind.TICKET_TRIAGED if choice.room_id is not None else TimelineKind.TICKET_POOLED
     tickets.record(tx, exam, ticket, kind, actor, mode="auto", **choice.explain())
     logger.info("triage exam=%s ticket=%s room=%s reason=%s", exam.id, ticket.id, choice.room_id, choice.reason)
     return choice
@@ -64,7 +65,7 @@ def place_ticket(tx: Tx, ticket: QueueTicket, actor: Actor) -> None:
         # A missed patient checking in again goes back to the room first assigned, even beyond its
         # maximum (US-11): they were that room's patient already. Only a closed room sends them to triage.
         if ds.open_sessions(tx, room_ids=[ticket.room_id]):
-            tickets.record(tx, _exam(tx, ticket), ticket, "ticket_triaged", actor, mode="requeue",
+            tickets.record(tx, _exam(tx, ticket), ticket, TimelineKind.TICKET_TRIAGED, actor, mode="requeue",
                            reason="first_room", chosen_room_id=ticket.room_id, candidates=[])
             return
         _put(tx, ticket, None)
@@ -95,7 +96,7 @@ def _pull_locked(tx: Tx, room_id: int, actor: Actor) -> int:
         if ticket is None:  # taken by another room meanwhile
             continue
         exam = _put(tx, ticket, room_id)
-        tickets.record(tx, exam, ticket, "ticket_triaged", actor, mode="pull", reason="room_freed",
+        tickets.record(tx, exam, ticket, TimelineKind.TICKET_TRIAGED, actor, mode="pull", reason="room_freed",
                        chosen_room_id=room_id, candidates=[{"room_id": room_id, "code": s.room_code,
                                                             "load": load, "capacity": s.capacity}])
         load, pulled = load + 1, pulled + 1
@@ -128,7 +129,8 @@ def session_closed(tx: Tx, room_id: int, actor: Actor) -> int:
     for f in in_order([tickets.facts(t) for t in rows]):
         ticket = by_id[f.id]
         exam = _put(tx, ticket, None)
-        tickets.record(tx, exam, ticket, "ticket_released", actor, from_room_id=room_id, reason="session_closed")
+        tickets.record(tx, exam, ticket, TimelineKind.TICKET_RELEASED, actor, from_room_id=room_id,
+                       reason="session_closed")
         _auto(tx, ticket, actor)
     return len(rows)
 
@@ -154,8 +156,9 @@ def assign(svc: Services, ticket_id: int, room_id: int | None, *, by: Actor) -> 
             load = ds.loads(tx, [room_id])[room_id]
             info = {"load": load, "capacity": sessions[0].capacity, "over_capacity": load >= sessions[0].capacity}
         exam = _put(tx, ticket, room_id)
-        tickets.record(tx, exam, ticket, "ticket_triaged" if room_id else "ticket_released", by, mode="manual",
-                       chosen_room_id=room_id, from_room_id=from_room, actor_name=by.name, **info)
+        kind = TimelineKind.TICKET_TRIAGED if room_id else TimelineKind.TICKET_RELEASED
+        tickets.record(tx, exam, ticket, kind, by, mode="manual", chosen_room_id=room_id, from_room_id=from_room,
+                       actor_name=by.name, **info)
         if from_room is not None:
             _pull_locked(tx, from_room, by)  # the room it left has a free place again
         return tickets.ticket_dict(tx, ticket)

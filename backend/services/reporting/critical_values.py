@@ -14,23 +14,25 @@ from sqlalchemy import select
 
 from backend.db.models import CriticalValue, Exam, Patient
 from backend.domain.actor import Actor
+from backend.domain.catalog import TimelineKind
 from backend.domain.critical import notified_within
 from backend.domain.critical_flow import (
     CRITICAL_STATUS_LABELS,
     NOTIFY_CHANNELS,
+    OPEN_CRITICAL,
     URGENCY_LABELS,
     CriticalStatus,
     CriticalTrigger,
+    awaiting_notice,
     next_critical_status,
 )
 from backend.domain.errors import Conflict, InvalidInput, NotFound
-from backend.domain.exam_flow import EXAM_STATUS_LABELS, ExamStatus
+from backend.domain.exam_flow import EXAM_STATUS_LABELS, ExamStatus, performed
 from backend.domain.permissions import Perm
 from backend.services import audit, settings_store, timeline
 from backend.services.base import Services, Tx, transaction
 
 logger = logging.getLogger(__name__)
-RAISABLE_EXAM = frozenset({ExamStatus.IN_PROGRESS, ExamStatus.COMPLETED})
 
 
 def _text(value: str, label: str, code: str, limit: int) -> str:
@@ -50,14 +52,14 @@ def raise_value(svc: Services, exam_id: int, *, finding: str, by: Actor, urgency
         raise InvalidInput(f"紧急程度无效：{urgency}", code="invalid_urgency")
     with transaction(svc) as tx:
         exam = timeline.load_exam(tx, exam_id)
-        if ExamStatus(exam.status) not in RAISABLE_EXAM:
+        if not performed(exam.status):
             raise Conflict(f"检查当前为“{EXAM_STATUS_LABELS[ExamStatus(exam.status)]}”，检查开始后才能上报危急值",
                            code="exam_not_started")
         cv = CriticalValue(exam_id=exam.id, finding=finding, urgency=urgency, raised_by=by.name[:64],
                            raised_at=tx.now, status=CriticalStatus.RAISED.value, read_back=False)
         tx.session.add(cv)
         tx.session.flush()
-        timeline.append(tx, exam, "critical_raised", by, critical_id=cv.id, urgency=urgency)
+        timeline.append(tx, exam, TimelineKind.CRITICAL_RAISED, by, critical_id=cv.id, urgency=urgency)
         audit.record(tx, by, "raise", "critical_value", cv.id, exam_id=exam.id)
         logger.info("critical value %s raised on exam %s", cv.id, exam.id)
         return _view(tx, cv, exam)
@@ -80,7 +82,7 @@ def notify(svc: Services, critical_id: int, *, to: str, via: str, read_back: boo
         raise InvalidInput(f"通知方式无效：{via}；可选 {'、'.join(NOTIFY_CHANNELS.values())}", code="invalid_channel")
     with transaction(svc) as tx:
         cv, exam = _load(tx, critical_id)
-        if cv.status != CriticalStatus.RAISED.value:
+        if not awaiting_notice(cv.status):
             raise Conflict(f"该危急值已于 {_local(cv.notified_at, tx)} 通知 {cv.notified_to}，不能重复通知",
                            code="already_notified")
         when = at or tx.now
@@ -90,8 +92,9 @@ def notify(svc: Services, critical_id: int, *, to: str, via: str, read_back: boo
         cv.notified_to, cv.notified_via, cv.notified_by = to, via, by.name[:64]
         cv.notified_at, cv.read_back = when, bool(read_back)
         view = _view(tx, cv, exam)
-        timeline.append(tx, exam, "critical_notified", by, critical_id=cv.id, via=via, read_back=bool(read_back),
-                        minutes=view["minutes_to_notify"], within_limit=view["within_limit"])
+        timeline.append(tx, exam, TimelineKind.CRITICAL_NOTIFIED, by, critical_id=cv.id, via=via,
+                        read_back=bool(read_back), minutes=view["minutes_to_notify"],
+                        within_limit=view["within_limit"])
         audit.record(tx, by, "notify", "critical_value", cv.id, exam_id=exam.id, via=via)
         return view
 
@@ -107,7 +110,7 @@ def acknowledge(svc: Services, critical_id: int, *, by: Actor, note: str = "") -
             raise Conflict("该危急值尚未通知临床，请先登记通知再确认", code="not_notified")
         cv.status = next_critical_status(CriticalStatus(cv.status), CriticalTrigger.ACKNOWLEDGE).value
         cv.acknowledged_by, cv.acknowledged_at = by.name[:64], tx.now
-        timeline.append(tx, exam, "critical_acknowledged", by, critical_id=cv.id, note=note.strip()[:500])
+        timeline.append(tx, exam, TimelineKind.CRITICAL_ACKNOWLEDGED, by, critical_id=cv.id, note=note.strip()[:500])
         audit.record(tx, by, "acknowledge", "critical_value", cv.id, exam_id=exam.id)
         return _view(tx, cv, exam)
 
@@ -117,7 +120,7 @@ def open_values(svc: Services, *, by: Actor) -> list[dict[str, Any]]:
     by.require(Perm.CRITICAL_MANAGE)
     with transaction(svc, readonly=True) as tx:
         rows = tx.session.execute(select(CriticalValue, Exam).join(Exam, Exam.id == CriticalValue.exam_id).where(
-            CriticalValue.status != CriticalStatus.ACKNOWLEDGED.value).order_by(CriticalValue.raised_at)).all()
+            CriticalValue.status.in_(OPEN_CRITICAL)).order_by(CriticalValue.raised_at)).all()
         return [_view(tx, cv, exam) for cv, exam in rows]
 
 

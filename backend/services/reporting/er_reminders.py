@@ -19,18 +19,25 @@ from backend.db.models import Department, Exam, ExamItem, Patient, Report, User,
 from backend.db.models.cockpit import ErReminder
 from backend.db.session import dialect_insert
 from backend.domain.actor import SYSTEM, Actor
-from backend.domain.enums import MODALITY_LABELS
+from backend.domain.catalog import EventName, TimelineKind
+from backend.domain.enums import MODALITY_LABELS, PatientClass, Priority, Role
 from backend.domain.errors import Forbidden, InvalidInput, NotFound
 from backend.domain.events import Event
+from backend.domain.exam_flow import NO_REPORT_EXPECTED
 from backend.domain.permissions import Perm
-from backend.domain.turnaround import minutes_left
+from backend.domain.report_flow import REPORT_DONE
+from backend.domain.turnaround import (
+    OPEN_REMINDER,
+    REMINDER_ACTIONS,
+    REMINDER_TIMELINE,
+    ReminderKind,
+    ReminderState,
+    minutes_left,
+)
 from backend.services import settings_store, timeline
 from backend.services.base import Services, Tx, transaction
 
 logger = logging.getLogger(__name__)
-DONE_REPORT = ("approved", "amended")
-DEAD_EXAM = ("cancelled", "discontinued")
-OPEN_STATES = ("shown", "opened", "snoozed")
 # Deadlines further in the past than this are not chased any more (the escalation already went out).
 HORIZON = timedelta(hours=24)
 
@@ -39,8 +46,9 @@ def _due_exams(tx: Tx, until: datetime) -> list[Exam]:
     """Emergency / stat exams whose report is due by `until` and not yet approved."""
     return list(tx.session.scalars(select(Exam).where(
         Exam.report_due_at.is_not(None), Exam.report_due_at <= until, Exam.report_due_at >= tx.now - HORIZON,
-        Exam.report_status.not_in(DONE_REPORT), Exam.status.not_in(DEAD_EXAM),
-        or_(Exam.patient_class == "emergency", Exam.priority == "stat")).order_by(Exam.report_due_at)))
+        Exam.report_status.not_in(REPORT_DONE), Exam.status.not_in(NO_REPORT_EXPECTED),
+        or_(Exam.patient_class == PatientClass.EMERGENCY, Exam.priority == Priority.STAT))
+        .order_by(Exam.report_due_at)))
 
 
 def _users_with_role(tx: Tx, role: str, dept_code: str | None = None) -> list[int]:
@@ -56,7 +64,7 @@ def recipients(tx: Tx, exam: Exam) -> list[int]:
     author = tx.session.scalars(select(Report.author_id).where(Report.exam_id == exam.id)).first()
     if author is not None:
         return [author]
-    return _users_with_role(tx, "radiologist", "USD" if exam.modality_code == "US" else "RAD")
+    return _users_with_role(tx, Role.RADIOLOGIST, "USD" if exam.modality_code == "US" else "RAD")
 
 
 def _payload(tx: Tx, r: ErReminder, exam: Exam) -> dict[str, Any]:
@@ -69,27 +77,27 @@ def _payload(tx: Tx, r: ErReminder, exam: Exam) -> dict[str, Any]:
             "minutes_left": minutes_left(r.due_at, tx.now), "state": r.state}
 
 
-def _push(tx: Tx, r: ErReminder, exam: Exam, kind: str) -> None:
-    """Send the popup to the recipient's room and put the act on the exam's timeline."""
-    tx.publish(Event("er_reminder", _payload(tx, r, exam), rooms=(f"user:{r.recipient_id}",)))
-    timeline.append(tx, exam, kind, SYSTEM, rooms=(), reminder_id=r.id, recipient_id=r.recipient_id,
-                    reminder_kind=r.kind)
+def _push(tx: Tx, r: ErReminder, exam: Exam, kind: TimelineKind) -> None:
+    """Send the popup to the recipient's room and put the act on the exam's timeline (history only)."""
+    tx.publish(Event(EventName.ER_REMINDER, _payload(tx, r, exam), rooms=(f"user:{r.recipient_id}",)))
+    timeline.append(tx, exam, kind, SYSTEM, reminder_id=r.id, recipient_id=r.recipient_id, reminder_kind=r.kind)
 
 
-def _create(tx: Tx, exam: Exam, user_id: int, kind: str) -> ErReminder | None:
+def _create(tx: Tx, exam: Exam, user_id: int, kind: ReminderKind) -> ErReminder | None:
     """Insert the (exam, user, kind) reminder once; None when it already existed (another run made it)."""
     assert exam.report_due_at is not None
     stmt = dialect_insert(tx.session, ErReminder).values(
-        exam_id=exam.id, recipient_id=user_id, kind=kind, due_at=exam.report_due_at, state="shown", reason="",
+        exam_id=exam.id, recipient_id=user_id, kind=kind.value, due_at=exam.report_due_at,
+        state=ReminderState.SHOWN.value, reason="",
         created_at=tx.now).on_conflict_do_nothing().returning(ErReminder.id)
     new_id = tx.session.execute(stmt).scalar()
     return None if new_id is None else tx.session.get(ErReminder, new_id)
 
 
-def _claim(tx: Tx, r: ErReminder, *, to: str, **extra: Any) -> bool:
+def _claim(tx: Tx, r: ErReminder, *, to: ReminderState, **extra: Any) -> bool:
     """Move a reminder from its current state with a conditional UPDATE (one of two racers wins)."""
     res = tx.session.execute(update(ErReminder).where(ErReminder.id == r.id, ErReminder.state == r.state)
-                             .values(state=to, **extra).execution_options(synchronize_session=False))
+                             .values(state=to.value, **extra).execution_options(synchronize_session=False))
     if res.rowcount == 1:  # type: ignore[attr-defined]
         tx.session.refresh(r)
         return True
@@ -103,17 +111,17 @@ def scan(svc: Services) -> dict[str, int]:
         lead = timedelta(minutes=int(settings_store.get_in(tx, "er.reminder_lead_min")))
         escalate = bool(settings_store.get_in(tx, "er.escalate_to_senior"))
         after = timedelta(minutes=int(settings_store.get_in(tx, "er.escalate_after_min")))
-        seniors = _users_with_role(tx, "senior_radiologist") if escalate else []
+        seniors = _users_with_role(tx, Role.SENIOR_RADIOLOGIST) if escalate else []
         for exam in _due_exams(tx, tx.now + lead):
             for user_id in recipients(tx, exam):
-                if (r := _create(tx, exam, user_id, "due")) is not None:
-                    _push(tx, r, exam, "er_reminder_shown")
+                if (r := _create(tx, exam, user_id, ReminderKind.DUE)) is not None:
+                    _push(tx, r, exam, TimelineKind.ER_REMINDER_SHOWN)
                     counts["shown"] += 1
             assert exam.report_due_at is not None
             if escalate and tx.now >= exam.report_due_at + after:
                 for user_id in seniors:
-                    if (r := _create(tx, exam, user_id, "escalation")) is not None:
-                        _push(tx, r, exam, "er_reminder_escalated")
+                    if (r := _create(tx, exam, user_id, ReminderKind.ESCALATION)) is not None:
+                        _push(tx, r, exam, TimelineKind.ER_REMINDER_ESCALATED)
                         counts["escalated"] += 1
         counts["resumed"] = _wake_snoozed(tx)
         counts["closed"] = _close_done(tx)
@@ -124,12 +132,12 @@ def scan(svc: Services) -> dict[str, int]:
 
 def _wake_snoozed(tx: Tx) -> int:
     n = 0
-    rows = tx.session.scalars(select(ErReminder).where(ErReminder.state == "snoozed",
+    rows = tx.session.scalars(select(ErReminder).where(ErReminder.state == ReminderState.SNOOZED,
                                                        ErReminder.snooze_until <= tx.now))
     for r in list(rows):
         exam = tx.session.get(Exam, r.exam_id)
-        if exam is not None and exam.report_status not in DONE_REPORT and _claim(tx, r, to="shown"):
-            _push(tx, r, exam, "er_reminder_shown")
+        if exam is not None and exam.report_status not in REPORT_DONE and _claim(tx, r, to=ReminderState.SHOWN):
+            _push(tx, r, exam, TimelineKind.ER_REMINDER_SHOWN)
             n += 1
     return n
 
@@ -137,14 +145,14 @@ def _wake_snoozed(tx: Tx) -> int:
 def _close_done(tx: Tx) -> int:
     """Close open reminders whose report is approved (or exam cancelled) and clear their popups."""
     rows = list(tx.session.execute(select(ErReminder.id, ErReminder.recipient_id).join(
-        Exam, Exam.id == ErReminder.exam_id).where(ErReminder.state.in_(OPEN_STATES), or_(
-            Exam.report_status.in_(DONE_REPORT), Exam.status.in_(DEAD_EXAM)))))
+        Exam, Exam.id == ErReminder.exam_id).where(ErReminder.state.in_(OPEN_REMINDER), or_(
+            Exam.report_status.in_(REPORT_DONE), Exam.status.in_(NO_REPORT_EXPECTED)))))
     for rid, user_id in rows:
-        res = tx.session.execute(update(ErReminder).where(ErReminder.id == rid, ErReminder.state.in_(OPEN_STATES))
-                                 .values(state="closed", acted_at=tx.now)
+        res = tx.session.execute(update(ErReminder).where(ErReminder.id == rid, ErReminder.state.in_(OPEN_REMINDER))
+                                 .values(state=ReminderState.CLOSED.value, acted_at=tx.now)
                                  .execution_options(synchronize_session=False))
         if res.rowcount == 1:  # type: ignore[attr-defined]
-            tx.publish(Event("er_reminder_cleared", {"id": rid}, rooms=(f"user:{user_id}",)))
+            tx.publish(Event(EventName.ER_REMINDER_CLEARED, {"id": rid}, rooms=(f"user:{user_id}",)))
     return len(rows)
 
 
@@ -153,9 +161,10 @@ def pending(svc: Services, *, by: Actor) -> list[dict[str, Any]]:
     by.require(Perm.REPORT_WRITE)
     with transaction(svc, readonly=True) as tx:
         rows = tx.session.execute(select(ErReminder, Exam).join(Exam, Exam.id == ErReminder.exam_id).where(
-            ErReminder.recipient_id == by.id, Exam.report_status.not_in(DONE_REPORT),
-            Exam.status.not_in(DEAD_EXAM), or_(ErReminder.state == "shown", and_(
-                ErReminder.state == "snoozed", ErReminder.snooze_until <= tx.now))).order_by(ErReminder.due_at))
+            ErReminder.recipient_id == by.id, Exam.report_status.not_in(REPORT_DONE),
+            Exam.status.not_in(NO_REPORT_EXPECTED), or_(ErReminder.state == ReminderState.SHOWN, and_(
+                ErReminder.state == ReminderState.SNOOZED, ErReminder.snooze_until <= tx.now)))
+            .order_by(ErReminder.due_at))
         return [_payload(tx, r, exam) for r, exam in rows]
 
 
@@ -177,16 +186,16 @@ def act(svc: Services, reminder_id: int, action: str, *, by: Actor, reason: str 
         raise InvalidInput("请填写稍后提醒的原因", code="reason_required")
     if action == "snooze" and not 1 <= snooze_min <= 120:
         raise InvalidInput("稍后提醒时间须在 1 到 120 分钟之间", code="invalid_snooze")
-    state = {"ack": "acknowledged", "snooze": "snoozed", "open": "opened"}.get(action)
+    state = REMINDER_ACTIONS.get(action)
     if state is None:
         raise InvalidInput(f"未知操作：{action}", code="invalid_action")
     with transaction(svc) as tx:
         r, exam = _mine(tx, reminder_id, by)
         until = tx.now + timedelta(minutes=snooze_min) if action == "snooze" else None
-        r.state, r.reason, r.acted_at, r.snooze_until = state, reason or r.reason, tx.now, until
-        timeline.append(tx, exam, f"er_reminder_{state}", by, rooms=(f"user:{by.id}",), reminder_id=r.id,
+        r.state, r.reason, r.acted_at, r.snooze_until = state.value, reason or r.reason, tx.now, until
+        timeline.append(tx, exam, REMINDER_TIMELINE[state], by, rooms=(f"user:{by.id}",), reminder_id=r.id,
                         reason=reason, snooze_min=snooze_min if until else None)
-        return {"id": r.id, "exam_id": exam.id, "state": state,
+        return {"id": r.id, "exam_id": exam.id, "state": state.value,
                 "snooze_until": until.isoformat() if until else None, "url": report_url(exam.accession)}
 
 

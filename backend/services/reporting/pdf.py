@@ -36,7 +36,8 @@ from sqlalchemy import func, select
 from backend.config import Settings
 from backend.db.models import ExamEvent, ExamItem, ReportVersion
 from backend.domain.actor import Actor
-from backend.domain.enums import MODALITY_LABELS, PATIENT_CLASS_LABELS, PatientClass
+from backend.domain.catalog import TimelineKind
+from backend.domain.enums import MODALITY_LABELS, PATIENT_CLASS_LABELS, PatientClass, sex_label
 from backend.domain.errors import Conflict
 from backend.domain.permissions import Perm
 from backend.domain.report_sections import printable
@@ -50,7 +51,6 @@ FOUND_FONTS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 )
-SEX_LABELS = {"M": "男", "F": "女", "O": "其他", "U": "未知"}
 FOOTER = "报告仅供临床参考"
 CONTENT_WIDTH = A4[0] - 36 * mm - 12  # the frame between the margins, minus its 6 pt paddings
 
@@ -174,9 +174,10 @@ def render_pdf(data: PrintData, font: str) -> bytes:
 
 def _performed_at(tx: Tx, exam_id: int) -> datetime | None:
     """When the exam was done: its `completed` (else `started`) timeline row."""
+    kinds = (TimelineKind.STARTED, TimelineKind.COMPLETED)
     rows = dict(tx.session.execute(select(ExamEvent.kind, func.max(ExamEvent.at)).where(
-        ExamEvent.exam_id == exam_id, ExamEvent.kind.in_(("started", "completed"))).group_by(ExamEvent.kind)).all())
-    return rows.get("completed") or rows.get("started")
+        ExamEvent.exam_id == exam_id, ExamEvent.kind.in_(kinds)).group_by(ExamEvent.kind)).all())
+    return rows.get(TimelineKind.COMPLETED) or rows.get(TimelineKind.STARTED)
 
 
 def _print_data(tx: Tx, svc: Services, exam_id: int) -> tuple[PrintData, Any, ReportVersion]:
@@ -192,7 +193,7 @@ def _print_data(tx: Tx, svc: Services, exam_id: int) -> tuple[PrintData, Any, Re
     p = exam.patient
     exam_day = exam.created_at.astimezone(tx.tz).date()
     modality = MODALITY_LABELS.get(exam.modality_code, exam.modality_code)
-    patient = [("姓名", p.name), ("性别", SEX_LABELS.get(p.sex, "")), ("年龄", age_at(p.birth_date, exam_day)),
+    patient = [("姓名", p.name), ("性别", sex_label(p.sex)), ("年龄", age_at(p.birth_date, exam_day)),
                ("病案号", p.mrn), ("检查号", exam.accession), ("检查项目", item.name if item else ""),
                ("患者类别", PATIENT_CLASS_LABELS.get(PatientClass(exam.patient_class), "")),
                ("申请科室", exam.ordering_department), ("申请医师", exam.ordering_doctor),
@@ -218,7 +219,7 @@ def print_report(svc: Services, exam_id: int, *, by: Actor) -> bytes:
     with transaction(svc) as tx:
         data, exam, version = _print_data(tx, svc, exam_id)
         pdf = render_pdf(data, font)
-        timeline.append(tx, exam, "report_printed", by, version=version.number)
+        timeline.append(tx, exam, TimelineKind.REPORT_PRINTED, by, version=version.number)
         audit.record(tx, by, "print", "report", exam.id, version=version.number)
     logger.info("report printed for exam %s (version %s)", exam_id, version.number)
     return pdf

@@ -11,9 +11,9 @@ from backend.db.models import Campus, CriticalValue, Exam, ExamItem, Report, Rep
 from backend.domain.actor import Actor
 from backend.domain.enums import Role
 from backend.domain.errors import NotFound
-from backend.domain.exam_flow import ExamStatus
+from backend.domain.exam_flow import PERFORMED, performed
 from backend.domain.permissions import Perm
-from backend.domain.report_flow import EDITABLE_REPORT, REPORT_STATUS_LABELS, ReportStatus
+from backend.domain.report_flow import EDITABLE_REPORT, REPORT_STATUS_LABELS, REPORT_TO_WRITE, ReportStatus
 from backend.domain.report_sections import initial_sections
 from backend.services.base import Services, Tx, transaction
 from backend.services.orders.exam_list import exam_row
@@ -24,7 +24,6 @@ DEFAULT_SECTIONS: list[dict[str, Any]] = [
     {"key": "impression", "title": "诊断意见", "kind": "text", "default": ""},
 ]
 DOCTOR_ROLES = frozenset({Role.RADIOLOGIST.value, Role.SENIOR_RADIOLOGIST.value, Role.DEPARTMENT_HEAD.value})
-TO_WRITE = (ReportStatus.NONE, ReportStatus.DRAFT, ReportStatus.RETURNED, ReportStatus.AMENDED)
 
 
 def is_typist_only(actor: Actor) -> bool:
@@ -96,7 +95,7 @@ def _version_dict(v: ReportVersion, names: dict[int, str], tx: Tx) -> dict[str, 
 
 def _can(by: Actor, exam: Exam, report: Report | None, cur: ReportVersion | None, approved: bool) -> dict[str, bool]:
     status = ReportStatus(report.status) if report else ReportStatus.NONE
-    writable = ExamStatus(exam.status) in (ExamStatus.IN_PROGRESS, ExamStatus.COMPLETED)
+    writable = performed(exam.status)
     write = by.can(Perm.REPORT_WRITE)
     reviewer = by.can(Perm.REPORT_APPROVE) and cur is not None and by.id not in (cur.author_id, cur.typed_by)
     return {
@@ -172,8 +171,7 @@ def to_write(svc: Services, *, by: Actor, limit: int = 200) -> list[dict[str, An
     by.require(Perm.REPORT_WRITE)
     with transaction(svc, readonly=True) as tx:
         rows = tx.session.execute(_exam_query().where(
-            Exam.status.in_([ExamStatus.IN_PROGRESS.value, ExamStatus.COMPLETED.value]),
-            Exam.report_status.in_([s.value for s in TO_WRITE])).order_by(Exam.created_at, Exam.id)
+            Exam.status.in_(PERFORMED), Exam.report_status.in_(REPORT_TO_WRITE)).order_by(Exam.created_at, Exam.id)
             .limit(min(limit, 500))).all()
         return _with_report(tx, list(rows))
 

@@ -18,6 +18,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backend.db.models import CriticalValue, Exam, Report, ReportVersion, User
 from backend.domain.actor import Actor
+from backend.domain.catalog import TimelineKind
+from backend.domain.critical_flow import CriticalStatus
 from backend.domain.errors import Conflict, Forbidden, InvalidInput
 from backend.domain.exam_flow import EXAM_STATUS_LABELS, PERFORMED, ExamStatus
 from backend.domain.permissions import Perm
@@ -107,7 +109,7 @@ def save_draft(svc: Services, exam_id: int, *, sections: Mapping[str, Any], by: 
             was_returned = report.status == ReportStatus.RETURNED.value
             _move(tx, exam, report, ReportTrigger.WRITE)
             if was_returned:  # back to writing after a return is a transition of its own on the timeline
-                timeline.append(tx, exam, "report_drafted", by, version=version.number, after_return=True)
+                timeline.append(tx, exam, TimelineKind.REPORT_DRAFTED, by, version=version.number, after_return=True)
             template = template_for(tx, exam, report.template_code)
             version.sections = clean_sections(template.sections, sections, previous=version.sections)
             version.saved_at, version.author_id, version.typed_by = tx.now, author, typist
@@ -127,7 +129,7 @@ def _create(tx: Tx, exam: Exam, sections: Mapping[str, Any], *, author: int | No
     tx.session.add(ReportVersion(report_id=report.id, number=1, author_id=author, typed_by=typist,
                                  saved_at=tx.now, amend_reason="",
                                  sections=clean_sections(template.sections, sections)))
-    timeline.append(tx, exam, "report_drafted", by, version=1, author_id=author)
+    timeline.append(tx, exam, TimelineKind.REPORT_DRAFTED, by, version=1, author_id=author)
     logger.info("report drafted for exam %s", exam.id)
 
 
@@ -144,7 +146,7 @@ def submit(svc: Services, exam_id: int, *, by: Actor, expected_lock: int | None 
             raise InvalidInput(f"请先填写：{'、'.join(missing)}", code="report_incomplete", missing=missing)
         _move(tx, exam, report, ReportTrigger.SUBMIT)
         report.submitted_at, report.return_reason = tx.now, ""
-        timeline.append(tx, exam, "report_submitted", by, version=version.number)
+        timeline.append(tx, exam, TimelineKind.REPORT_SUBMITTED, by, version=version.number)
         audit.record(tx, by, "submit", "report", exam.id, version=version.number)
     return get(svc, exam_id, by=by)
 
@@ -165,7 +167,7 @@ def _refuse_self_review(version: ReportVersion, by: Actor, action: str) -> None:
 
 def _refuse_open_critical(tx: Tx, exam: Exam) -> None:
     pending = tx.session.scalars(select(CriticalValue.id).where(
-        CriticalValue.exam_id == exam.id, CriticalValue.status == "raised")).first()
+        CriticalValue.exam_id == exam.id, CriticalValue.status == CriticalStatus.RAISED)).first()
     if pending is not None:
         raise Conflict("该检查有尚未通知临床的危急值，请先登记危急值通知后再审核报告",
                        code="critical_not_notified", critical_id=pending)
@@ -182,7 +184,7 @@ def approve(svc: Services, exam_id: int, *, by: Actor, expected_lock: int | None
         _move(tx, exam, report, ReportTrigger.APPROVE)
         version.approved_by, version.approved_at = by.id, tx.now
         report.approver_id, report.approved_at = by.id, tx.now
-        timeline.append(tx, exam, "report_approved", by, version=version.number, author_id=version.author_id)
+        timeline.append(tx, exam, TimelineKind.REPORT_APPROVED, by, version=version.number, author_id=version.author_id)
         audit.record(tx, by, "approve", "report", exam.id, version=version.number)
     logger.info("report approved for exam %s (version %s)", exam_id, version.number)
     return get(svc, exam_id, by=by)
@@ -200,7 +202,7 @@ def return_report(svc: Services, exam_id: int, *, reason: str, by: Actor,
         _refuse_self_review(version, by, "退回")
         _move(tx, exam, report, ReportTrigger.RETURN)
         report.return_reason = reason[:2000]
-        timeline.append(tx, exam, "report_returned", by, version=version.number, reason=reason[:500])
+        timeline.append(tx, exam, TimelineKind.REPORT_RETURNED, by, version=version.number, reason=reason[:500])
         audit.record(tx, by, "return", "report", exam.id, version=version.number)
     return get(svc, exam_id, by=by)
 
@@ -221,7 +223,7 @@ def amend(svc: Services, exam_id: int, *, reason: str, by: Actor, expected_lock:
                                      typed_by=by.id if is_typist_only(by) else None, saved_at=tx.now,
                                      sections=dict(approved.sections), amend_reason=reason[:2000]))
         report.current_version, report.author_id, report.submitted_at = number, author, None
-        timeline.append(tx, exam, "report_amended", by, version=number, previous=approved.number,
+        timeline.append(tx, exam, TimelineKind.REPORT_AMENDED, by, version=number, previous=approved.number,
                         reason=reason[:500])
         audit.record(tx, by, "amend", "report", exam.id, version=number)
     return get(svc, exam_id, by=by)
