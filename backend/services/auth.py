@@ -19,6 +19,7 @@ from backend.domain.actor import Actor
 from backend.domain.enums import ROLE_LABELS, Role
 from backend.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from backend.domain.permissions import SCOPES, Perm, expand_scopes, permissions_of
+from backend.domain.text_input import check_text
 from backend.services import audit
 from backend.services.base import Services, transaction
 
@@ -121,6 +122,7 @@ def list_users(svc: Services, *, by: Actor) -> list[dict[str, Any]]:
 
 def login(svc: Services, username: str, password: str, *, ip: str = "") -> Actor:
     """Check a staff password; refuse unknown, inactive or wrong with one message (audited either way)."""
+    check_text(username, field="用户名", max_len=64, multiline=False)
     actor: Actor | None = None
     with transaction(svc) as tx:
         user = tx.session.scalars(select(User).where(User.username == username.strip())).first()
