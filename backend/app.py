@@ -9,11 +9,15 @@ from types import ModuleType
 from typing import Any
 
 import flask_bootstrap
-from flask import Flask, redirect, request, send_from_directory, session
+from flask import Flask, Response, redirect, request, send_from_directory, session
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
 
+from backend import log_privacy
 from backend.api import errors as api_errors
 from backend.api.security import check_json_csrf
 from backend.config import Settings
+from backend.domain.text_input import check_int
 from backend.realtime import SocketIONotifier, socketio
 from backend.services.base import Services
 from backend.services.patient_flow import screens
@@ -29,6 +33,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     """Build the web app; starts no scheduler, listener or thread (entrypoints do that)."""
     from backend.bootstrap import build_services
 
+    log_privacy.install()  # request lines are logged without query strings (names, ID numbers)
     app = Flask(__name__, static_folder=str(Path(__file__).parent / "web" / "static"), static_url_path="/static")
     app.config.update(
         SECRET_KEY=_secret(settings),
@@ -99,10 +104,41 @@ def _register_blueprints(app: Flask) -> None:
 def _register_guards(app: Flask) -> None:
     @app.before_request
     def _guard() -> Any:
+        if (answer := _route_api(app)) is not None:
+            return answer
         check_json_csrf()
         if request.method == "GET" and request.path.startswith(PROTECTED_PREFIXES) and not session.get("user"):
             return redirect(f"/login?next={request.full_path.rstrip('?')}")
         return None
+
+
+def _api_methods(app: Flask, path: str) -> set[str]:
+    """The methods the API's own routes serve at `path` (Dash's catch-all route left out)."""
+    if "api_map" not in app.extensions:
+        app.extensions["api_map"] = Map(
+            [Rule(r.rule, methods=r.methods, endpoint=r.endpoint) for r in app.url_map.iter_rules()
+             if r.rule.startswith("/api/")], converters=app.url_map.converters)
+    return set(app.extensions["api_map"].bind("localhost").allowed_methods(path))
+
+
+def _route_api(app: Flask) -> Any:
+    """/api answers JSON only: an unknown path is a JSON 404 (or a 405 naming the API's methods), never the
+    Dash page that the catch-all route answers with 200; OPTIONS names only the API's methods; an id in
+    the path beyond what the database stores is a 400."""
+    if not request.path.startswith("/api/"):
+        return None
+    rule = request.url_rule
+    if request.method == "OPTIONS" or rule is None or not rule.rule.startswith("/api/"):
+        methods = _api_methods(app, request.path)
+        if not methods:
+            raise NotFound()
+        if request.method != "OPTIONS":
+            raise MethodNotAllowed(valid_methods=sorted(methods))
+        return Response(status=200, headers={"Allow": ", ".join(sorted(methods))})
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, int):
+            check_int(value, field=name)
+    return None
 
 
 def _page_modules() -> tuple[ModuleType, ...]:

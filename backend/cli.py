@@ -7,9 +7,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from backend.commands import Command, no_args
 from backend.config import Settings, ensure_secret, load_settings
+from backend.domain.errors import DomainError
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
@@ -96,7 +98,8 @@ def _key_args(p: argparse.ArgumentParser) -> None:
     from backend.domain.permissions import SCOPES
 
     p.add_argument("name", help="the system's name, e.g. health-check-center")
-    p.add_argument("--scopes", nargs="+", required=True, help="one or more of: " + " ".join(sorted(SCOPES)))
+    p.add_argument("--scopes", nargs="+", required=True,
+                   help="one or more of: " + " ".join(sorted(SCOPES)) + ", or all")
 
 
 def _create_key(settings: Settings, ns: argparse.Namespace) -> int:
@@ -126,15 +129,33 @@ def commands() -> tuple[Command, ...]:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its refusal as one Chinese line (exit status 2), never a usage dump in English."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"参数错误：{message}（{self.prog} --help 查看用法）\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; bad input is one Chinese line and exit status 2, never a traceback."""
     table = {c.name: c for c in commands()}
-    parser = argparse.ArgumentParser(prog="python -m backend", description="RadOps 放射科工作流")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = _Parser(prog="python -m backend", description="RadOps 放射科工作流")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     for c in table.values():
         c.add_args(sub.add_parser(c.name, help=c.help, description=c.help))
     ns = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("RADOPS_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = ensure_secret(load_settings(os.environ))
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    return table[ns.command].run(settings, ns)
+    try:
+        settings = ensure_secret(load_settings(os.environ))
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        return table[ns.command].run(settings, ns)
+    except DomainError as exc:
+        sys.stderr.write(f"{exc.message}\n")
+        return 2
+    except (ValueError, OSError) as exc:
+        logging.getLogger("radops").debug("command %s failed", ns.command, exc_info=True)
+        sys.stderr.write(f"无法执行 {ns.command}：{exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -43,6 +43,16 @@ def _bool(v: str | None, default: bool) -> bool:
     return v.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"环境变量 {name} 必须是整数：{raw!r}") from None
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping (RADOPS_* and a few conventional names)."""
     base = Settings()
@@ -53,14 +63,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         secret_key=secret,
         host=env.get("RADOPS_HOST", base.host),
-        port=int(env.get("RADOPS_PORT", base.port)),
+        port=_int(env, "RADOPS_PORT", base.port),
         site_timezone=env.get("RADOPS_TIMEZONE", base.site_timezone),
         hospital_name=env.get("RADOPS_HOSPITAL_NAME", base.hospital_name),
         var_dir=var_dir,
         layouts_dir=Path(env.get("RADOPS_LAYOUTS_DIR", str(base.layouts_dir))),
         mllp_host=env.get("RADOPS_MLLP_HOST", base.mllp_host),
-        mllp_port=int(env.get("RADOPS_MLLP_PORT", base.mllp_port)),
-        dicom_port=int(env.get("RADOPS_DICOM_PORT", base.dicom_port)),
+        mllp_port=_int(env, "RADOPS_MLLP_PORT", base.mllp_port),
+        dicom_port=_int(env, "RADOPS_DICOM_PORT", base.dicom_port),
         start_scheduler=_bool(env.get("RADOPS_SCHEDULER"), True),
         session_cookie_secure=_bool(env.get("RADOPS_SECURE_COOKIES"), False),
         insurance_url=env.get("RADOPS_INSURANCE_URL", base.insurance_url),

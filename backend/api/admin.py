@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -10,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
-from backend.api.validation import json_body, query_args
+from backend.api.validation import IsoDate, json_body, query_args
 from backend.domain.enums import Category
 from backend.domain.permissions import Perm
 from backend.services.admin import items as admin_catalog
@@ -80,14 +79,14 @@ class ActiveBody(BaseModel):
 
 class SlotQuery(BaseModel):
     queue_id: int
-    date_from: date
-    date_to: date
+    date_from: IsoDate
+    date_to: IsoDate
 
 
 class GenerateBody(BaseModel):
     queue_id: int
-    date_from: date
-    date_to: date
+    date_from: IsoDate
+    date_to: IsoDate
     hours: list[int] = Field(min_length=1, max_length=24, description="每天的开始整点（本地时间）")
     length_min: int = Field(60, ge=10, le=1440)
     capacity: int = Field(ge=1, le=500)
@@ -110,7 +109,7 @@ def list_items() -> Any:
 
 
 @bp.post("/api/admin/items")
-@doc("新建检查项目（编码唯一）", body=ItemCreate, tags=TAGS)
+@doc("新建检查项目（编码唯一）", status=201, body=ItemCreate, tags=TAGS)
 @requires(Perm.ADMIN)
 def create_item() -> Any:
     values = _set(json_body(ItemCreate))
@@ -140,7 +139,7 @@ def list_rooms() -> Any:
 
 
 @bp.post("/api/admin/rooms")
-@doc("新建检查室（编码唯一）", body=RoomCreate, tags=TAGS)
+@doc("新建检查室（编码唯一）", status=201, body=RoomCreate, tags=TAGS)
 @requires(Perm.ADMIN)
 def create_room() -> Any:
     values = _set(json_body(RoomCreate))
@@ -170,7 +169,7 @@ def list_queues() -> Any:
 
 
 @bp.post("/api/admin/queues")
-@doc("新建队列（编码唯一，叫号前缀同院区唯一）", body=QueueCreate, tags=TAGS)
+@doc("新建队列（编码唯一，叫号前缀同院区唯一）", status=201, body=QueueCreate, tags=TAGS)
 @requires(Perm.ADMIN)
 def create_queue() -> Any:
     values = _set(json_body(QueueCreate))

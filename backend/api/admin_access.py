@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -10,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
-from backend.api.validation import json_body, query_args
+from backend.api.validation import IsoDate, json_body, query_args
 from backend.domain.enums import Role
 from backend.domain.permissions import Perm
 from backend.services import auth
@@ -56,8 +55,8 @@ class AuditQuery(BaseModel):
     entity: str | None = Field(None, max_length=32)
     entity_id: str | None = Field(None, max_length=64)
     actor: str | None = Field(None, max_length=64, description="如 user:1、api_key:2")
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
     limit: int = Field(200, ge=1, le=1000)
 
 
@@ -69,7 +68,7 @@ def list_users() -> Any:
 
 
 @bp.post("/api/admin/users")
-@doc("新建员工账号（用户名唯一，至少一个角色）", body=UserCreate, tags=TAGS)
+@doc("新建员工账号（用户名唯一，至少一个角色）", status=201, body=UserCreate, tags=TAGS)
 @requires(Perm.ADMIN)
 def create_user() -> Any:
     b = json_body(UserCreate)
@@ -110,7 +109,7 @@ def list_api_keys() -> Any:
 
 
 @bp.post("/api/admin/api-keys")
-@doc("新建 API 密钥：密钥只在此响应中出现一次，系统只保存其哈希", body=ApiKeyCreate, tags=TAGS)
+@doc("新建 API 密钥：密钥只在此响应中出现一次，系统只保存其哈希", status=201, body=ApiKeyCreate, tags=TAGS)
 @requires(Perm.ADMIN)
 def create_api_key() -> Any:
     b = json_body(ApiKeyCreate)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from flask import Blueprint, Response, jsonify
@@ -10,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
-from backend.api.validation import json_body, query_args
+from backend.api.validation import IsoDateTime, json_body, query_args
 from backend.domain.permissions import Perm
 from backend.services.cockpit import board
 from backend.services.cockpit import drill as cockpit_drill
@@ -23,20 +22,20 @@ MIME = {"csv": "text/csv; charset=utf-8",
 
 
 class CockpitQuery(BaseModel):
-    as_of: datetime | None = Field(None, description="计算时刻（仅管理员；ISO 8601，须带时区）")
+    as_of: IsoDateTime | None = Field(None, description="计算时刻（仅管理员；ISO 8601，须带时区）")
     mask: bool = Field(False, description="隐藏患者姓名（大屏）")
 
 
 class DrillQuery(BaseModel):
     figure: str = Field(min_length=4, max_length=8, description="CP-1 … CP-15")
     key: str = Field("", max_length=32, description="柱或扇区：类别、设备、月份（2026-06）或“种类:日期”")
-    as_of: datetime | None = None
+    as_of: IsoDateTime | None = None
 
 
 class ExportQuery(BaseModel):
     panel: str = Field(min_length=4, max_length=8, description="CP-1 … CP-15")
     format: Literal["csv", "xlsx"] = "csv"
-    as_of: datetime | None = None
+    as_of: IsoDateTime | None = None
 
 
 class ActBody(BaseModel):

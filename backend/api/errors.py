@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from backend.domain.errors import DomainError
@@ -54,7 +55,17 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         if not request.path.startswith("/api/"):
             return exc
-        return error_response(status, f"http_{status}", HTTP_MESSAGES.get(status, exc.name))
+        response, _ = error_response(status, f"http_{status}", HTTP_MESSAGES.get(status, exc.name))
+        for name, value in exc.get_headers():  # Allow on a 405, Retry-After on a 429
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError) -> Any:
+        # A rule that a service forgot to check, caught by a database constraint: nothing was written.
+        logger.warning("constraint refused a write on %s: %s", request.path, type(exc.orig).__name__)
+        return error_response(409, "constraint_violation", "数据不完整或与已有数据冲突，未保存")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from flask import Blueprint, jsonify
@@ -10,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
-from backend.api.validation import json_body, query_args
+from backend.api.validation import IsoDate, json_body, query_args
 from backend.domain.enums import PatientClass, Priority, Sex
 from backend.domain.exam_flow import Trigger
 from backend.domain.exam_query import ExamFilter
@@ -28,8 +27,8 @@ class ExamQuery(BaseModel):
     name: str | None = Field(None, max_length=64, description="姓名开头")
     q: str | None = Field(None, max_length=64, description="检查号、病案号或姓名开头")
     placer_order: str | None = Field(None, max_length=64, description="申请单号（ORC-2）")
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
     status: list[str] = Field(default_factory=list)
     report_status: list[str] = Field(default_factory=list)
     modality: list[str] = Field(default_factory=list)
@@ -45,7 +44,7 @@ class PatientIn(BaseModel):
     mrn: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=64)
     sex: Sex = Sex.UNKNOWN
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     id_card: str | None = Field(None, max_length=18)
     phone: str | None = Field(None, max_length=20)
     insurance_no: str | None = Field(None, max_length=64)
@@ -100,7 +99,7 @@ class TransitionBody(BaseModel):
 
 class SlotQuery(BaseModel):
     item: str = Field(min_length=1, max_length=32)
-    day: date
+    day: IsoDate
 
 
 @bp.get("/api/exams")
@@ -116,7 +115,7 @@ def list_exams() -> Any:
 
 
 @bp.post("/api/exams")
-@doc("登记检查（需要号源的项目必须选择号源，无需号源的项目不可选择）", body=RegisterBody, tags=("exams",))
+@doc("登记检查（需要号源的项目必须选择号源，无需号源的项目不可选择）", status=201, body=RegisterBody, tags=("exams",))
 @requires(Perm.EXAM_REGISTER)
 def register_exam() -> Any:
     body = json_body(RegisterBody)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
-from backend.api.validation import json_body, query_args
+from backend.api.validation import json_body
 from backend.domain.permissions import Perm
 from backend.services.patient_flow import checkin
 
@@ -26,9 +26,9 @@ class CheckinBody(BaseModel):
     code: str = Field(min_length=1, max_length=512, description="条码内容、医保电子凭证二维码或病案号")
 
 
-class LookupQuery(BaseModel):
+class LookupBody(BaseModel):
     method: Literal["barcode", "evoucher", "mrn"]
-    code: str = Field(min_length=1, max_length=512)
+    code: str = Field(min_length=1, max_length=512, description="条码内容、医保电子凭证二维码或病案号")
 
 
 @bp.post("/api/kiosk/checkin")
@@ -40,9 +40,10 @@ def kiosk_checkin() -> Any:
     return jsonify(checkin.check_in(services(), body.terminal, body.method, body.code, by=actor()))
 
 
-@bp.get("/api/kiosk/<terminal>/lookup")
-@doc("自助机查询：患者今日待签到检查及各自能否签到（不签到）", query=LookupQuery, tags=("kiosk",))
+@bp.post("/api/kiosk/<terminal>/lookup")
+@doc("自助机查询：患者今日待签到检查及各自能否签到（不签到）；条码、凭证与病案号放在请求体中，不进地址和日志",
+     body=LookupBody, tags=("kiosk",))
 @requires(Perm.EXAM_OPERATE)
 def kiosk_lookup(terminal: str) -> Any:
-    a = query_args(LookupQuery)
-    return jsonify(checkin.lookup(services(), terminal, a.method, a.code, by=actor()))
+    b = json_body(LookupBody)
+    return jsonify(checkin.lookup(services(), terminal, b.method, b.code, by=actor()))

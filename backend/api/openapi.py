@@ -22,32 +22,59 @@ def doc(
     response: type[BaseModel] | None = None,
     tags: tuple[str, ...] = (),
     public: bool = False,
+    status: int = 200,
 ) -> Callable[[F], F]:
-    """Attach OpenAPI facts to a view function."""
+    """Attach OpenAPI facts to a view function (`status`: its success code, 201 for a create)."""
 
     def deco(fn: F) -> F:
         fn.__dict__["openapi"] = {"summary": summary, "body": body, "query": query, "response": response,
-                                  "tags": list(tags), "public": public}
+                                  "tags": list(tags), "public": public, "status": status}
         return fn
 
     return deco
 
 
-def _path(rule: str) -> tuple[str, list[str]]:
-    names = re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", rule)
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule), names
+REF_TEMPLATE = "#/components/schemas/{model}"
+# Werkzeug converters and the schema of the path parameter they accept.
+CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 0},
+    "float": {"type": "number"},
+}
 
 
-def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema()
+def _path(rule: str) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+    params = [(name, CONVERTER_SCHEMAS.get(conv or "", {"type": "string"}))
+              for conv, name in re.findall(r"<(?:([^:<>]+):)?([^<>]+)>", rule)]
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule), params
+
+
+def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON schema with its nested models moved into components (so every $ref resolves)."""
+    schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+    components.update(schema.pop("$defs", {}))
+    return schema
+
+
+def _query_params(model: type[BaseModel], components: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = _schema(model, components)
     required = set(schema.get("required", []))
     return [{"name": name, "in": "query", "required": name in required, "schema": prop,
              **({"description": prop["description"]} if "description" in prop else {})}
             for name, prop in schema.get("properties", {}).items()]
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}}}},
+}
+ERRORS = {"400": "输入有误", "401": "未登录", "403": "没有权限", "404": "不存在", "405": "不支持的请求方法",
+          "409": "状态冲突", "413": "请求内容过大", "415": "请使用 JSON", "429": "请求过于频繁"}
+
+
 def build_spec(app: Flask) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/"):
             continue
@@ -55,23 +82,23 @@ def build_spec(app: Flask) -> dict[str, Any]:
         info = getattr(view, "openapi", None) or getattr(getattr(view, "__wrapped__", None), "openapi", None)
         if info is None:
             continue
-        path, names = _path(rule.rule)
+        path, params = _path(rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             op: dict[str, Any] = {"summary": info["summary"], "tags": info["tags"] or [rule.endpoint.split(".")[0]],
                                   "operationId": f"{rule.endpoint}.{method.lower()}",
-                                  "parameters": [{"name": n, "in": "path", "required": True,
-                                                  "schema": {"type": "string"}} for n in names]}
+                                  "parameters": [{"name": n, "in": "path", "required": True, "schema": s}
+                                                 for n, s in params]}
             if info["query"] is not None:
-                op["parameters"] += _query_params(info["query"])
+                op["parameters"] += _query_params(info["query"], components)
             if info["body"] is not None:
                 op["requestBody"] = {"required": True, "content": {"application/json": {
-                    "schema": info["body"].model_json_schema()}}}
+                    "schema": _schema(info["body"], components)}}}
             ok: dict[str, Any] = {"description": "OK"}
             if info["response"] is not None:
-                ok["content"] = {"application/json": {"schema": info["response"].model_json_schema()}}
-            op["responses"] = {"200": ok, "400": {"description": "输入有误"}, "401": {"description": "未登录"},
-                               "403": {"description": "没有权限"}, "404": {"description": "不存在"},
-                               "409": {"description": "状态冲突"}}
+                ok["content"] = {"application/json": {"schema": _schema(info["response"], components)}}
+            error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            op["responses"] = {str(info["status"]): ok, **{code: {"description": text, "content": error}
+                                             for code, text in ERRORS.items()}}
             perms = getattr(view, "required_perms", None)
             if not info["public"]:
                 op["security"] = [{"apiKey": []}, {"session": []}]
@@ -82,7 +109,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "RadOps API", "version": "1.0", "description": "放射科工作流接口"},
         "paths": dict(sorted(paths.items())),
-        "components": {"securitySchemes": {
+        "components": {"schemas": dict(sorted(components.items())), "securitySchemes": {
             "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             "session": {"type": "apiKey", "in": "cookie", "name": "radops_session"}}},
     }

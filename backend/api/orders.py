@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any, Literal
 
 from flask import Blueprint, jsonify
@@ -11,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
-from backend.api.validation import json_body, query_args
+from backend.api.validation import IsoDate, json_body, query_args
 from backend.domain.enums import PatientClass, Priority, Sex
 from backend.domain.order_intake import SOURCE_SYSTEM, IntakeAction, IntakeCommand, fingerprint
 from backend.domain.permissions import Perm
@@ -25,7 +24,7 @@ class OrderPatient(BaseModel):
     mrn: str = Field(min_length=1, max_length=32, description="病案号或体检号")
     name: str = Field(min_length=1, max_length=64)
     sex: Sex = Sex.UNKNOWN
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     id_card: str | None = Field(None, max_length=18)
     phone: str | None = Field(None, max_length=20)
 

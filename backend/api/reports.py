@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from flask import Blueprint, Response, jsonify
@@ -10,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
-from backend.api.validation import json_body
+from backend.api.validation import IsoDateTime, json_body
 from backend.domain.permissions import Perm
 from backend.services.reporting import critical_values, queries
 from backend.services.reporting import pdf as report_pdf
@@ -138,7 +137,7 @@ def review_queue() -> Any:
 
 
 @bp.post("/api/exams/<int:exam_id>/critical-values")
-@doc("上报危急值（检查开始后，由报告医师上报）", body=RaiseBody, tags=("critical",))
+@doc("上报危急值（检查开始后，由报告医师上报）", status=201, body=RaiseBody, tags=("critical",))
 @requires(Perm.CRITICAL_MANAGE)
 def raise_critical(exam_id: int) -> Any:
     body = json_body(RaiseBody)
@@ -151,7 +150,7 @@ def raise_critical(exam_id: int) -> Any:
 @requires(Perm.CRITICAL_MANAGE)
 def notify_critical(critical_id: int) -> Any:
     body = json_body(NotifyBody)
-    at: datetime | None = body.notified_at
+    at: IsoDateTime | None = body.notified_at
     return jsonify(critical_values.notify(services(), critical_id, to=body.to, via=body.via,
                                           read_back=body.read_back, by=actor(), at=at))
 

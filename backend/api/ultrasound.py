@@ -24,6 +24,10 @@ class GroupFields(BaseModel):
     active: bool | None = None
 
 
+class GroupCreate(GroupFields):
+    name: str = Field(min_length=1, max_length=64)
+
+
 class ShiftFields(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=64)
     group_id: int | None = Field(None, ge=1)
@@ -59,10 +63,10 @@ def list_groups() -> Any:
 
 
 @bp.post(f"{P}/shift-groups")
-@doc("新建班次组", body=GroupFields, tags=TAGS)
+@doc("新建班次组", status=201, body=GroupCreate, tags=TAGS)
 @requires(Perm.ADMIN)
 def create_group() -> Any:
-    return jsonify(shifts.create_group(services(), by=actor(), **_set(json_body(GroupFields)))), 201
+    return jsonify(shifts.create_group(services(), by=actor(), **_set(json_body(GroupCreate)))), 201
 
 
 @bp.patch(f"{P}/shift-groups/<int:group_id>")
@@ -88,7 +92,7 @@ def list_shifts() -> Any:
 
 
 @bp.post(f"{P}/shifts")
-@doc("新建工作班次", body=ShiftFields, tags=TAGS)
+@doc("新建工作班次", status=201, body=ShiftFields, tags=TAGS)
 @requires(Perm.ADMIN)
 def create_shift() -> Any:
     values = _set(json_body(ShiftFields))
@@ -120,7 +124,7 @@ def current_session() -> Any:
 
 
 @bp.post(f"{P}/sessions")
-@doc("选择班次：班次、诊室、是否有打字员（开始班次）", body=SessionBody, tags=TAGS)
+@doc("选择班次：班次、诊室、是否有打字员（开始班次）", status=201, body=SessionBody, tags=TAGS)
 @requires(Perm.EXAM_READ)
 def open_session() -> Any:
     body = json_body(SessionBody)

@@ -11,6 +11,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.domain.errors import InvalidInput
+
 SessionFactory = sessionmaker[Session]
 
 
@@ -22,11 +24,25 @@ def make_engine(url: str, **kw: Any) -> Engine:
         kw.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kw)
         _tune_sqlite(engine)
-        return engine
-    kw.setdefault("pool_size", 10)
-    kw.setdefault("max_overflow", 20)
-    kw.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kw)
+    else:
+        kw.setdefault("pool_size", 10)
+        kw.setdefault("max_overflow", 20)
+        kw.setdefault("pool_pre_ping", True)
+        engine = create_engine(url, **kw)
+    event.listen(engine, "before_cursor_execute", _refuse_nul_bytes)
+    return engine
+
+
+def _refuse_nul_bytes(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+    """The last guard behind the channels' own validation (backend/domain/text_input.py): PostgreSQL cannot
+    store a NUL byte in text and SQLite would keep it, so no channel's forgotten check ever becomes a 500
+    on one database and a stored \\x00 on the other."""
+    rows = params if executemany else (params,)
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row if isinstance(row, list | tuple) else ()
+        for value in values:
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidInput("输入含有空字符（NUL），已拒绝", code="invalid_text")
 
 
 class _WriteGate:

@@ -46,6 +46,13 @@ del R, P
 
 # API-key scopes name permissions directly (e.g. "exam.read", "exam.register").
 SCOPES: Final = frozenset(p.value for p in Perm)
+ALL_SCOPES: Final = "all"  # on the command line and in the admin page: every scope
+
+
+def expand_scopes(names: Iterable[str]) -> list[str]:
+    """The scopes a key asks for, with `all` standing for every scope; sorted, without repeats."""
+    wanted = {n.strip() for n in names if n.strip()}
+    return sorted(SCOPES) if ALL_SCOPES in wanted else sorted(wanted)
 
 
 def permissions_of(roles: Iterable[str]) -> frozenset[Perm]:

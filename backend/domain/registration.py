@@ -8,6 +8,7 @@ from datetime import date
 
 from backend.domain.enums import PatientClass, Priority, Sex
 from backend.domain.errors import InvalidInput
+from backend.domain.text_input import NAME_MAX, check_name, check_text
 
 ID_CARD = re.compile(r"^\d{17}[\dXx]$")
 PHONE = re.compile(r"^[\d+\-() ]{5,20}$")
@@ -48,8 +49,9 @@ def validate_patient(p: PatientData) -> None:
     """Refuse a patient record that staff could not use (no MRN, no name, malformed numbers)."""
     if not MRN.match(p.mrn or ""):
         raise InvalidInput("病案号必填，仅限字母、数字和连字符，最长 32 位", code="invalid_mrn")
-    if not p.name.strip() or len(p.name) > 64:
-        raise InvalidInput("患者姓名必填，最长 64 个字符", code="invalid_name")
+    if not p.name.strip() or len(p.name) > NAME_MAX:
+        raise InvalidInput(f"患者姓名必填，最长 {NAME_MAX} 个字符", code="invalid_name")
+    check_name(p.name, field="患者姓名")
     if p.sex not in {s.value for s in Sex}:
         raise InvalidInput("性别无效（M/F/O/U）", code="invalid_sex")
     if p.id_card and not ID_CARD.match(p.id_card):
@@ -60,6 +62,8 @@ def validate_patient(p: PatientData) -> None:
 
 def validate_order(o: OrderData) -> None:
     validate_patient(o.patient)
+    check_text(o.ordering_department, field="开单科室", max_len=64, multiline=False)
+    check_text(o.ordering_doctor, field="开单医生", max_len=64, multiline=False)
     validate_order_fields(patient_class=o.patient_class, priority=o.priority, clinical_info=o.clinical_info)
 
 
@@ -71,6 +75,7 @@ def validate_order_fields(*, patient_class: str, priority: str, clinical_info: s
         raise InvalidInput(f"优先级无效：{priority}", code="invalid_priority")
     if len(clinical_info) > 2000:
         raise InvalidInput("临床信息最长 2000 个字符", code="field_too_long")
+    check_text(clinical_info, field="临床信息", max_len=2000)
 
 
 def slot_required(*, needs_slot: bool, patient_class: str) -> bool:

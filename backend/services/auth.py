@@ -18,7 +18,8 @@ from backend.db.models import ApiKey, User, UserRole
 from backend.domain.actor import Actor
 from backend.domain.enums import ROLE_LABELS, Role
 from backend.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from backend.domain.permissions import SCOPES, Perm, permissions_of
+from backend.domain.permissions import SCOPES, Perm, expand_scopes, permissions_of
+from backend.domain.text_input import check_text
 from backend.services import audit
 from backend.services.base import Services, transaction
 
@@ -121,6 +122,7 @@ def list_users(svc: Services, *, by: Actor) -> list[dict[str, Any]]:
 
 def login(svc: Services, username: str, password: str, *, ip: str = "") -> Actor:
     """Check a staff password; refuse unknown, inactive or wrong with one message (audited either way)."""
+    check_text(username, field="用户名", max_len=64, multiline=False)
     actor: Actor | None = None
     with transaction(svc) as tx:
         user = tx.session.scalars(select(User).where(User.username == username.strip())).first()
@@ -185,10 +187,11 @@ def _digest(secret: str) -> str:
 def create_api_key(svc: Services, name: str, scopes: Iterable[str], *, by: Actor) -> str:
     """Create a system key and return it once (`rk_<prefix>_<secret>`); only its hash is kept."""
     by.require(Perm.ADMIN)
-    scope_list = sorted(set(scopes))
+    scope_list = expand_scopes(scopes)
     bad = [s for s in scope_list if s not in SCOPES]
     if bad or not scope_list:
-        raise InvalidInput(f"权限范围无效：{', '.join(bad) or '至少一个'}；可选：{', '.join(sorted(SCOPES))}",
+        choices = ", ".join(sorted(SCOPES))
+        raise InvalidInput(f"权限范围无效：{', '.join(bad) or '至少一个'}；可选：{choices} 或 all（全部）",
                            code="invalid_scope")
     prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(24)
     with transaction(svc) as tx:

@@ -58,7 +58,7 @@ def test_checkin_api_unknown_code_and_validation(app, client, actors):
     bad = client.post("/api/kiosk/checkin", json={"terminal": "K1", "method": "face", "code": "1"},
                       headers={"X-API-Key": raw})
     assert bad.status_code == 400
-    look = client.get("/api/kiosk/K1/lookup?method=mrn&code=NOPE", headers={"X-API-Key": raw})
+    look = client.post("/api/kiosk/K1/lookup", json={"method": "mrn", "code": "NOPE"}, headers={"X-API-Key": raw})
     assert look.status_code == 404
 
 

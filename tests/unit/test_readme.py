@@ -9,9 +9,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def settings_variables() -> set[str]:
-    """Names read by backend/config.py (env.get("NAME" ...)) and by the command line."""
+    """Names read by backend/config.py and by the command line: every quoted RADOPS_*, DATABASE_URL, REDIS_URL."""
     sources = (ROOT / "backend" / "config.py").read_text() + (ROOT / "backend" / "cli.py").read_text()
-    return set(re.findall(r"""(?:env|environ)\.get\(\s*["']([A-Z][A-Z0-9_]*)["']""", sources))
+    names = re.findall(r"""["']((?:RADOPS_[A-Z0-9_]*|DATABASE_URL|REDIS_URL))["']""", sources)
+    return {n for n in names if not n.endswith("_")}  # RADOPS_X_ is a prefix, not a variable
 
 
 def readme_table_variables() -> set[str]:

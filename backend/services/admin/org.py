@@ -21,10 +21,10 @@ def _count(tx: Tx, model: Any, *where: Any) -> int:
     return int(tx.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-def _check_campus_modality(tx: Tx, campus_id: int, modality: str) -> None:
-    if tx.session.get(Campus, campus_id) is None:
+def _check_campus_modality(tx: Tx, campus_id: int | None, modality: str | None) -> None:
+    if campus_id is None or tx.session.get(Campus, campus_id) is None:
         raise InvalidInput(f"院区不存在：{campus_id}", code="unknown_campus")
-    if tx.session.get(Modality, modality) is None:
+    if modality is None or tx.session.get(Modality, modality) is None:
         raise InvalidInput(f"设备类型不存在：{modality}", code="unknown_modality")
 
 

@@ -55,6 +55,7 @@ def create_group(svc: Services, *, by: Actor, name: str, department_id: int | No
     """Create a shift group; names are unique."""
     by.require(Perm.ADMIN)
     with transaction(svc) as tx:
+        _check_department(tx, department_id)
         g = ShiftGroup(name=_group_name(tx, name), department_id=department_id, active=active)
         tx.session.add(g)
         tx.session.flush()
@@ -70,7 +71,7 @@ def update_group(svc: Services, group_id: int, *, by: Actor, **changes: Any) -> 
         if "name" in changes:
             g.name = _group_name(tx, changes["name"], group_id)
         if "department_id" in changes:
-            g.department_id = changes["department_id"]
+            g.department_id = _check_department(tx, changes["department_id"])
         if changes.get("active") is not None:
             g.active = bool(changes["active"])
         audit.record(tx, by, "update", "shift_group", g.id, **{k: v for k, v in changes.items() if k != "name"})
@@ -113,12 +114,17 @@ def list_shifts(svc: Services, *, by: Actor, group_id: int | None = None,
         return [shift_dict(tx, s, links.get(s.id, [])) for s in tx.session.scalars(q)]
 
 
+def _check_department(tx: Tx, department_id: int | None) -> int | None:
+    if department_id is not None and tx.session.get(Department, department_id) is None:
+        raise InvalidInput("科室不存在", code="unknown_department")
+    return department_id
+
+
 def _check_refs(tx: Tx, values: Mapping[str, Any], queue_ids: list[int]) -> None:
     _group(tx, int(values["group_id"]))
     if tx.session.get(Campus, values["campus_id"]) is None:
         raise InvalidInput("院区不存在", code="unknown_campus")
-    if values.get("department_id") is not None and tx.session.get(Department, values["department_id"]) is None:
-        raise InvalidInput("科室不存在", code="unknown_department")
+    _check_department(tx, values.get("department_id"))
     if not queue_ids:
         raise InvalidInput("请至少关联一个队列", code="shift_queues_required")
     queues = list(tx.session.scalars(select(Queue).where(Queue.id.in_(queue_ids))))
