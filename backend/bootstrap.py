@@ -8,6 +8,7 @@ from backend.config import Settings
 from backend.db.session import make_engine, make_session_factory
 from backend.domain.clock import Clock, system_clock
 from backend.ports import Notifier, NullNotifier
+from backend.services import health
 from backend.services.base import Services
 
 
@@ -23,13 +24,45 @@ def build_services(
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
     ports = {**_default_ports(settings), **(ports or {})}
-    return Services(
+    svc = Services(
         settings=settings,
         session_factory=session_factory,
         clock=clock or system_clock,
         notifier=notifier or NullNotifier(),
         ports=dict(ports or {}),
     )
+    for key, label in PARTNERS.items():
+        if key in svc.ports:
+            svc.ports[key] = ObservedPort(svc, label, svc.ports[key])
+    return svc
+
+
+# Outbound partner ports whose last success and last failure /api/health reports, with their names there.
+PARTNERS = {"insurance": "医保平台"}
+
+
+class ObservedPort:
+    """A partner port whose every call's outcome is noted for /api/health (kept in memory, written with
+    the process's heartbeat); calls and answers pass through unchanged."""
+
+    def __init__(self, svc: Services, label: str, inner: Any) -> None:
+        self._svc, self._label, self._inner = svc, label, inner
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = target(*args, **kwargs)
+            except Exception as exc:
+                health.note_partner(self._svc, self._label, error=f"{type(exc).__name__}: {exc}"[:200])
+                raise
+            health.note_partner(self._svc, self._label)
+            return result
+
+        return call
 
 
 def _default_ports(settings: Settings) -> dict[str, Any]:
@@ -38,5 +71,12 @@ def _default_ports(settings: Settings) -> dict[str, Any]:
 
     from integrations.insurance.client import HttpInsuranceResolver
 
-    return {"insurance": HttpInsuranceResolver(
+    ports: dict[str, Any] = {"insurance": HttpInsuranceResolver(
         httpx.Client(base_url=settings.insurance_url, timeout=httpx.Timeout(5, connect=2)))}
+    if settings.redis_url:
+        from backend.bus import RedisBus
+        from backend.services.health import this_instance
+
+        # Connects on first use; the process's housekeeping (entrypoints/process.py) subscribes to it.
+        ports["revocations"] = RedisBus(settings.redis_url, origin=this_instance())
+    return ports

@@ -47,3 +47,15 @@ class InsuranceResolver(Protocol):
     """Decodes an NHSA e-voucher QR through the insurance platform; None for an unknown voucher."""
 
     def resolve(self, *, qr_payload: str) -> InsuredPerson | None: ...
+
+
+class RevocationBus(Protocol):
+    """Tells every process of the installation that a credential is revoked (kind: user, api_key, session).
+
+    Services call `revoke` after the commit that revoked; each process drops what it remembers at once.
+    `ping` answers whether the message queue is reachable (for /api/health).
+    """
+
+    def revoke(self, kind: str, ident: str) -> None: ...
+
+    def ping(self) -> bool: ...
