@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 from collections.abc import Callable
 
 from flask import Flask
@@ -19,6 +20,7 @@ from backend.config import Settings, ensure_secret, load_settings
 from backend.domain import health as rules
 from backend.entrypoints.heap import freeze_startup_heap
 from backend.entrypoints.process import ProcessLife
+from backend.realtime import async_mode
 from backend.services.health import Report
 
 logger = logging.getLogger(__name__)
@@ -40,8 +42,17 @@ def make_app(settings: Settings | None = None) -> Flask:
     life = ProcessLife(app.extensions["radops"], _web_report).start()
     _stop_hooks.append(life.stop)
     atexit.register(life.stop)
+    logger.info("web process %s serving: %s", life.instance, serving_mode())
     freeze_startup_heap()
     return app
+
+
+def serving_mode() -> str:
+    """Socket.IO's async mode and psycopg's wait function: `gevent` and a cooperative wait (not `wait_c`,
+    which would block every greenlet of the process while one query runs) in the gevent worker."""
+    waits = sys.modules.get("psycopg.waiting")
+    wait = getattr(getattr(waits, "wait", None), "__name__", "-")
+    return f"async_mode={async_mode()} psycopg_wait={wait}"
 
 
 def _web_report() -> list[Report]:
