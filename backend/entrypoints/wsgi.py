@@ -39,6 +39,10 @@ def run_stop_hooks() -> None:
 def make_app(settings: Settings | None = None) -> Flask:
     settings = settings or ensure_secret(load_settings(os.environ))
     app = create_app(settings)
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)  # type: ignore[method-assign]
     life = ProcessLife(app.extensions["radops"], _web_report).start()
     _stop_hooks.append(life.stop)
     atexit.register(life.stop)
