@@ -1,7 +1,11 @@
 """Many open screens on one web process (issue 18.1): N WebSocket clients stay connected while `/api/health`
 is probed and patients are called; prints connect figures, health p50/p95 and call -> screen p50/p99.
 
-    .venv/bin/python bench/bench_connections.py --clients 2000 --rounds 10 [--server web|embedded]
+    .venv/bin/python bench/bench_connections.py --clients 2000 --screens 200 --rounds 10 [--server web|embedded]
+
+`--screens` of the clients are hall screens of the campus whose room calls (each call reaches them all);
+the others are connected and idle in a room no event goes to (kiosks, staff pages of other areas), as in a
+hospital where a call is heard by its campus's screens. `--screens 2000` sends every call to all of them.
 
 `web` is `python -m backend web` (gunicorn's gevent worker, the layout at scale); `embedded` is the
 threaded server of `make run`. Clients are python-socketio clients on gevent, spread over several
@@ -41,7 +45,8 @@ def _raise_fd_limit() -> int:
 # ---- the client process -------------------------------------------------------------------------------
 
 def _client_worker(base: str, campus_id: int, n: int) -> None:
-    """Hold `n` screen clients; answer commands on stdin (clear / collect EXPECT DEADLINE / close)."""
+    """Hold `n` clients in the campus room (an id of 0: idle clients in a room nothing is sent to); answer
+    commands on stdin (clear / collect EXPECT DEADLINE / close)."""
     import gevent
     import socketio
     from gevent.pool import Pool
@@ -53,7 +58,7 @@ def _client_worker(base: str, campus_id: int, n: int) -> None:
         c = socketio.Client(reconnection=False)
         c.on("ticket_called", lambda _data: arrivals.append(time.perf_counter()))
         try:
-            c.connect(f"{base}?campus={campus_id}", transports=["websocket"], wait_timeout=30)
+            c.connect(f"{base}?campus={campus_id or 'idle'}", transports=["websocket"], wait_timeout=30)
             clients.append(c)
         except Exception:  # counted as failed below
             return
@@ -85,13 +90,19 @@ def _say(obj: Any) -> None:
 class Fleet:
     """The clients, spread over processes driven through pipes."""
 
-    def __init__(self, base: str, campus_id: int, n: int, procs: int) -> None:
-        sizes = [k for k in (n // procs + (1 if i < n % procs else 0) for i in range(procs)) if k]
-        self.procs = [subprocess.Popen([sys.executable, __file__, "--client-worker", base, str(campus_id), str(k)],
+    def __init__(self, base: str, campus_id: int, n: int, procs: int, *, screens: int) -> None:
+        """`screens` of the `n` clients are in the called campus's room; the others idle in another room."""
+        def split(total: int) -> list[int]:
+            return [total // procs + (1 if i < total % procs else 0) for i in range(procs)]
+
+        plan = [(campus_id, k) for k in split(screens)] + [(0, k) for k in split(n - screens)]
+        self.procs = [subprocess.Popen([sys.executable, __file__, "--client-worker", base, str(room), str(k)],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-                      for k in sizes]
+                      for room, k in plan if k]
+        self.listening = [room != 0 for room, k in plan if k]
         self.ready = [self._read(p) for p in self.procs]
         self.connected = sum(r["ready"] for r in self.ready)
+        self.screens = sum(r["ready"] for r, on in zip(self.ready, self.listening, strict=True) if on)
 
     @staticmethod
     def _read(p: subprocess.Popen[str]) -> dict[str, Any]:
@@ -113,8 +124,8 @@ class Fleet:
             self._read(p)
         t0 = time.perf_counter()
         fire()
-        for p, r in zip(self.procs, self.ready, strict=True):
-            self._send(p, f"collect {r['ready']} {t0 + timeout}")
+        for p, r, on in zip(self.procs, self.ready, self.listening, strict=True):
+            self._send(p, f"collect {r['ready'] if on else 0} {t0 + timeout}")
         return [(a - t0) * 1000 for p in self.procs for a in self._read(p)["arrivals"]]
 
     def close(self) -> None:
@@ -129,11 +140,13 @@ class Fleet:
 
 # ---- the driver ---------------------------------------------------------------------------------------
 
-def _start_server(kind: str, url: str, port: int) -> subprocess.Popen[bytes]:
+def _start_server(kind: str, url: str, port: int, redis_url: str | None) -> subprocess.Popen[bytes]:
     import httpx
 
     env = {**os.environ, "DATABASE_URL": url, "RADOPS_SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
            "RADOPS_VAR_DIR": str(BENCH_DIR / "connections"), "RADOPS_LOG_LEVEL": "WARNING"}
+    if redis_url:  # events then go through the Redis queue, as between the processes at scale
+        env["REDIS_URL"] = redis_url
     if kind == "web":
         args = [sys.executable, "-m", "backend", "web", "--port", str(port)]
     else:
@@ -182,11 +195,12 @@ class HealthProbe(threading.Thread):
 def _measure(base: str, ids: dict[str, Any], a: argparse.Namespace) -> dict[str, Any]:
     import httpx
 
-    fleet = Fleet(base, ids["campus_id"], a.clients, a.client_processes)
+    fleet = Fleet(base, ids["campus_id"], a.clients, a.client_processes, screens=min(a.screens, a.clients))
     desk = httpx.Client(base_url=base, timeout=10)
     desk.post("/api/auth/login", json={"username": "tech", "password": ids["password"]})
     probe = HealthProbe(base)
     samples: list[float] = []
+    answered: list[float] = []
     lost = 0
     try:
         time.sleep(1.0)
@@ -195,18 +209,22 @@ def _measure(base: str, ids: dict[str, Any], a: argparse.Namespace) -> dict[str,
             last: dict[str, Any] = {}
 
             def call(last: dict[str, Any] = last) -> None:
-                last.update(desk.post(f"/api/rooms/{ids['room_id']}/call-next", json={}).raise_for_status().json())
+                t0 = time.perf_counter()
+                r = desk.post(f"/api/rooms/{ids['room_id']}/call-next", json={})
+                answered.append((time.perf_counter() - t0) * 1000)
+                last.update(r.raise_for_status().json())
 
             got = fleet.round(call)
             samples += got
-            lost += fleet.connected - len(got)
+            lost += fleet.screens - len(got)
             desk.post(f"/api/tickets/{last['ticket_id']}/missed", json={}).raise_for_status()
             time.sleep(0.3)
     finally:
         probe.stop()
         desk.close()
         fleet.close()
-    return {"clients": a.clients, "connected": fleet.connected, "client_processes": len(fleet.procs),
+    return {"clients": a.clients, "connected": fleet.connected, "screens_called": fleet.screens,
+            "client_processes": len(fleet.procs), "call_answer_p50_ms": round(percentile(answered, 50), 1),
             "connect_s": max(r["seconds"] for r in fleet.ready), "rounds": a.rounds, "samples": len(samples),
             "lost": lost, "call_to_screen_p50_ms": round(percentile(samples, 50), 1),
             "call_to_screen_p99_ms": round(percentile(samples, 99), 1), "health_requests": len(probe.times),
@@ -223,9 +241,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=2000)
     p.add_argument("--rounds", type=int, default=10)
-    p.add_argument("--client-processes", type=int, default=4)
+    p.add_argument("--screens", type=int, default=200,
+                   help="clients in the called campus's room (hall screens); the rest idle in another room")
+    p.add_argument("--client-processes", type=int, default=4, help="processes per group of clients")
     p.add_argument("--server", choices=("web", "embedded"), default="web")
     p.add_argument("--database-url", help="default: BENCH_DATABASE_URL, else a SQLite file under var/bench")
+    p.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"),
+                   help="Socket.IO message queue of the web process (default: BENCH_REDIS_URL; none: in-process)")
     a = p.parse_args()
     limit = _raise_fd_limit()
     from bench_call_to_screen import _free_port, _prepare
@@ -233,13 +255,14 @@ def main() -> None:
     url = normalize(a.database_url or env_url() or default_url("connections.db"))
     ids = _prepare(url, a.rounds + 2)
     port = _free_port()
-    server = _start_server(a.server, url, port)
+    server = _start_server(a.server, url, port, a.redis_url if a.server == "web" else None)
     try:
         figures = _measure(f"http://127.0.0.1:{port}", ids, a)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    emit("connections", server=a.server, database=url.split(":", 1)[0], open_files=limit, **figures,
+    emit("connections", server=a.server, database=url.split(":", 1)[0], redis=bool(a.redis_url and a.server == "web"),
+         open_files=limit, load_1min=round(os.getloadavg()[0], 1), **figures,
          target_health_p95_ms=50, target_call_to_screen_p99_ms=100)
 
 
