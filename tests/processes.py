@@ -31,7 +31,8 @@ def radops_env(db_url: str, tmp: Path, *, redis_url: str | None = None, **extra:
     """The environment of every process of one installation (the README's variables), on free ports."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "RADOPS_"))}
     env.update({"DATABASE_URL": db_url, "RADOPS_SECRET_KEY": "process-test-secret", "RADOPS_VAR_DIR": str(tmp),
-                "RADOPS_MLLP_PORT": str(free_port()), "RADOPS_INSURANCE_URL": f"http://127.0.0.1:{free_port()}",
+                "RADOPS_MLLP_PORT": str(free_port()), "RADOPS_DICOM_PORT": str(free_port()),
+                "RADOPS_INSURANCE_URL": f"http://127.0.0.1:{free_port()}",
                 "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
     if redis_url:
         env["REDIS_URL"] = redis_url

@@ -125,3 +125,22 @@ def test_scheduler_log_lines_name_the_job_and_count_this_process(caplog: pytest.
     assert all("er_reminders" in line for line in lines), lines
     assert not any("_guarded" in line or "<locals>" in line for line in lines)
     assert "job er_reminders done in this process: {'closed': 2}" in lines
+
+
+def test_the_embedded_run_is_healthy_with_every_component_and_stops_on_sigterm(fresh_db_url: str,
+                                                                               tmp_path: Path) -> None:
+    port = free_port()
+    proc = radops(["run", "--no-seed"], radops_env(fresh_db_url, tmp_path, RADOPS_PORT=str(port)),
+                  tmp_path / "run.log")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/health", proc=proc, timeout=120)
+        r = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10)
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.stop()
+    assert r.status_code == 200, r.text
+    states = {c["name"]: c["state"] for c in r.json()["components"]}
+    assert {"database", "scheduler", "HL7 MLLP", "医保电子凭证模拟", "体检演示申请单"} <= states.keys()
+    assert set(states.values()) == {"ok"}, states  # every listener and emulator of starters() is up
+    assert "RadOps 已启动" in proc.log()

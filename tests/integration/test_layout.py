@@ -110,4 +110,5 @@ def test_the_procfile_layout_on_postgresql_and_redis(fresh_db_url: str, tmp_path
     assert heard
     assert _audit_reads(svc) - before >= 1  # web2's queued exam-list read was written at the stop
     log = honcho.log()
-    assert "psycopg_wait=wait_c" not in log and "async_mode=gevent" in log
+    assert "psycopg_wait=wait_c" not in log
+    assert "async_mode=gevent psycopg_wait=wait_poll" in log

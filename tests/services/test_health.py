@@ -3,6 +3,8 @@ forget (backend/services/auth.py)."""
 
 from __future__ import annotations
 
+import pytest
+
 from backend.bootstrap import ObservedPort
 from backend.domain.health import Expected, Kind
 from backend.services import auth, health
@@ -52,10 +54,8 @@ def test_partner_calls_are_noted_and_written_with_the_next_beat(svc, clock) -> N
     port.resolve(qr_payload="EV:1")
     clock.advance(minutes=1)
     resolver.fail = True
-    try:
-        port.resolve(qr_payload="EV:2")
-    except ConnectionError:
-        pass
+    with pytest.raises(ConnectionError):
+        port.resolve(qr_payload="EV:2")  # the caller still sees the failure
     health.beat(svc, [], instance="w:1")
     partner = next(c for c in health.check(svc, [], realtime=None)["components"] if c["kind"] == "partner")
     assert partner["name"] == "partner:医保平台"
