@@ -56,6 +56,12 @@ class Proc:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)
 
+    def kill(self) -> None:
+        """kill -9 of the process and every process it started (a crash, not a stop)."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
     def wait(self, timeout: float = 30) -> int:
         try:
             return self.popen.wait(timeout=timeout)

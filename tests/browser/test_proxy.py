@@ -58,21 +58,21 @@ def layout(tmp_path: Path) -> Iterator[dict[str, Any]]:
                 wait_http(f"http://127.0.0.1:{port}/api/health", proc=proc)
             wait_http(f"http://127.0.0.1:{listen}/api/health", proc=proxy)
             yield {"url": url, "proxy": f"http://127.0.0.1:{listen}", "webs": [f"http://127.0.0.1:{p}" for p in ports],
-                   "ports": ports, "nginx": proxy}
+                   "ports": ports, "nginx": proxy, "web_procs": webs}
         finally:
             proxy.stop()
             for proc in webs:
                 proc.stop()
 
 
-def _call_next(base: str, room: int, page: Any) -> None:
+def _call_next(base: str, room: int, page: Any, *, timeout: int = 3000) -> None:
     """Call the next patient on one web process, see it on the screen, then mark it missed (frees the room)."""
     with httpx.Client(base_url=base, timeout=10) as tech:
         tech.post("/api/auth/login", json={"username": "tech", "password": PASSWORDS["tech"]})
         r = tech.post(f"/api/rooms/{room}/call-next", json={})
         assert r.status_code == 200, r.text
         live = page.locator(".hall-now_calling .hall-calling-live", has_text=r.json()["code"])
-        live.wait_for(timeout=3000)  # pushed over Socket.IO through Redis and nginx; the re-sync is 30 s away
+        live.wait_for(timeout=timeout)  # pushed over Socket.IO through Redis and nginx; the re-sync is 30 s away
         assert tech.post(f"/api/tickets/{r.json()['ticket_id']}/missed", json={}).status_code == 200
 
 
@@ -87,6 +87,9 @@ def test_hall_screen_through_nginx_hears_calls_from_both_web_processes(layout: d
     page.wait_for_timeout(1000)  # the Socket.IO connection joins its campus room
     for base in layout["webs"]:  # one call made on each process, whichever holds the screen's WebSocket
         _call_next(base, room, page)
+    checked_in(svc, actors, "王芳")
+    layout["web_procs"][0].kill()  # kill -9 of one web process: the screen reconnects through nginx
+    _call_next(layout["webs"][1], room, page, timeout=15000)
     screenshot(page, "hall_screen_through_nginx")
     page.goto("about:blank")  # closes the WebSocket: nginx logs a proxied connection when it ends
     access = wait_until(lambda: (log := layout["nginx"].log()) and "/socket.io/" in log and log, what="access log")
