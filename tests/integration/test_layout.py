@@ -112,6 +112,6 @@ def test_the_procfile_layout_on_postgresql_and_redis(fresh_db_url: str, tmp_path
     log = honcho.log()
     job_lines = [line for line in log.splitlines() if "Running job" in line]
     assert job_lines
-    assert all(line.split("|", 1)[0].strip().startswith("scheduler") for line in job_lines)  # jobs run only there
+    assert all(line.split("|", 1)[0].split()[-1].startswith("scheduler.") for line in job_lines)  # only there
     assert "psycopg_wait=wait_c" not in log
     assert "async_mode=gevent psycopg_wait=wait_poll" in log
