@@ -93,7 +93,11 @@ def assess_component(expected: Expected, beats: Sequence[Beat], *, at: datetime)
     errors = sorted((b for b in beats if b.last_error_at), key=lambda b: b.last_error_at or b.at)
     last_error = errors[-1].last_error if errors and (last_ok is None or
                                                        (errors[-1].last_error_at or at) > last_ok) else ""
-    if live_ok:
+    if expected.kind == Kind.PARTNER:
+        # A partner is judged by the newest outcome any process saw, however old its beat: a web process
+        # that stopped says nothing about the partner it called.
+        state, detail = (State.DOWN, last_error) if last_error else (State.OK, beats[0].detail if beats else "")
+    elif live_ok:
         state, detail = State.OK, "; ".join(sorted({b.detail for b in live_ok if b.detail}))
     elif fresh and all(b.state == State.OFF for b in fresh):
         state, detail = State.OFF, fresh[0].detail

@@ -98,9 +98,13 @@ def _row(session: Any, component: str, instance: str) -> ComponentBeat:
 
 
 def withdraw(svc: Services, *, instance: str) -> None:
-    """A clean stop: this process no longer runs anything (its components are down unless another runs them)."""
+    """A clean stop: this process no longer runs anything (its components are down unless another runs them).
+
+    Its partner rows stay: the last success and failure it saw are still the newest news of that partner.
+    """
     with transaction(svc) as tx:
-        tx.session.execute(delete(ComponentBeat).where(ComponentBeat.instance == instance))
+        tx.session.execute(delete(ComponentBeat).where(ComponentBeat.instance == instance,
+                                                       ComponentBeat.kind != health.Kind.PARTNER))
 
 
 def check(svc: Services, expected: Sequence[health.Expected], *, realtime: bool | None) -> dict[str, Any]:

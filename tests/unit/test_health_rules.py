@@ -60,3 +60,11 @@ def test_a_partner_reports_its_last_success_and_a_later_error() -> None:
     assert body["last_error"] == "PartnerUnavailable: 超时"
     assert body["state"] == "down"
     assert overall([c]) == State.OK  # a partner's trouble is shown, not a reason to take RadOps out
+
+
+def test_a_partner_seen_by_a_stopped_process_keeps_its_last_outcome() -> None:
+    ok_at = NOW - timedelta(hours=2)
+    b = beat("partner:医保平台", "ok", ago=3600, kind=Kind.PARTNER, required=False, detail="医保平台", last_ok_at=ok_at)
+    [c] = assess([], [b], at=NOW)
+    assert c.state == State.OK  # an old beat says nothing against the partner
+    assert c.as_dict()["last_success"] == ok_at.isoformat()
