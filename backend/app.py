@@ -18,7 +18,7 @@ from backend.api import errors as api_errors
 from backend.api.security import check_json_csrf
 from backend.config import Settings
 from backend.domain.text_input import check_int
-from backend.realtime import SocketIONotifier, socketio
+from backend.realtime import SocketIONotifier, async_mode, queue_channel, socketio
 from backend.services.base import Services
 from backend.services.patient_flow import screens
 
@@ -32,6 +32,7 @@ PROTECTED_PREFIXES = ("/panels", "/admin", "/cockpit")
 def create_app(settings: Settings, services: Services | None = None) -> Flask:
     """Build the web app; starts no scheduler, listener or thread (entrypoints do that)."""
     from backend.bootstrap import build_services
+    from backend.entrypoints.background import expected_components
 
     log_privacy.install()  # request lines are logged without query strings (names, ID numbers)
     app = Flask(__name__, static_folder=str(Path(__file__).parent / "web" / "static"), static_url_path="/static")
@@ -49,11 +50,13 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    socketio.init_app(app, async_mode="threading", message_queue=settings.redis_url,
-                      cors_allowed_origins=None, logger=False, engineio_logger=False)
+    socketio.init_app(app, async_mode=async_mode(), message_queue=settings.redis_url,
+                      channel=queue_channel(settings.redis_url), cors_allowed_origins=None, logger=False,
+                      engineio_logger=False)
     if services is None:
         services = build_services(settings, notifier=SocketIONotifier(socketio))
     app.extensions["radops"] = services
+    app.extensions["radops_expected"] = expected_components()  # what /api/health waits to hear from
     # A wrong hall-screen layout stops the start with "file:line: reason" (QS-2).
     screens.validate_layouts(settings.layouts_dir)
 

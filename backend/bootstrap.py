@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 from backend.config import Settings
 from backend.db.session import make_engine, make_session_factory
 from backend.domain.clock import Clock, system_clock
-from backend.ports import Notifier, NullNotifier, Ports
+from backend.ports import InsuranceResolver, Notifier, NullNotifier, Ports
+from backend.services import health
 from backend.services.base import Services
 
 
@@ -22,13 +24,41 @@ def build_services(
     """Wire the services for one process; tests pass their own clock, notifier, session factory and ports."""
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
-    return Services(
+    svc = Services(
         settings=settings,
         session_factory=session_factory,
         clock=clock or system_clock,
         notifier=notifier or NullNotifier(),
         ports=ports if ports is not None else default_ports(settings),
     )
+    # Outbound partners whose last success and last failure /api/health reports, under these names.
+    observed = ObservedPort(svc, "医保平台", svc.ports.insurance)
+    svc.ports = replace(svc.ports, insurance=cast(InsuranceResolver, observed))
+    return svc
+
+
+class ObservedPort:
+    """A partner port whose every call's outcome is noted for /api/health (kept in memory, written with
+    the process's heartbeat); calls and answers pass through unchanged."""
+
+    def __init__(self, svc: Services, label: str, inner: Any) -> None:
+        self._svc, self._label, self._inner = svc, label, inner
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = target(*args, **kwargs)
+            except Exception as exc:
+                health.note_partner(self._svc, self._label, error=f"{type(exc).__name__}: {exc}"[:200])
+                raise
+            health.note_partner(self._svc, self._label)
+            return result
+
+        return call
 
 
 def default_ports(settings: Settings) -> Ports:
@@ -37,7 +67,15 @@ def default_ports(settings: Settings) -> Ports:
 
     from integrations.insurance.client import HttpInsuranceResolver
 
+    revocations = None
+    if settings.redis_url:
+        from backend.bus import RedisBus
+        from backend.services.health import this_instance
+
+        # Connects on first use; the process's housekeeping (entrypoints/process.py) subscribes to it.
+        revocations = RedisBus(settings.redis_url, origin=this_instance())
     return Ports(
         insurance=HttpInsuranceResolver(httpx.Client(base_url=settings.insurance_url,
                                                      timeout=httpx.Timeout(5, connect=2))),
+        revocations=revocations,
     )

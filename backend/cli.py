@@ -1,4 +1,4 @@
-"""The `python -m backend` command line: run, web, scheduler, migrate, seed, create-user, create-api-key."""
+"""The `python -m backend` command line: run, web, scheduler, listeners, migrate, seed, create-user, ..."""
 
 from __future__ import annotations
 
@@ -26,10 +26,21 @@ def _run(settings: Settings, ns: argparse.Namespace) -> int:
     return run(settings.with_(host=ns.host or settings.host, port=ns.port or settings.port), seed=not ns.no_seed)
 
 
-def _web(settings: Settings, ns: argparse.Namespace) -> int:
-    from backend.entrypoints.embedded import run_web
+def _web_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="listen port (default 8000)")
 
-    return run_web(settings.with_(host=ns.host or settings.host, port=ns.port or settings.port))
+
+def _web(settings: Settings, ns: argparse.Namespace) -> int:
+    from backend.entrypoints.web import run
+
+    return run(settings.with_(host=ns.host or settings.host, port=ns.port or settings.port))
+
+
+def _listeners(settings: Settings, ns: argparse.Namespace) -> int:
+    from backend.entrypoints.listeners_process import run
+
+    return run(settings)
 
 
 def _scheduler(settings: Settings, ns: argparse.Namespace) -> int:
@@ -118,9 +129,11 @@ def commands() -> tuple[Command, ...]:
     return (
         Command("run", "start everything in one process: web, Socket.IO, scheduler, listeners, emulators",
                 _run_args, _run),
-        Command("web", "start only the web process (APIs, pages, Socket.IO); for deployments at scale",
-                _run_args, _web),
+        Command("web", "start one web process (APIs, pages, Socket.IO) on gunicorn's gevent worker; at scale",
+                _web_args, _web),
         Command("scheduler", "start only the scheduler process (emits through REDIS_URL)", no_args, _scheduler),
+        Command("listeners", "start every listener and emulator (HL7 MLLP, ...) in one process; at scale",
+                no_args, _listeners),
         Command("migrate", "bring the database schema up to date", no_args, _migrate),
         Command("seed", "fill the database with the deterministic demo hospital", _seed_args, _seed),
         Command("create-user", "create a staff account", _user_args, _create_user),

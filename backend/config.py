@@ -31,6 +31,9 @@ class Settings:
     session_cookie_secure: bool = False
     # The insurance platform's e-voucher endpoint (the embedded run starts its emulator here).
     insurance_url: str = "http://127.0.0.1:8731"
+    # Reverse proxies in front of a web process that set X-Forwarded-For/-Proto (audit rows then carry
+    # the browser's address, not the proxy's); 0 trusts no such header.
+    proxy_hops: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_(self, **changes: object) -> Settings:
@@ -74,6 +77,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         start_scheduler=_bool(env.get("RADOPS_SCHEDULER"), True),
         session_cookie_secure=_bool(env.get("RADOPS_SECURE_COOKIES"), False),
         insurance_url=env.get("RADOPS_INSURANCE_URL", base.insurance_url),
+        proxy_hops=_int(env, "RADOPS_PROXY_HOPS", 0),
         extra={k: v for k, v in env.items() if k.startswith("RADOPS_X_")},
     )
 

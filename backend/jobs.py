@@ -14,6 +14,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from backend.domain import health as health_rules
 from backend.services.base import Services
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class Job:
 def scheduled_jobs() -> tuple[Job, ...]:
     """Every periodic job, in one list."""
     from backend.domain.actor import SYSTEM
-    from backend.services import audit
+    from backend.services import audit, health
     from backend.services.patient_flow import triage
     from backend.services.reporting import er_reminders
 
@@ -43,6 +44,8 @@ def scheduled_jobs() -> tuple[Job, ...]:
         # Fill open ultrasound rooms from the pool: the safety net for a check-in that committed to the pool
         # while a shift session was opening in another transaction.
         Job("triage_pull", 30, lambda svc: triage.pull_all(svc, by=SYSTEM)),
+        # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
+        Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
     )
 
 
@@ -58,9 +61,12 @@ def build_scheduler(svc: Services, jobs: tuple[Job, ...] | None = None) -> Backg
 def _guarded(job: Job) -> Callable[[Services], None]:
     def run(svc: Services) -> None:
         try:
-            job.run(svc)
+            done = job.run(svc)
         except Exception:  # a failing job must not kill the scheduler thread
             logger.exception("job %s failed", job.name)
+            return
+        if done:  # what this process did (another scheduler logs its own share)
+            logger.info("job %s done in this process: %s", job.name, done)
 
     run.__name__ = run.__qualname__ = job.name
     return run

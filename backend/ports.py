@@ -60,6 +60,18 @@ class InsuranceResolver(Protocol):
     def resolve(self, *, qr_payload: str) -> InsuredPerson | None: ...
 
 
+class RevocationBus(Protocol):
+    """Tells every process of the installation that a credential is revoked (kind: user, api_key, session).
+
+    Services call `revoke` after the commit that revoked; each process drops what it remembers at once.
+    `ping` answers whether the message queue is reachable (for /api/health).
+    """
+
+    def revoke(self, kind: str, ident: str) -> None: ...
+
+    def ping(self) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Ports:
     """The partner systems the services reach: one typed field per partner.
@@ -70,3 +82,5 @@ class Ports:
     """
 
     insurance: InsuranceResolver
+    # Revocations published to every process (Redis at scale); None in the one-process embedded default.
+    revocations: RevocationBus | None = None

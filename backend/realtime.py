@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,7 +37,24 @@ class SocketIONotifier:
 
 def external_notifier(redis_url: str) -> SocketIONotifier:
     """A notifier for processes other than web (scheduler, DICOM, MLLP): emits through Redis."""
-    return SocketIONotifier(SocketIO(message_queue=redis_url))
+    return SocketIONotifier(SocketIO(message_queue=redis_url, channel=queue_channel(redis_url)))
+
+
+def queue_channel(redis_url: str | None) -> str:
+    """The Socket.IO channel on Redis, one per database (pub/sub ignores the database number)."""
+    from backend.bus import channel_name
+
+    return channel_name(redis_url, "socketio") if redis_url else "flask-socketio"
+
+
+def async_mode() -> str:
+    """`gevent` in the gevent web worker (the standard library is monkey-patched there), else `threading`.
+
+    The web process at scale holds thousands of WebSocket connections as greenlets (Flask-SocketIO's
+    deployment guide: gunicorn's gevent worker); the embedded run and the tests keep one thread each.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    return "gevent" if monkey is not None and monkey.is_module_patched("socket") else "threading"
 
 
 def rooms_for_connection(args: Any, user: dict[str, Any] | None) -> list[str]:

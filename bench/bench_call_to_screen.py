@@ -115,7 +115,8 @@ def _start(args: list[str], port: int, probe: str) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
         try:
-            if requests.get(f"http://127.0.0.1:{port}{probe}", timeout=1).status_code == 200:
+            # /api/health answers 503 here (no scheduler or listeners run beside the bench server): it is up.
+            if requests.get(f"http://127.0.0.1:{port}{probe}", timeout=1).status_code in (200, 503):
                 return proc
         except requests.RequestException:
             time.sleep(0.1)

@@ -14,7 +14,7 @@ from dash_socketio import DashSocketIO
 from backend.domain.actor import Actor
 from backend.domain.catalog import Audience, listens
 from backend.domain.permissions import Perm
-from backend.web.context import page_actor
+from backend.web.context import page_actor, socket_options
 from dashboards import cockpit_view as view
 from panels.shell import refusal, staff_page
 
@@ -72,7 +72,7 @@ def body(actor: Actor, *, screen: bool) -> Any:
         dcc.Store(id="cockpit-dirty"), dcc.Store(id="cockpit-kick"),
         dcc.Interval(id="cockpit-poll", interval=POLL_MS),
         dcc.Interval(id="cockpit-throttle", interval=THROTTLE_MS),
-        DashSocketIO(id="cockpit-socket", eventNames=LIVE_EVENTS, options={"query": {"dashboard": "1"}}),
+        DashSocketIO(id="cockpit-socket", eventNames=LIVE_EVENTS, options=socket_options({"dashboard": "1"})),
         dbc.Modal([dbc.ModalHeader(dbc.ModalTitle(id="cockpit-drill-title")),
                    dbc.ModalBody(id="cockpit-drill-body")], id="cockpit-drill-modal", size="xl", scrollable=True),
     ], className=f"cockpit cockpit-{mode}", id="cockpit-root")

@@ -20,7 +20,7 @@ from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.reporting import er_reminders
-from backend.web.context import page_actor, services
+from backend.web.context import page_actor, services, socket_options
 
 POLL_MS = 30_000
 EVENTS = listens(Audience.ER_POPUP)
@@ -46,7 +46,7 @@ def component(actor: Actor) -> list[Any]:
         dbc.Button("打开报告", id="er-open", color="danger", n_clicks=0),
     ]
     return [
-        DashSocketIO(id="er-socket", eventNames=EVENTS),
+        DashSocketIO(id="er-socket", eventNames=EVENTS, options=socket_options()),
         dcc.Store(id="er-queue"), dcc.Store(id="er-heard"), dcc.Store(id="er-current"),
         dcc.Interval(id="er-poll", interval=POLL_MS),
         dcc.Location(id="er-go", refresh=True),

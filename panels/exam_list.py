@@ -16,7 +16,7 @@ from backend.domain.errors import DomainError
 from backend.domain.exam_query import MAX_PAGE, ExamFilter
 from backend.domain.permissions import Perm
 from backend.services.orders import catalog, exam_list
-from backend.web.context import page_actor, services
+from backend.web.context import page_actor, services, socket_options
 from panels import exam_list_menu
 from panels.exam_table import (
     CLASS_OPTIONS,
@@ -97,7 +97,7 @@ def _body(actor: Actor, q: str) -> Any:
         dcc.Store(id="exams-rows", data=[]), dcc.Store(id="exams-cursor"), dcc.Store(id="exams-flash"),
         dcc.Store(id="exams-refresh", data=0),
         dcc.Interval(id="exams-resync", interval=RESYNC_MS),
-        DashSocketIO(id="exams-socket", eventNames=LIVE_EVENTS, options={"query": {"exams": "1"}}),
+        DashSocketIO(id="exams-socket", eventNames=LIVE_EVENTS, options=socket_options({"exams": "1"})),
         exam_list_menu.components(),
     ])
 

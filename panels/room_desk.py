@@ -15,7 +15,7 @@ from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.patient_flow import calling, checkin
-from backend.web.context import page_actor, services
+from backend.web.context import page_actor, services, socket_options
 from panels.shell import staff_page
 
 PATH = "/panels/room-desk"
@@ -54,7 +54,7 @@ def _body(actor: Actor, room: int | None) -> Any:
         dcc.Location(id="desk-url", refresh=True),
         dcc.Interval(id="desk-resync", interval=15_000),
         DashSocketIO(id="desk-socket", eventNames=TICKET_EVENTS,
-                     options={"query": {"exams": "1", **({"room": str(room)} if room else {})}}),
+                     options=socket_options({"exams": "1", **({"room": str(room)} if room else {})})),
     ], fluid=True)
 
 

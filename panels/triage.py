@@ -16,7 +16,7 @@ from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.patient_flow import triage, triage_board
-from backend.web.context import page_actor, services
+from backend.web.context import page_actor, services, socket_options
 from panels.shell import staff_page
 
 PATH = "/panels/triage"
@@ -37,7 +37,7 @@ def _body(_actor: Actor) -> Any:
         html.Div(id="triage-board"),
         dcc.Store(id="triage-bump"),
         dcc.Interval(id="triage-resync", interval=15_000),
-        DashSocketIO(id="triage-socket", eventNames=EVENTS, options={"query": {"triage": "1"}}),
+        DashSocketIO(id="triage-socket", eventNames=EVENTS, options=socket_options({"triage": "1"})),
     ], fluid=True)
 
 

@@ -15,7 +15,7 @@ from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.patient_flow import calling, shift_sessions, triage_board
-from backend.web.context import page_actor, services
+from backend.web.context import page_actor, services, socket_options
 from panels.shell import staff_page
 
 PATH = "/panels/us-room"
@@ -43,7 +43,7 @@ def _body(actor: Actor) -> Any:
         html.Div(id="usroom-state"),
         dcc.Store(id="usroom-room", data=s["room_id"]),
         dcc.Interval(id="usroom-resync", interval=15_000),
-        DashSocketIO(id="usroom-socket", eventNames=EVENTS, options={"query": {"room": str(s["room_id"])}}),
+        DashSocketIO(id="usroom-socket", eventNames=EVENTS, options=socket_options({"room": str(s["room_id"])})),
     ], fluid=True)
 
 

@@ -14,7 +14,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html
 from backend.domain.catalog import Audience, EventName, listens
 from backend.domain.errors import DomainError
 from backend.services.patient_flow import screens
-from backend.web.context import services
+from backend.web.context import services, socket_options
 from signage import hall_blocks as blocks
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def layout(screen_id: str | None = None, **_query: Any) -> Any:
         html.Div(id="hall-voice-log", className="hall-hidden"),
         dcc.Interval(id="hall-resync", interval=RESYNC_MS),
         dcc.Interval(id="hall-tick", interval=1000),
-        dash_socketio.DashSocketIO(id="hall-socket", eventNames=TICKET_EVENTS, options={"query": query}),
+        dash_socketio.DashSocketIO(id="hall-socket", eventNames=TICKET_EVENTS, options=socket_options(query)),
     ], className="hall-screen", id="hall-screen", **{"data-layout": lay.file, "data-masked": str(info["masked"])})
 
 

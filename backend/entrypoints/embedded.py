@@ -1,13 +1,22 @@
-"""The one-process embedded default: migrate, seed if empty, then web + Socket.IO + scheduler + helpers."""
+"""The one-process embedded default (`make run`): migrate, seed if empty, then web + Socket.IO + scheduler +
+listeners on the threaded development server; the layout at scale is in the README."""
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+from typing import TYPE_CHECKING
 
 from backend.config import Settings
 from backend.entrypoints.heap import freeze_startup_heap
-from backend.services import audit
+from backend.entrypoints.process import ProcessLife
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from flask import Flask
+
+    from backend.entrypoints.background import Started
 
 logger = logging.getLogger(__name__)
 
@@ -20,10 +29,9 @@ def _say(line: str) -> None:
 def run(settings: Settings, *, seed: bool = True) -> int:
     from backend.app import create_app
     from backend.db.migrate import upgrade
-    from backend.entrypoints.background import start_all
+    from backend.entrypoints.background import StartFailed, start_all
     from backend.jobs import build_scheduler
-    from backend.realtime import socketio
-    from backend.seed import DEMO_LOGINS, is_empty, run_seed
+    from backend.seed import is_empty, run_seed
 
     upgrade(settings.database_url)
     if seed and is_empty(settings):
@@ -34,42 +42,48 @@ def run(settings: Settings, *, seed: bool = True) -> int:
     scheduler = build_scheduler(svc) if settings.start_scheduler else None
     if scheduler is not None:
         scheduler.start()
-    helpers = start_all(svc)
+    try:
+        helpers = start_all(svc)
+    except StartFailed as exc:
+        sys.stderr.write(f"{exc}\n")  # one line: which listener, which port, why
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        return 1
+    return _serve(app, settings, scheduler, helpers)
+
+
+def _serve(app: Flask, settings: Settings, scheduler: BackgroundScheduler | None, helpers: list[Started]) -> int:
+    from backend.entrypoints.background import reports, stop_all
+    from backend.realtime import socketio
+    from backend.seed import DEMO_LOGINS
+    from backend.services import health
+
+    svc = app.extensions["radops"]
+    life = ProcessLife(svc, lambda: reports(helpers)).start()
+    if scheduler is not None:
+        health.scheduler_beat(svc)
     base = f"http://{settings.host}:{settings.port}"
     _say("")
     _say(f"RadOps 已启动 / running at {base}")
     for path, label in PAGES:
         _say(f"  {label:<14} {base}{path}")
-    for name, _handle, line in helpers:
-        _say(f"  {name:<14} {line}")
+    for item in helpers:
+        _say(f"  {item.name:<14} {item.line}")
     _say("演示账号 / demo logins (username / password):")
     for username, password, role in DEMO_LOGINS:
         _say(f"  {username:<12} {password:<14} {role}")
     _say("按 Ctrl+C 停止 / press Ctrl+C to stop")
     freeze_startup_heap()
+    # SIGTERM (a service manager's stop) unwinds like Ctrl+C, so the stop below always runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True,
                      use_reloader=False, log_output=False)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-        for _name, handle, _line in helpers:
-            handle.stop()
-        audit.flush_reads(svc)  # queued read-audit rows (backend/services/audit.py)
-    return 0
-
-
-def run_web(settings: Settings) -> int:
-    """Only the web process (no scheduler, no listeners): several of these run behind a proxy."""
-    from backend.app import create_app
-    from backend.realtime import socketio
-
-    app = create_app(settings)
-    freeze_startup_heap()
-    try:
-        socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True, use_reloader=False)
-    finally:
-        audit.flush_reads(app.extensions["radops"])  # queued read-audit rows (backend/services/audit.py)
+        stop_all(helpers)
+        life.stop()  # queued read-audit rows (backend/services/audit.py), heartbeats withdrawn
     return 0
 
 

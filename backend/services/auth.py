@@ -104,7 +104,7 @@ def update_user(
             user.department_id = department_id
         audit.record(tx, by, "update", "user", user.id, password_reset=bool(password))
         out = user_dict(user)
-    _forget_actors(svc)
+    revoke_everywhere(svc, "user", user_id)
     return out
 
 
@@ -148,8 +148,9 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
-# Who is behind a session or key is re-read at most this often per process: a disabled account or a
-# revoked key stops working within this many seconds (at once in the process that changed it).
+# Who is behind a session or key is re-read at most this often per process. A change (disabled account,
+# new roles, revoked key) reaches every process at once through the revocation bus (`revoke_everywhere`);
+# this lifetime only bounds how long a process that missed a message (Redis down) keeps the old answer.
 ACTOR_TTL_SECONDS = 5.0
 
 
@@ -160,9 +161,22 @@ def _cached(svc: Services, key: str) -> Actor | None:
     return None
 
 
-def _forget_actors(svc: Services) -> None:
-    for key in [k for k in list(svc.cache) if k.startswith("actor:")]:
-        svc.cache.pop(key, None)
+def forget(svc: Services, kind: str, ident: str) -> None:
+    """Drop what this process remembers about one credential (`all`: everything), e.g. on a revocation."""
+    for key, hit in list(svc.cache.items()):
+        if not key.startswith("actor:"):
+            continue
+        actor = hit[1]
+        if kind == "all" or (actor.kind == kind and str(actor.id) == ident):
+            svc.cache.pop(key, None)
+
+
+def revoke_everywhere(svc: Services, kind: str, ident: object) -> None:
+    """After a committed revocation: forget it here, then tell every other process (if there are others)."""
+    forget(svc, kind, str(ident))
+    bus = svc.ports.revocations
+    if bus is not None:
+        bus.revoke(kind, str(ident))
 
 
 def actor_by_user_id(svc: Services, user_id: int, *, ip: str = "") -> Actor | None:
@@ -235,7 +249,7 @@ def revoke_api_key(svc: Services, key_id: int, *, by: Actor) -> None:
             raise NotFound(f"API 密钥不存在：{key_id}", code="api_key_not_found")
         key.revoked_at = tx.now
         audit.record(tx, by, "revoke", "api_key", key.id)
-    _forget_actors(svc)
+    revoke_everywhere(svc, "api_key", key_id)
 
 
 def list_api_keys(svc: Services, *, by: Actor) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from flask import current_app, has_request_context, request, session
 
@@ -29,3 +29,9 @@ def page_actor() -> Actor | None:
     if not user:
         return None
     return auth.actor_by_user_id(services(), int(user["id"]), ip=request.remote_addr or "")
+
+
+def socket_options(query: dict[str, str] | None = None) -> dict[str, Any]:
+    """Options of a page's Socket.IO client: WebSocket only, so that several web processes behind a proxy
+    need no sticky sessions (long-polling would send each poll to any process); `query` picks the rooms."""
+    return {"transports": ["websocket"], **({"query": query} if query else {})}

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.db.models import Exam, ExamEvent, Patient, Slot
-from backend.services import auth
+from backend.services import auth, health
 from backend.services.base import transaction
 from tests.conftest import PASSWORDS
 
@@ -187,7 +187,15 @@ def test_openapi_lists_every_api_route(client, app):
     assert any(p["name"] == "sort" for p in paths["/api/exams"]["get"]["parameters"])
 
 
-def test_health_needs_no_login(client):
+def test_health_needs_no_login_and_is_503_until_the_required_components_report(app, client):
+    r = client.get("/api/health")
+    assert r.status_code == 503  # nothing runs the scheduler or the MLLP listener yet
+    down = {c["name"] for c in r.get_json()["components"] if c["state"] == "down"}
+    assert {"scheduler", "HL7 MLLP"} <= down
+    svc = app.extensions["radops"]
+    health.scheduler_beat(svc)
+    health.beat(svc, [health.Report(e.component, e.kind, "ok", e.required)
+                      for e in app.extensions["radops_expected"] if e.component != "scheduler"], instance="t:1")
     r = client.get("/api/health")
     assert r.status_code == 200
     assert r.get_json()["status"] == "ok"

@@ -3,6 +3,7 @@
 from backend.db.models.auth import ApiKey, AuditEntry, User, UserRole
 from backend.db.models.cockpit import CockpitDaily, CockpitMark, ErReminder
 from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
+from backend.db.models.health import ComponentBeat
 from backend.db.models.hl7_intake import InboundMessage
 from backend.db.models.kiosk import KioskTerminal
 from backend.db.models.org import (
@@ -26,6 +27,7 @@ __all__ = [
     "Campus",
     "CockpitDaily",
     "CockpitMark",
+    "ComponentBeat",
     "Counter",
     "CriticalValue",
     "Department",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from backend.entrypoints.background import Stoppable
+from backend.entrypoints.background import NotStarted, Stoppable, port_failure
 from backend.services.base import Services
 from integrations.insurance.emulator import InsuranceEmulator
 
@@ -15,11 +15,9 @@ def start_insurance_emulator(svc: Services) -> tuple[Stoppable, str]:
     """Serve ec.query for demo vouchers (`EV:<身份证号>`) where the kiosk's resolver points."""
     url = urlsplit(svc.settings.insurance_url)
     if url.hostname not in LOOPBACK:
-        return _Nothing(), f"未启动（使用真实医保平台 {url.hostname}）"
-    emulator = InsuranceEmulator(host="127.0.0.1", port=url.port or 80).start()
+        return NotStarted(), f"未启动（使用真实医保平台 {url.hostname}）"
+    try:
+        emulator = InsuranceEmulator(host="127.0.0.1", port=url.port or 80).start()
+    except OSError as exc:
+        raise port_failure("医保电子凭证模拟", "127.0.0.1", url.port or 80, exc) from exc
     return emulator, f"{emulator.url}/ec/query（演示凭证 EV:<身份证号>）"
-
-
-class _Nothing:
-    def stop(self) -> None:
-        return None

@@ -14,7 +14,7 @@ from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.order_intake import AckCode, IntakeOutcome, internal_error, rejection
 from backend.domain.permissions import Perm
-from backend.entrypoints.background import Stoppable
+from backend.entrypoints.background import Stoppable, port_failure
 from backend.services.base import Services
 from backend.services.orders import intake as order_intake
 from integrations.health_check import er7
@@ -61,5 +61,9 @@ def start_listener(svc: Services, *, host: str, port: int, max_frame: int | None
 
 def start_mllp(svc: Services) -> tuple[Stoppable, str]:
     """Health-check orders (ORM^O01, OMI^O23) at settings.mllp_host:mllp_port (default 127.0.0.1:2575)."""
-    server = start_listener(svc, host=svc.settings.mllp_host, port=svc.settings.mllp_port)
+    host, port = svc.settings.mllp_host, svc.settings.mllp_port
+    try:
+        server = start_listener(svc, host=host, port=port)
+    except OSError as exc:
+        raise port_failure("HL7 MLLP 监听", host, port, exc) from exc
     return server, f"mllp://{server.host}:{server.port} 体检申请单 ORM^O01 / OMI^O23"

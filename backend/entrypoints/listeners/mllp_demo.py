@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from backend.entrypoints.background import Stoppable
+from backend.entrypoints.background import NotStarted, Stoppable
 from backend.services import settings_store
 from backend.services.base import Services
 from integrations.health_check.ack import read_ack
@@ -57,15 +57,10 @@ class _DemoSender:
         self._thread.join(timeout=5)
 
 
-class _Nothing:
-    def stop(self) -> None:
-        return None
-
-
 def start_demo_orders(svc: Services) -> tuple[Stoppable, str]:
     """Send a handful of 体检 orders for today through the real listener, so the exam list shows them."""
     if not settings_store.get(svc, "health_check.demo_orders"):
-        return _Nothing(), "未发送（设置 health_check.demo_orders 已关闭）"
+        return NotStarted(), "未发送（设置 health_check.demo_orders 已关闭）"
     host = svc.settings.mllp_host if svc.settings.mllp_host not in {"0.0.0.0", "::", ""} else "127.0.0.1"
     sender = _DemoSender(svc, host, svc.settings.mllp_port).start()
     return sender, f"{DEMO_COUNT} 条今日体检申请单经 MLLP 发送（已登记，检查列表可见）"
