@@ -31,6 +31,16 @@ class Settings:
     session_cookie_secure: bool = False
     # The insurance platform's e-voucher endpoint (the embedded run starts its emulator here).
     insurance_url: str = "http://127.0.0.1:8731"
+    # The lung-nodule reconstruction system (LN-7): its DICOM node, where it sends its results, and the
+    # emulator's fault switch (none, slow, refuse, refuse_store, partial, nothing) and delay for "slow".
+    recon_ae_title: str = "RECON"
+    recon_host: str = "127.0.0.1"
+    recon_port: int = 11113
+    recon_destination_ae: str = "RADOPS"
+    recon_destination_host: str = "127.0.0.1"
+    recon_destination_port: int = 11112
+    recon_fault: str = "none"
+    recon_delay_s: float = 30.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_(self, **changes: object) -> Settings:
@@ -64,6 +74,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         start_scheduler=_bool(env.get("RADOPS_SCHEDULER"), True),
         session_cookie_secure=_bool(env.get("RADOPS_SECURE_COOKIES"), False),
         insurance_url=env.get("RADOPS_INSURANCE_URL", base.insurance_url),
+        recon_ae_title=env.get("RADOPS_RECON_AE_TITLE", base.recon_ae_title),
+        recon_host=env.get("RADOPS_RECON_HOST", base.recon_host),
+        recon_port=int(env.get("RADOPS_RECON_PORT", base.recon_port)),
+        recon_destination_ae=env.get("RADOPS_RECON_DESTINATION_AE", base.recon_destination_ae),
+        recon_destination_host=env.get("RADOPS_RECON_DESTINATION_HOST", base.recon_destination_host),
+        recon_destination_port=int(env.get("RADOPS_RECON_DESTINATION_PORT",
+                                           env.get("RADOPS_DICOM_PORT", base.recon_destination_port))),
+        recon_fault=env.get("RADOPS_RECON_FAULT", base.recon_fault),
+        recon_delay_s=float(env.get("RADOPS_RECON_DELAY_S", base.recon_delay_s)),
         extra={k: v for k, v in env.items() if k.startswith("RADOPS_X_")},
     )
 

@@ -21,12 +21,13 @@ Starter = Callable[[Services], tuple[Stoppable, str]]
 
 def starters() -> tuple[tuple[str, Starter], ...]:
     """Every helper of the embedded run, in start order."""
-    from backend.entrypoints.listeners import insurance_emulator, mllp, mllp_demo
+    from backend.entrypoints.listeners import insurance_emulator, mllp, mllp_demo, recon_emulator
 
     return (
         ("医保电子凭证模拟", insurance_emulator.start_insurance_emulator),
         ("HL7 MLLP", mllp.start_mllp),
         ("体检演示申请单", mllp_demo.start_demo_orders),
+        ("靶重建系统模拟", recon_emulator.start_recon_emulator),
     )
 
 

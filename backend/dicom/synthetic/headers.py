@@ -124,8 +124,8 @@ def set_pixels(ds: Dataset, pixels: np.ndarray) -> None:
 def instance_of(template: Dataset, sop_uid: str) -> Dataset:
     """A new instance sharing the template's elements; every per-instance value must be set with add_new
     (which replaces an element) so the template is never changed."""
-    ds = Dataset(template)
-    meta = FileMetaDataset(template.file_meta)
+    ds = Dataset(dict(template.items()))  # Dataset(template) would share the template's own dict
+    meta = FileMetaDataset(dict(template.file_meta.items()))
     meta.add_new(0x00020003, "UI", sop_uid)
     ds.file_meta = meta
     ds.add_new(0x00080018, "UI", sop_uid)

@@ -1,0 +1,36 @@
+"""The embedded run starts the reconstruction system's emulator (LN-7) as its own DICOM node, loopback only."""
+
+from __future__ import annotations
+
+from backend.config import Settings
+from backend.entrypoints.background import Stoppable
+from backend.services.base import Services
+from integrations.recon.emulator import FAULTS, RECONEmulator, ReconConfig
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def recon_config(settings: Settings) -> ReconConfig:
+    """The emulator's node, destination and fault switch from the settings (RADOPS_RECON_*)."""
+    fault = settings.recon_fault if settings.recon_fault in FAULTS else "none"
+    return ReconConfig(ae_title=settings.recon_ae_title, host=settings.recon_host, port=settings.recon_port,
+                       destination_ae=settings.recon_destination_ae,
+                       destination_host=settings.recon_destination_host,
+                       destination_port=settings.recon_destination_port,
+                       fault=fault, delay_s=settings.recon_delay_s)  # type: ignore[arg-type]
+
+
+def start_recon_emulator(svc: Services) -> tuple[Stoppable, str]:
+    """Listen as RECON where the settings put the reconstruction system, when that is this machine."""
+    cfg = recon_config(svc.settings)
+    if cfg.host not in LOOPBACK:
+        return _Nothing(), f"未启动（使用真实重建系统 {cfg.host}）"
+    emulator = RECONEmulator(cfg).start()
+    fault = "" if cfg.fault == "none" else f"，故障模式 {cfg.fault}"
+    return emulator, (f"dicom://{cfg.ae_title}@{cfg.host}:{emulator.port} 结果发往 "
+                      f"{cfg.destination_ae}@{cfg.destination_host}:{cfg.destination_port}{fault}")
+
+
+class _Nothing:
+    def stop(self) -> None:
+        return None
