@@ -54,7 +54,8 @@ class Job:
     found: int = 0
     sent_series: list[str] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
-    outcome: str = "pending"  # sent, partial, nothing, no_nodules, rejected_input, send_failed, stopped
+    # pending, delaying (slow), then: sent, partial, nothing, no_nodules, rejected_input, send_failed, stopped
+    outcome: str = "pending"
 
 
 class _BusyAE(AE):
@@ -149,12 +150,14 @@ class RECONEmulator:
             if self.config.fault == "nothing":
                 job.outcome = "nothing"
                 return
-            if self.config.fault == "slow" and self._stopping.wait(self.config.delay_s):
-                job.outcome = "stopped"
-                return
+            if self.config.fault == "slow":
+                job.outcome = "delaying"
+                if self._stopping.wait(self.config.delay_s):
+                    job.outcome = "stopped"
+                    return
             if results:
                 self._send(job, results)
-            elif job.outcome == "pending":
+            elif job.outcome in ("pending", "delaying"):
                 job.outcome = "no_nodules"
         except Exception:
             logger.exception("RECON job failed")

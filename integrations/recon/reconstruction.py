@@ -118,8 +118,8 @@ def find_nodules(vol: Volume) -> list[Finding]:
     candidates[0] = False
     found = []
     for n, box in enumerate(ndimage.find_objects(labels), start=1):
-        if box is None or not candidates[n]:
-            continue
+        if box is None or not candidates[n] or box[0].start == 0 or box[0].stop == small.shape[0]:
+            continue  # a blob cut by the first or last slice cannot be measured
         blob = labels[box] == n
         extent = max((s.stop - s.start) * mm for s, mm in zip(box, spacing, strict=True))
         inner = float(ndimage.distance_transform_edt(np.pad(blob, 1), sampling=spacing).max())

@@ -45,14 +45,17 @@ class CtStudy:
 
 
 def chest_ct_studies(phantom: ChestPhantom, studies: list[CtStudy], *, uid_root: str,
-                     geometry: Geometry | None = None) -> Iterator[list[Dataset]]:
+                     geometry: Geometry | None = None, z_range: tuple[float, float] | None = None,
+                     ) -> Iterator[list[Dataset]]:
     """Each study's instances (thin lung series, then thick mediastinal), one list per study.
 
-    The anatomy of a slice is painted once for all the studies; each study gets its own nodules and noise."""
+    The anatomy of a slice is painted once for all the studies; each study gets its own nodules and noise.
+    `z_range` (top, bottom) and a coarser `geometry` make small series for tests."""
     geometry = geometry or Geometry()
     whens = tuple(s.when for s in studies)
     builders = [_StudyBuilder(phantom, s, uid_root, geometry) for s in studies]
-    zs = phantom.z_top - LUNG.spacing_mm * np.arange(int((phantom.z_top - phantom.z_bottom) / LUNG.spacing_mm) + 1)
+    top, bottom = z_range or (phantom.z_top, phantom.z_bottom)
+    zs = top - LUNG.spacing_mm * np.arange(int((top - bottom) / LUNG.spacing_mm) + 1)
     zs = zs[: len(zs) - len(zs) % THICK_GROUP]
     sums: list[F32] = [np.zeros((geometry.matrix,) * 2, np.float32) for _ in studies]
     for k, z in enumerate(zs):
