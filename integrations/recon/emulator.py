@@ -61,7 +61,7 @@ class Job:
 class _BusyAE(AE):
     """An AE that is always at its association limit: every request is rejected as transient."""
 
-    @property  # type: ignore[override]
+    @property
     def maximum_associations(self) -> int:
         return 0
 

@@ -15,7 +15,7 @@ from pydicom import Dataset
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.sop_class import CTImageStorage
 
-from integrations.recon.emulator import RECONEmulator, ReconConfig
+from integrations.recon.emulator import ReconConfig, RECONEmulator
 from tests.synthetic_helpers import slab
 
 WAIT_S = 120.0
@@ -93,7 +93,8 @@ def test_results_are_target_series_centred_on_each_nodule(radops) -> None:
     emu = emulator(radops)
     try:
         assert send_source(emu.port, source) == (True, [0] * len(source))
-        assert radops.ended.wait(WAIT_S) and radops.endings == ["released"]
+        assert radops.ended.wait(WAIT_S)
+        assert radops.endings == ["released"]
     finally:
         emu.stop()
     results = by_series(radops.received)
@@ -113,7 +114,8 @@ def check_geometry(series: list[Dataset], src: Dataset) -> None:
     first = series[0]
     spacing = float(first.SpacingBetweenSlices)
     assert float(first.PixelSpacing[0]) < float(src.PixelSpacing[0]) / 2
-    assert spacing < float(src.SliceThickness) and float(first.SliceThickness) == spacing
+    assert spacing < float(src.SliceThickness)
+    assert float(first.SliceThickness) == spacing
     assert list(first.ImageOrientationPatient) == list(src.ImageOrientationPatient)
     z = np.array([float(d.ImagePositionPatient[2]) for d in series])
     assert np.allclose(np.diff(z), spacing)
@@ -131,7 +133,8 @@ def check_identity_and_references(series: list[Dataset], src: Dataset, source_ui
     assert "Targeted reconstruction" in first.DerivationDescription
     assert first.DerivationCodeSequence[0].CodeValue == "113072"
     refs = {item.ReferencedSOPInstanceUID for item in first.SourceImageSequence}
-    assert refs and refs <= source_uids
+    assert refs
+    assert refs <= source_uids
     assert first.ReferencedSeriesSequence[0].SeriesInstanceUID == src.SeriesInstanceUID
 
 
@@ -166,12 +169,14 @@ def test_refuse_store_answers_every_c_store_with_a_failure(radops) -> None:
         established, statuses = send_source(emu.port, source[:3])
     finally:
         emu.stop()
-    assert established and statuses == [0xA700] * 3
-    assert emu.jobs == [] and radops.received == []
+    assert established
+    assert statuses == [0xA700] * 3
+    assert emu.jobs == []
+    assert radops.received == []
 
 
 def test_partial_sends_some_series_then_aborts(radops) -> None:
-    source, nodules = slab()
+    source, _nodules = slab()
     emu = emulator(radops, fault="partial")
     try:
         send_source(emu.port, source)
@@ -180,7 +185,8 @@ def test_partial_sends_some_series_then_aborts(radops) -> None:
     finally:
         emu.stop()
     (job,) = emu.jobs
-    assert job.found >= 2 and job.outcome == "partial"
+    assert job.found >= 2
+    assert job.outcome == "partial"
     assert radops.endings == ["aborted"]
     assert 1 <= len(by_series(radops.received)) < job.found
 
@@ -194,8 +200,10 @@ def test_nothing_accepts_and_never_answers(radops) -> None:
     finally:
         emu.stop()
     (job,) = emu.jobs
-    assert job.found >= 1 and job.outcome == "nothing"
-    assert not radops.ended.is_set() and radops.received == []
+    assert job.found >= 1
+    assert job.outcome == "nothing"
+    assert not radops.ended.is_set()
+    assert radops.received == []
 
 
 def test_slow_holds_the_results_back_for_its_delay(radops) -> None:
@@ -206,8 +214,10 @@ def test_slow_holds_the_results_back_for_its_delay(radops) -> None:
         deadline = time.monotonic() + WAIT_S
         while not (emu.jobs and emu.jobs[0].outcome == "delaying") and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert emu.jobs[0].outcome == "delaying" and radops.received == []
+        assert emu.jobs[0].outcome == "delaying"
+        assert radops.received == []
         assert radops.ended.wait(WAIT_S)
     finally:
         emu.stop()
-    assert emu.jobs[0].outcome == "sent" and radops.received
+    assert emu.jobs[0].outcome == "sent"
+    assert radops.received

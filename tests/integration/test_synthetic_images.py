@@ -57,7 +57,8 @@ def test_each_nodule_is_a_blob_of_its_size_at_its_ground_truth_centre() -> None:
     for n in nodules:
         centre = hu_at(list(series), n.center)
         lung = hu_at(list(series), (n.center[0], n.center[1], n.center[2] + n.short_mm / 2 + 6.0))
-        assert centre > -700 and lung < -700, n
+        assert centre > -700, n
+        assert lung < -700, n
         if n.kind in ("solid", "calcified", "part_solid"):
             assert centre > -200, n
         # The edge along the long axis: inside just within it, outside just beyond it.
@@ -95,7 +96,8 @@ def test_instances_read_back_with_their_pixels(small_demo, tmp_path) -> None:
         back = dcmread(io.BytesIO(encode(ds)))
         assert back.file_meta.TransferSyntaxUID == JPEGLSLossless
         assert back.pixel_array.shape == (ds.Rows, ds.Columns)
-        assert back.PatientID.startswith("SYN") and back.AccessionNumber.startswith("SYNACC")
+        assert back.PatientID.startswith("SYN")
+        assert back.AccessionNumber.startswith("SYNACC")
     modalities = sorted({d.Modality for d in instances})
     assert modalities == ["CT", "DX", "MG"]
     mg = [d for _, s in small_demo for d in s if d.Modality == "MG"]
@@ -110,7 +112,8 @@ def test_dcmtk_parses_every_kind_without_errors(small_demo, tmp_path) -> None:
         path = tmp_path / f"{n}.dcm"
         path.write_bytes(encode(ds))
         run = subprocess.run(["dcmdump", "-q", "+E", str(path)], capture_output=True, text=True, check=False)
-        assert run.returncode == 0 and "E:" not in run.stderr, run.stderr
+        assert run.returncode == 0, run.stderr
+        assert "E:" not in run.stderr, run.stderr
         assert "(0020,000d)" in run.stdout
 
 

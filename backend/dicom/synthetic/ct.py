@@ -12,8 +12,18 @@ from pydicom import Dataset
 from pydicom.uid import CTImageStorage
 
 from backend.dicom.synthetic.canvas import F32
-from backend.dicom.synthetic.headers import (PatientKey, StudyKey, add_patient_study, add_pixel_module, add_series,
-                                             instance_of, make_uid, new_instance, set_pixels, study_uid)
+from backend.dicom.synthetic.headers import (
+    PatientKey,
+    StudyKey,
+    add_patient_study,
+    add_pixel_module,
+    add_series,
+    instance_of,
+    make_uid,
+    new_instance,
+    set_pixels,
+    study_uid,
+)
 from backend.dicom.synthetic.phantom import ChestPhantom, Geometry, NoisePool, TimePoint, blur, seed_sequence
 
 INTERCEPT = -1024.0
@@ -65,7 +75,7 @@ def chest_ct_studies(phantom: ChestPhantom, studies: list[CtStudy], *, uid_root:
         if k % THICK_GROUP == THICK_GROUP - 1:
             z_thick = float(np.mean(zs[k - THICK_GROUP + 1: k + 1]))
             for b, total in zip(builders, sums, strict=True):
-                b.add(MEDIASTINUM, k // THICK_GROUP, z_thick, total / THICK_GROUP)
+                b.add(MEDIASTINUM, k // THICK_GROUP, z_thick, total / np.float32(THICK_GROUP))
                 total[:] = 0.0
     for b in builders:
         yield b.instances

@@ -6,19 +6,33 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from pydicom import Dataset
 
 from backend.dicom.synthetic.ct import CtStudy, chest_ct_studies
-from backend.dicom.synthetic.headers import (UID_ROOT, PatientKey, StudyKey, add_patient_study, add_series,
-                                             make_uid, study_uid)
+from backend.dicom.synthetic.headers import (
+    UID_ROOT,
+    PatientKey,
+    StudyKey,
+    add_patient_study,
+    add_series,
+    make_uid,
+    study_uid,
+)
 from backend.dicom.synthetic.nodules import NoduleTruth
 from backend.dicom.synthetic.phantom import ChestPhantom, TimePoint, seed_sequence
-from backend.dicom.synthetic.radiographs import (DX_STORAGE, MG_STORAGE, add_dx_modules, add_mg_modules,
-                                                 chest_pa_pixels, mammogram_pixels, projection_instance)
+from backend.dicom.synthetic.radiographs import (
+    DX_STORAGE,
+    MG_STORAGE,
+    add_dx_modules,
+    add_mg_modules,
+    chest_pa_pixels,
+    mammogram_pixels,
+    projection_instance,
+)
 
 StudyKind = Literal["chest_ct", "dx", "mg"]
 SITE = ZoneInfo("Asia/Shanghai")
@@ -103,6 +117,7 @@ def example_patients(count: int, *, kinds: Sequence[StudyKind] = ("chest_ct",)) 
     out = []
     for i in range(count):
         key = PatientKey(f"SYN{i + 1:05d}", f"测试^患者{i + 1}", "MF"[i % 2], date(1958 + i, 3 + i % 9, 10 + i))
-        study = StudyKey(f"SYNACC{i + 1:06d}", datetime(2026, 11, 20, 9, 30, tzinfo=SITE) + timedelta(hours=i), "CT Chest")
+        at = datetime(2026, 11, 20, 9, 30, tzinfo=SITE) + timedelta(hours=i)
+        study = StudyKey(f"SYNACC{i + 1:06d}", at, "CT Chest")
         out.append(DemoPatient(key, kinds[i % len(kinds)], study))
     return out

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import numpy as np
 from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
-import numpy as np
 from pydicom.encaps import encapsulate
-from pydicom.pixels.encoders import JPEGLSLosslessEncoder
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, JPEGLSLossless, generate_uid
+from pydicom.pixels.encoders.base import JPEGLSLosslessEncoder
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, JPEGLSLossless, generate_uid
 
 # pydicom's root, free for UIDs that pydicom-based software makes; a site passes its registered root instead.
 UID_ROOT = "1.2.826.0.1.3680043.8.498."
@@ -59,8 +59,8 @@ def new_instance(sop_class: str, sop_uid: str, at: datetime) -> Dataset:
     """An empty dataset with its file meta and SOP Common module; `add_grey_pixels` compresses the pixels."""
     ds = Dataset()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     meta.ImplementationVersionName = "RADOPS_SYNTH"

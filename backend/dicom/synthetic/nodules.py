@@ -9,8 +9,8 @@ from typing import Literal
 
 import numpy as np
 
-from backend.dicom.synthetic.canvas import Canvas, Mask
-from backend.dicom.synthetic.vessels import CoarseLung, Tube, clearance
+from backend.dicom.synthetic.canvas import Canvas, Mask, Tube
+from backend.dicom.synthetic.vessels import CoarseLung, clearance
 
 NoduleKind = Literal["solid", "part_solid", "ground_glass", "calcified"]
 Course = Literal["growing", "stable", "new", "solid_part_new"]

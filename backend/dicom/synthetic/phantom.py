@@ -10,9 +10,9 @@ from typing import Literal
 import numpy as np
 
 from backend.dicom.synthetic.anatomy import Anatomy
-from backend.dicom.synthetic.canvas import F32, Canvas
+from backend.dicom.synthetic.canvas import F32, Canvas, Tube
 from backend.dicom.synthetic.nodules import NoduleTruth, paint_nodule, place_nodules
-from backend.dicom.synthetic.vessels import CoarseLung, Tube, grow_trees
+from backend.dicom.synthetic.vessels import CoarseLung, grow_trees
 
 TimePoint = Literal["current", "prior"]
 VESSEL_HU = 40.0

@@ -30,7 +30,7 @@ def _finish(img: F32, rng: np.random.Generator, blur: float, noise: float) -> np
     """Smooth the coarse painting, enlarge it to the detector, add noise and scale to 12 bits."""
     big = ndimage.zoom(ndimage.gaussian_filter(img, blur), ZOOM, order=1)
     big += rng.standard_normal(big.shape, dtype=np.float32) * np.float32(noise)
-    return np.clip(np.rint(big * 4095.0), 0, 4095).astype(np.uint16)
+    return np.asarray(np.clip(np.rint(big * 4095.0), 0, 4095), dtype=np.uint16)
 
 
 def chest_pa_pixels(rng: np.random.Generator) -> np.ndarray:
@@ -79,7 +79,8 @@ def mammogram_pixels(rng: np.random.Generator, *, laterality: str, view: str) ->
         pect = (depth < 0.55 - 0.7 * (v + 1.0)) & breast
         img[pect] = 0.78
     for _ in range(5):
-        cy, cx = rng.integers(img.shape[0] // 4, 3 * img.shape[0] // 4), rng.integers(img.shape[1])
+        rows, cols = MG_ROWS // ZOOM, MG_COLS // ZOOM
+        cy, cx = int(rng.integers(rows // 4, 3 * rows // 4)), int(rng.integers(cols))
         if breast[cy, cx]:
             img[cy, cx] = 1.0
     return _finish(img, rng, 1.0, 0.008)

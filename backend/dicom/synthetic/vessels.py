@@ -70,7 +70,7 @@ def grow_trees(anatomy: Anatomy, lung: CoarseLung, rng: np.random.Generator) -> 
         if end is None:
             continue
         r_end = r * 0.93
-        tubes.append(Tube(tuple(start), tuple(end), r, r_end))  # type: ignore[arg-type]
+        tubes.append(Tube((start[0], start[1], start[2]), (end[0], end[1], end[2]), r, r_end))
         child_r = r_end * 0.79
         if child_r < MIN_RADIUS:
             continue

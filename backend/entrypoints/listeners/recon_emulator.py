@@ -5,7 +5,7 @@ from __future__ import annotations
 from backend.config import Settings
 from backend.entrypoints.background import Stoppable
 from backend.services.base import Services
-from integrations.recon.emulator import FAULTS, RECONEmulator, ReconConfig
+from integrations.recon.emulator import FAULTS, ReconConfig, RECONEmulator
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -17,7 +17,7 @@ def recon_config(settings: Settings) -> ReconConfig:
                        destination_ae=settings.recon_destination_ae,
                        destination_host=settings.recon_destination_host,
                        destination_port=settings.recon_destination_port,
-                       fault=fault, delay_s=settings.recon_delay_s)  # type: ignore[arg-type]
+                       fault=fault, delay_s=settings.recon_delay_s)
 
 
 def start_recon_emulator(svc: Services) -> tuple[Stoppable, str]:
