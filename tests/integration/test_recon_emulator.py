@@ -221,3 +221,25 @@ def test_slow_holds_the_results_back_for_its_delay(radops) -> None:
         emu.stop()
     assert emu.jobs[0].outcome == "sent"
     assert radops.received
+
+
+def test_settings_place_the_node_and_pick_the_fault() -> None:
+    from backend.config import load_settings
+    from backend.entrypoints.listeners.recon_emulator import recon_config
+
+    settings = load_settings({"RADOPS_RECON_PORT": "0", "RADOPS_RECON_FAULT": "partial", "RADOPS_DICOM_PORT": "4242",
+                              "RADOPS_RECON_DELAY_S": "2.5"})
+    cfg = recon_config(settings)
+    assert (cfg.ae_title, cfg.host, cfg.port, cfg.fault, cfg.delay_s) == ("RECON", "127.0.0.1", 0, "partial", 2.5)
+    assert (cfg.destination_ae, cfg.destination_port) == ("RADOPS", 4242)
+    assert recon_config(load_settings({"RADOPS_RECON_FAULT": "bogus"})).fault == "none"
+    emu = RECONEmulator(cfg).start()
+    try:
+        ae = AE(ae_title="RADOPS")
+        ae.add_requested_context("1.2.840.10008.1.1")
+        assoc = ae.associate("127.0.0.1", emu.port, ae_title="RECON")
+        assert assoc.is_established
+        assert assoc.send_c_echo().Status == 0
+        assoc.release()
+    finally:
+        emu.stop()
