@@ -47,7 +47,7 @@ def bench_recon(instances: list[Any]) -> None:
     from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
     from pynetdicom.sop_class import CTImageStorage
 
-    from integrations.recon.emulator import RECONEmulator, ReconConfig
+    from integrations.recon.emulator import ReconConfig, RECONEmulator
 
     thin = [d for d in instances if d.SeriesNumber == 2]
     received, done, marks = [], threading.Event(), {}
