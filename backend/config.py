@@ -34,6 +34,16 @@ class Settings:
     # Reverse proxies in front of a web process that set X-Forwarded-For/-Proto (audit rows then carry
     # the browser's address, not the proxy's); 0 trusts no such header.
     proxy_hops: int = 0
+    # The lung-nodule reconstruction system (LN-7): its DICOM node, where it sends its results, and the
+    # emulator's fault switch (none, slow, refuse, refuse_store, partial, nothing) and delay for "slow".
+    recon_ae_title: str = "RECON"
+    recon_host: str = "127.0.0.1"
+    recon_port: int = 11113
+    recon_destination_ae: str = "RADOPS"
+    recon_destination_host: str = "127.0.0.1"
+    recon_destination_port: int = 11112
+    recon_fault: str = "none"
+    recon_delay_s: float = 30.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_(self, **changes: object) -> Settings:
@@ -78,6 +88,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         session_cookie_secure=_bool(env.get("RADOPS_SECURE_COOKIES"), False),
         insurance_url=env.get("RADOPS_INSURANCE_URL", base.insurance_url),
         proxy_hops=_int(env, "RADOPS_PROXY_HOPS", 0),
+        recon_ae_title=env.get("RADOPS_RECON_AE_TITLE", base.recon_ae_title),
+        recon_host=env.get("RADOPS_RECON_HOST", base.recon_host),
+        recon_port=_int(env, "RADOPS_RECON_PORT", base.recon_port),
+        recon_destination_ae=env.get("RADOPS_RECON_DESTINATION_AE", base.recon_destination_ae),
+        recon_destination_host=env.get("RADOPS_RECON_DESTINATION_HOST", base.recon_destination_host),
+        recon_destination_port=_int(env, "RADOPS_RECON_DESTINATION_PORT",
+                                    _int(env, "RADOPS_DICOM_PORT", base.recon_destination_port)),
+        recon_fault=env.get("RADOPS_RECON_FAULT", base.recon_fault),
+        recon_delay_s=float(env.get("RADOPS_RECON_DELAY_S", base.recon_delay_s)),
         extra={k: v for k, v in env.items() if k.startswith("RADOPS_X_")},
     )
 
