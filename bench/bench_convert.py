@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from _common import emit
 
@@ -51,7 +52,7 @@ def exam():
 def run_radops(paths: list[Path], out: Path) -> None:
     from backend.dicom.convert import convert
 
-    identity, at = exam(), datetime(2026, 11, 27, 9, 30)
+    identity, at = exam(), datetime(2026, 11, 27, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
     for i, path in enumerate(paths):
         [instance] = convert(path.read_bytes(), identity, at=at, instance_number=i + 1)
         (out / f"{path.stem}.dcm").write_bytes(instance.data)

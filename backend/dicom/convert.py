@@ -94,8 +94,9 @@ def convert(data: bytes, exam: ExamIdentity, *, at: datetime, instance_number: i
             title: str = "") -> list[ConvertedInstance]:
     """Convert one file into DICOM instances of `exam` (one per TIFF page, one otherwise).
 
-    `at` is the site-local time of the conversion (Content/Instance Creation date and time). A corrupt
-    file raises UnreadableFile, an unsupported one UnsupportedFile, each with a Chinese reason.
+    `at` is the conversion time in the site time zone; its wall-clock fields become Content and Instance
+    Creation date and time. A corrupt file raises UnreadableFile, an unsupported one UnsupportedFile, each
+    with a Chinese reason.
     """
     if not data:
         raise UnreadableFile("文件为空")

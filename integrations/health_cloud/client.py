@@ -101,7 +101,8 @@ class HttpHealthCloud:
             if exc.details.get("partner_code") != CODE_DUPLICATE:
                 raise
             # The cloud refused the duplicate without its id: look the study up by its UID.
-            data = self._call("GET", f"/api/v1/studies/{quote(study.study_uid)}")
+            data = self._call("GET", f"/api/v1/studies/{quote(study.study_uid)}",
+                              query={"hospitalCode": self.credentials.hospital_code})
             return self._read(mapping.registration_from, data, duplicate=True)
         return self._read(mapping.registration_from, data)
 

@@ -32,6 +32,7 @@ from integrations.health_cloud.emulator_state import CloudError, CloudState, Leg
 DEMO_APP_ID, DEMO_SECRET = "radops-demo", "demo-secret-change-me"
 TIMESTAMP_TOLERANCE_MS = 300_000
 NONCE_MEMORY = timedelta(minutes=15)
+READ_BLOCK = 256 * 1024
 CHUNK_PATH = re.compile(r"^/api/v1/files/(?P<id>[^/]+)/chunks$")
 
 
@@ -145,8 +146,8 @@ class HealthCloudEmulator:
             self._nonces[nonce] = at
             return True
 
-    def authenticate(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> str:
-        """Check the signed-request headers; return the body's SHA-256 or raise CloudError (401)."""
+    def authenticate(self, method: str, raw_path: str, headers: dict[str, str], digest: str) -> None:
+        """Check the signed-request headers against the body's SHA-256; raise CloudError (401) if wrong."""
         secret = self.apps.get(headers.get(signing.APP_ID, ""))
         if secret is None:
             raise CloudError("40101", "应用不存在或未授权", http=401)
@@ -158,14 +159,12 @@ class HealthCloudEmulator:
             stamp = 0
         if abs(now_ms - stamp) > TIMESTAMP_TOLERANCE_MS or self.take("expire_next"):
             raise CloudError("40102", "请求时间戳已过期，请校准时间", http=401, data={"serverTime": now_ms})
-        digest = hashlib.sha256(body).hexdigest() if body else signing.EMPTY_SHA256
         if digest != headers.get(signing.CONTENT_SHA256):
             raise CloudError("40103", "请求体摘要不符", http=401)
         if not signing.verify(secret, method, raw_path, headers):
             raise CloudError("40105", "签名错误", http=401)
         if not self.check_nonce(headers.get(signing.NONCE, ""), now):
             raise CloudError("40104", "重复的请求（nonce 已使用）", http=401)
-        return digest
 
     def admin(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """The control plane of the demo and the tests (loopback only, unsigned)."""
@@ -236,7 +235,7 @@ def _handler_for(emulator: HealthCloudEmulator) -> type[BaseHTTPRequestHandler]:
                 emulator.state.chunk_log.append((m["id"], int(query.get("offset", "-1")), length // 2, "dropped"))
                 self._drop()
                 return
-            body = self.rfile.read(length)
+            body, digest = self._read_body(length)
             if path.startswith("/_emulator/"):
                 self._run(lambda: emulator.admin(method, path, json.loads(body or b"{}")))
                 return
@@ -245,8 +244,20 @@ def _handler_for(emulator: HealthCloudEmulator) -> type[BaseHTTPRequestHandler]:
                 return
             lose = emulator.take("lose_reply_next")
             emulator.state.purge(emulator.now())
-            self._run(lambda: route(emulator, method, path, query, self.path, dict(self.headers.items()), body),
-                      lose_reply=lose)
+            self._run(lambda: route(emulator, method, path, query, self.path, dict(self.headers.items()), body,
+                                    digest), lose_reply=lose)
+
+        def _read_body(self, length: int) -> tuple[bytes, str]:
+            """The body and its SHA-256, hashed block by block while the rest is still arriving."""
+            hasher, parts, left = hashlib.sha256(), [], length
+            while left > 0:
+                block = self.rfile.read(min(left, READ_BLOCK))
+                if not block:
+                    break
+                hasher.update(block)
+                parts.append(block)
+                left -= len(block)
+            return b"".join(parts), hasher.hexdigest()
 
         def _run(self, action: Callable[[], Any], *, lose_reply: bool = False) -> None:
             try:

@@ -20,9 +20,9 @@ MAX_PAGE = 500
 
 
 def route(emulator: HealthCloudEmulator, method: str, path: str, query: dict[str, str], raw_path: str,
-          headers: dict[str, str], body: bytes) -> Any:
+          headers: dict[str, str], body: bytes, body_sha: str) -> Any:
     """Authenticate the request, then answer it; CloudError carries every refusal."""
-    body_sha = emulator.authenticate(method, raw_path, headers, body)
+    emulator.authenticate(method, raw_path, headers, body_sha)
     state, now = emulator.state, emulator.now()
     if method == "POST" and path == "/api/v1/studies/register":
         return state.register(_json(body), now=now, duplicate_as_error=emulator.faults.duplicate_as_error)

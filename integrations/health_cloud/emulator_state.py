@@ -201,30 +201,32 @@ class CloudState:
                                  data={"acknowledgedOffset": ack})
             if len(body) > up.chunk_size or offset + len(body) > up.size:
                 raise CloudError("30006", "分片大小超出约定", http=400)
-            up.received.extend(body)
-            if not (offset == 0 and final):
-                up.hasher.update(body)
             self.chunk_log.append((upload_id, offset, len(body), "stored"))
+            if offset == 0 and final:  # the whole file in one chunk: its checksum is the body's, no copy
+                self._finish(up, whole_sha=body_sha, data=body)
+                return self.upload_item(up)
+            up.received.extend(body)
+            up.hasher.update(body)
             if final:
-                self._finish(up, whole_sha=body_sha if offset == 0 else up.hasher.hexdigest())
+                self._finish(up, whole_sha=up.hasher.hexdigest(), data=up.received)
             return self.upload_item(up)
 
     def complete(self, upload_id: str) -> dict[str, Any]:
         with self.lock:
             up = self.upload(upload_id)
             if up.state != "completed":
-                self._finish(up, whole_sha=hashlib.sha256(up.received).hexdigest())
+                self._finish(up, whole_sha=hashlib.sha256(up.received).hexdigest(), data=up.received)
             return self.upload_item(up)
 
-    def _finish(self, up: Upload, *, whole_sha: str) -> None:
-        if len(up.received) != up.size:
+    def _finish(self, up: Upload, *, whole_sha: str, data: bytes | bytearray) -> None:
+        if len(data) != up.size:
             raise CloudError("30008", "文件尚未传完，不能完成上传", http=409,
-                             data={"acknowledgedOffset": len(up.received)})
+                             data={"acknowledgedOffset": len(data)})
         if whole_sha != up.sha256:
             up.received, up.hasher = bytearray(), hashlib.sha256()
             raise CloudError("30004", "整个文件的校验值不符，请重新上传", http=400)
         study = next(s for s in self.studies.values() if s.study_uid == up.study_uid)
-        study.files[up.sop_instance_uid] = bytes(up.received) if self.store_bytes else b""
+        study.files[up.sop_instance_uid] = bytes(data) if self.store_bytes else b""
         study.keys.add(up.key)
         up.received, up.state = bytearray(), "completed"
 

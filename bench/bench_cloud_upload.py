@@ -1,0 +1,203 @@
+"""Upload of a 300-slice 512×512 CT series (~158 MB, made here) to the health cloud emulator, against a plain
+HTTP upload of the same files to a bare server, side by side in the same run (HC-5, HC-6). Both servers run
+in their own process on loopback; both uploads read the files from disk through one httpx.Client.
+
+Ours is timed in two steps: registration (the files' SHA-256 for the index, 注册入库), then the upload
+(opening the uploads, every file signed and sent as chunks, each checked by the cloud against its SHA-256).
+The target is on the upload step; the two steps together are printed too. Like the bare server, the
+emulator keeps no bytes here (--no-store-bytes): both sides read every byte and drop it, and the
+emulator verifies each. One JSON line per figure; medians over interleaved rounds.
+
+    .venv/bin/python bench/bench_cloud_upload.py --slices 300 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, emit
+
+TARGET_RATIO = 0.8
+APP_ID, SECRET, HOSPITAL = "bench-app", "bench-secret", "H33010001"
+
+
+def make_series(folder: Path, slices: int) -> list[Path]:
+    """CT Image Storage objects, 16-bit 512×512, a phantom with noise, uncompressed (~513 KiB each)."""
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[-256:256, -256:256]
+    body = ((x**2 + y**2) < 220**2).astype(np.int32) * 1040
+    study, series_uid = generate_uid(), generate_uid()
+    paths = []
+    for i in range(slices):
+        ds = Dataset()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, generate_uid()
+        ds.PatientName, ds.PatientID, ds.AccessionNumber = "BENCH^CT", "P0001", "CT2026112701"
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.Modality = study, series_uid, "CT"
+        ds.InstanceNumber, ds.ImagePositionPatient, ds.SliceThickness = i + 1, [0, 0, -i * 1.25], 1.25
+        ds.Rows = ds.Columns = 512
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+        ds.PixelData = (body + rng.integers(0, 60, body.shape)).astype("<u2").tobytes()
+        path = folder / f"CT{i + 1:04d}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return paths
+
+
+class _Bare(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        raw = b'{"code":"0"}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+def serve_bare(port: int) -> None:
+    ThreadingHTTPServer(("127.0.0.1", port), _Bare).serve_forever()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn(args: list[str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def plain_upload(url: str, paths: list[Path]) -> None:
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=httpx.Timeout(30, connect=5)) as http:
+        for path in paths:
+            http.put(f"/upload/{path.name}", content=path.read_bytes()).raise_for_status()
+
+
+def cloud_upload(url: str, paths: list[Path], *, workers: int, round_no: int) -> tuple[float, float]:
+    """Register the series and send it; the seconds of each step (registration includes the checksums)."""
+    import httpx
+
+    from backend.domain.health_cloud import file_idempotency_key
+    from backend.ports import CloudFile, CloudFileEntry, CloudStudy
+    from integrations.health_cloud.client import CloudCredentials, HttpHealthCloud
+
+    start = time.perf_counter()
+    study_uid = f"1.2.826.0.1.3680043.8.498.{round_no}.{workers}"
+    entries = tuple(CloudFileEntry(f"{study_uid}.{i}", f"{study_uid}.1", p.stat().st_size,
+                                   hashlib.sha256(p.read_bytes()).hexdigest()) for i, p in enumerate(paths))
+    study = CloudStudy(accession=f"CT{round_no}{workers}", study_uid=study_uid, patient_id="P0001",
+                       patient_name="BENCH", modality="CT", study_date=datetime.now(UTC).date(), files=entries)
+    with httpx.Client(base_url=url, timeout=httpx.Timeout(30, connect=5),
+                      limits=httpx.Limits(max_connections=max(workers, 1))) as http:
+        cloud = HttpHealthCloud(http, CloudCredentials(APP_ID, SECRET, HOSPITAL))
+        reg = cloud.register_study(study=study)
+        registered = time.perf_counter()
+        files = [CloudFile(reg.registration_id, e.sop_instance_uid, e.size, e.sha256, file_idempotency_key(
+            hospital_code=HOSPITAL, study_uid=study_uid, sop_instance_uid=e.sop_instance_uid, sha256=e.sha256))
+            for e in entries]
+        uploads = cloud.open_uploads(registration_id=reg.registration_id, files=files)
+        if workers == 1:
+            done = [cloud.upload_file(upload=up, source=path) for up, path in zip(uploads, paths, strict=True)]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                done = list(pool.map(lambda pair: cloud.upload_file(upload=pair[0], source=pair[1]),
+                                     zip(uploads, paths, strict=True)))
+        uploaded = time.perf_counter()
+    if sum(r.bytes_sent for r in done) != sum(e.size for e in entries):
+        raise SystemExit("the cloud did not take every byte")
+    return registered - start, uploaded - registered
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--slices", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="parallel uploads of the extra figure")
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return
+    bare_port, cloud_port = free_port(), free_port()
+    servers = [spawn([__file__, "--serve-bare", str(bare_port)], bare_port),
+               spawn(["-m", "integrations.health_cloud.emulator", "--port", str(cloud_port), "--app-id", APP_ID,
+                      "--secret", SECRET, "--no-store-bytes"], cloud_port)]
+    try:
+        run(args, f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{cloud_port}")
+    finally:
+        for proc in servers:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def run(args: argparse.Namespace, bare_url: str, cloud_url: str) -> None:
+    import httpx
+
+    with tempfile.TemporaryDirectory(prefix="bench-cloud-") as tmp:
+        paths = make_series(Path(tmp), args.slices)
+        total_mb = sum(p.stat().st_size for p in paths) / 1e6
+        plain: list[float] = []
+        register: dict[int, list[float]] = {1: [], args.workers: []}
+        upload: dict[int, list[float]] = {1: [], args.workers: []}
+        for r in range(args.rounds):  # interleaved, so a busy neighbour slows every mode alike
+            start = time.perf_counter()
+            plain_upload(bare_url, paths)
+            plain.append(time.perf_counter() - start)
+            for workers in register:
+                httpx.post(f"{cloud_url}/_emulator/reset", json={}, timeout=10)
+                reg_s, up_s = cloud_upload(cloud_url, paths, workers=workers, round_no=r)
+                register[workers].append(reg_s)
+                upload[workers].append(up_s)
+        med = statistics.median
+        emit("cloud_upload", mode="plain_http", files=len(paths), mb=round(total_mb, 1),
+             mb_per_s=round(total_mb / med(plain), 1), seconds=[round(v, 2) for v in plain])
+        for workers in register:
+            emit("cloud_upload", mode=f"cloud_{workers}_worker", files=len(paths), mb=round(total_mb, 1),
+                 upload_mb_per_s=round(total_mb / med(upload[workers]), 1),
+                 upload_seconds=[round(v, 2) for v in upload[workers]],
+                 register_seconds=[round(v, 2) for v in register[workers]],
+                 ratio_upload=round(med(plain) / med(upload[workers]), 2),
+                 ratio_register_and_upload=round(med(plain) / (med(upload[workers]) + med(register[workers])), 2))
+        ratio = med(plain) / med(upload[1])
+        emit("cloud_upload", mode="summary", ratio_upload_1_worker=round(ratio, 2), target=TARGET_RATIO,
+             ok=ratio >= TARGET_RATIO)
+
+
+if __name__ == "__main__":
+    main()
