@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
+from backend.domain.errors import Conflict
 from backend.ports import (
     CloudFile,
     CloudRegistration,
@@ -149,27 +150,39 @@ class HttpHealthCloud:
         size = upload.file.size
         if upload.complete:
             return CloudUploadReceipt(upload.upload_id, 0, upload.acknowledged, already_complete=True)
+        if upload.acknowledged:
+            logger.info("health cloud: upload %s resumes at byte %d of %d", upload.upload_id, upload.acknowledged,
+                        size)
         ack, sent, failures = upload.acknowledged, 0, 0
-        if ack:
-            logger.info("health cloud: upload %s resumes at byte %d of %d", upload.upload_id, ack, size)
         with _reader(source) as read:
             while True:
-                length = min(upload.chunk_size, size - ack)
+                piece = read(ack, min(upload.chunk_size, size - ack))
+                if len(piece) != min(upload.chunk_size, size - ack):
+                    raise Conflict("待上传的文件与登记时的大小不符，请重新登记", code="source_changed",
+                                   upload_id=upload.upload_id)
                 try:
-                    state, new_ack = self._put_chunk(upload, ack, read(ack, length))
-                    sent, failures = sent + length, 0
+                    state, new_ack = self._put_chunk(upload, ack, piece)
                 except (Transient, _OffsetMismatch) as exc:
-                    failures += 1
-                    if failures >= self.retry.attempts:
-                        raise PartnerUnavailable(UNAVAILABLE, upload_id=upload.upload_id) from exc
-                    logger.warning("health cloud: chunk at %d of upload %s failed (%s)", ack, upload.upload_id, exc)
-                    self._sleep(self.retry.delay(failures))
+                    failures = self._after_failure(upload.upload_id, ack, failures, exc)
                     state, new_ack = self._status(upload.upload_id)
+                else:
+                    if state != "completed" and new_ack <= ack:
+                        raise PartnerProtocolError("省健康云确认的上传进度没有前进", raw=f"{state} {new_ack}")
+                    sent, failures = sent + len(piece), 0
                 ack = new_ack
                 if on_progress is not None:
                     on_progress(ack, size)
                 if state == "completed":
                     return CloudUploadReceipt(upload.upload_id, sent, upload.acknowledged, already_complete=False)
+
+    def _after_failure(self, upload_id: str, offset: int, failures: int, exc: Exception) -> int:
+        """Count one more failure in a row: give up past the retry budget, else pause before resuming."""
+        failures += 1
+        if failures >= self.retry.attempts:
+            raise PartnerUnavailable(UNAVAILABLE, upload_id=upload_id) from exc
+        logger.warning("health cloud: chunk at %d of upload %s failed (%s)", offset, upload_id, exc)
+        self._sleep(self.retry.delay(failures))
+        return failures
 
     def _put_chunk(self, upload: CloudUpload, offset: int, piece: bytes) -> tuple[str, int]:
         final = offset + len(piece) >= upload.file.size

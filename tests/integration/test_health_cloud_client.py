@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
+from backend.domain.errors import Conflict
 from backend.ports import CloudFile, CloudFileEntry, CloudStudy, CloudUpload
 from integrations.errors import PartnerProtocolError, PartnerRejected, PartnerUnavailable
 from integrations.health_cloud import signing
@@ -259,3 +260,22 @@ def test_the_secret_never_leaves_the_client(caplog):
         assert SECRET not in str(request.url)
         assert SECRET.encode() not in body
         assert all(SECRET not in v for v in request.headers.values())
+
+
+def test_a_file_changed_since_registration_is_not_sent(tmp_path):
+    up, data = upload(600 * KiB)
+    path = tmp_path / "slice.dcm"
+    path.write_bytes(data[: 300 * KiB])  # cut short on disk after its size and checksum were registered
+    rec = Recorder(chunk_answers(up.file.size))
+    client, _ = cloud(rec)
+    with pytest.raises(Conflict) as exc:
+        client.upload_file(upload=up, source=path)
+    assert exc.value.code == "source_changed"
+    assert [int(r.url.params["offset"]) for r in rec.requests] == [0]
+
+
+def test_a_cloud_that_acknowledges_without_progress_is_a_protocol_error():
+    up, data = upload(600 * KiB)
+    client, _ = cloud(Recorder(ok({"state": "uploading", "acknowledgedOffset": 0})))
+    with pytest.raises(PartnerProtocolError):
+        client.upload_file(upload=up, source=data)
