@@ -18,15 +18,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from integrations.health_cloud import signing
-from integrations.health_cloud.emulator_routes import route
+from integrations.health_cloud.emulator_routes import admin, route
 from integrations.health_cloud.emulator_state import CloudError, CloudState, LegacyRecord
 
 DEMO_APP_ID, DEMO_SECRET = "radops-demo", "demo-secret-change-me"
@@ -166,28 +166,6 @@ class HealthCloudEmulator:
         if not self.check_nonce(headers.get(signing.NONCE, ""), now):
             raise CloudError("40104", "重复的请求（nonce 已使用）", http=401)
 
-    def admin(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """The control plane of the demo and the tests (loopback only, unsigned)."""
-        if method == "POST" and path == "/_emulator/faults":
-            self.set_faults(**body)
-        elif method == "POST" and path == "/_emulator/clock":
-            if "now" in body:
-                self.set_now(datetime.fromisoformat(str(body["now"])))
-            else:
-                self.advance(timedelta(days=float(body.get("advanceDays", 0))))
-        elif method == "POST" and path == "/_emulator/legacy":
-            self.add_legacy(*(_legacy_record(r) for r in body.get("records", [])))
-        elif method == "POST" and path == "/_emulator/reset":
-            with self.state.lock:
-                self.state.studies.clear()
-                self.state.uploads.clear()
-                self.state.uploads_by_key.clear()
-                self.state.chunk_log.clear()
-        elif not (method == "GET" and path == "/_emulator/state"):
-            raise CloudError("40400", "未知的管理接口", http=404)
-        return {"now": self.now().isoformat(), "faults": asdict(self.faults), "studies": len(self.state.studies),
-                "uploads": len(self.state.uploads), "legacy": len(self.state.legacy), "dropped": self.state.dropped}
-
 
 class _QuietServer(ThreadingHTTPServer):
     """A client that went away mid-request (the dropped-connection faults do that) is not an error."""
@@ -195,14 +173,6 @@ class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
-
-
-def _legacy_record(r: dict[str, Any]) -> LegacyRecord:
-    return LegacyRecord(old_cloud_id=str(r["oldCloudId"]), hospital_code=str(r["hospitalCode"]),
-                        accession=str(r.get("accessionNumber") or ""), study_uid=str(r.get("studyInstanceUid") or ""),
-                        patient_id=str(r.get("patientId") or ""), patient_name=str(r.get("patientName") or ""),
-                        study_date=date.fromisoformat(str(r["studyDate"])),
-                        registered_at=datetime.fromisoformat(str(r["registeredAt"])))
 
 
 def _handler_for(emulator: HealthCloudEmulator) -> type[BaseHTTPRequestHandler]:
@@ -237,7 +207,7 @@ def _handler_for(emulator: HealthCloudEmulator) -> type[BaseHTTPRequestHandler]:
                 return
             body, digest = self._read_body(length)
             if path.startswith("/_emulator/"):
-                self._run(lambda: emulator.admin(method, path, json.loads(body or b"{}")))
+                self._run(lambda: admin(emulator, method, path, json.loads(body or b"{}")))
                 return
             if emulator.take("fail_next", "fail_rate"):
                 self._send(503, {"code": "50301", "message": "服务繁忙，请稍后重试"})

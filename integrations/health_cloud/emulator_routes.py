@@ -1,13 +1,15 @@
-"""The emulated cloud's signed API: each route checks the signature, then asks CloudState."""
+"""The emulated cloud's routes: the signed API (each route checks the signature, then asks CloudState)
+and the unsigned control plane of the demo and the tests."""
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from integrations.health_cloud.emulator_state import CloudError
+from integrations.health_cloud.emulator_state import CloudError, LegacyRecord
 
 if TYPE_CHECKING:
     from integrations.health_cloud.emulator import HealthCloudEmulator
@@ -85,3 +87,35 @@ def _legacy(emulator: HealthCloudEmulator, query: dict[str, str]) -> dict[str, A
                   "linkedRegistrationId": r.linked_registration_id}
                  for r in rows[(page - 1) * size:page * size]]
     return {"total": len(rows), "page": page, "pageSize": size, "items": items}
+
+
+def admin(emulator: HealthCloudEmulator, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The control plane of the demo and the tests (loopback only, unsigned)."""
+    if method == "POST" and path == "/_emulator/faults":
+        emulator.set_faults(**body)
+    elif method == "POST" and path == "/_emulator/clock":
+        if "now" in body:
+            emulator.set_now(datetime.fromisoformat(str(body["now"])))
+        else:
+            emulator.advance(timedelta(days=float(body.get("advanceDays", 0))))
+    elif method == "POST" and path == "/_emulator/legacy":
+        emulator.add_legacy(*(_legacy_record(r) for r in body.get("records", [])))
+    elif method == "POST" and path == "/_emulator/reset":
+        with emulator.state.lock:
+            emulator.state.studies.clear()
+            emulator.state.uploads.clear()
+            emulator.state.uploads_by_key.clear()
+            emulator.state.chunk_log.clear()
+    elif not (method == "GET" and path == "/_emulator/state"):
+        raise CloudError("40400", "未知的管理接口", http=404)
+    state = emulator.state
+    return {"now": emulator.now().isoformat(), "faults": asdict(emulator.faults), "studies": len(state.studies),
+            "uploads": len(state.uploads), "legacy": len(state.legacy), "dropped": state.dropped}
+
+
+def _legacy_record(r: dict[str, Any]) -> LegacyRecord:
+    return LegacyRecord(old_cloud_id=str(r["oldCloudId"]), hospital_code=str(r["hospitalCode"]),
+                        accession=str(r.get("accessionNumber") or ""), study_uid=str(r.get("studyInstanceUid") or ""),
+                        patient_id=str(r.get("patientId") or ""), patient_name=str(r.get("patientName") or ""),
+                        study_date=date.fromisoformat(str(r["studyDate"])),
+                        registered_at=datetime.fromisoformat(str(r["registeredAt"])))
