@@ -45,7 +45,7 @@ CLOUD_STATUS_LABELS: Final[Mapping[CloudStatus, str]] = {
     CloudStatus.UPLOADED: "已上传",
     CloudStatus.FAILED: "失败",
     CloudStatus.EXPIRED: "已过期",
-    CloudStatus.SKIPPED: "不上传",
+    CloudStatus.SKIPPED: "已跳过",
 }
 CLOUD_TRIGGER_LABELS: Final[Mapping[CloudTrigger, str]] = {
     CloudTrigger.REGISTER: "注册入库",

@@ -17,6 +17,7 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -59,7 +60,7 @@ class HealthCloudEmulator:
         self.apps = dict(apps or {DEMO_APP_ID: DEMO_SECRET})
         self.state = CloudState(tz=ZoneInfo(timezone), window_months=window_months, store_bytes=store_bytes)
         self.faults = Faults()
-        self.requests: list[tuple[str, str, int]] = []
+        self.requests: deque[tuple[str, str, int]] = deque(maxlen=10_000)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._offset = timedelta(0)
         self._random = random.Random(seed)

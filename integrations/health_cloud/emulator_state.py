@@ -7,6 +7,7 @@ import calendar
 import hashlib
 import itertools
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -86,7 +87,8 @@ class CloudState:
         self.uploads_by_key: dict[str, Upload] = {}
         self.legacy: dict[str, LegacyRecord] = {}
         self.dropped: list[str] = []
-        self.chunk_log: list[tuple[str, int, int, str]] = []
+        # Bounded, for tests and the demo's state page: (upload id, offset, length, stored|already|dropped).
+        self.chunk_log: deque[tuple[str, int, int, str]] = deque(maxlen=100_000)
         self._ids = itertools.count(1)
 
     # --- registration ------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def test_table_walk(state, trigger):
 
 def test_labels_are_the_ledgers_words():
     assert [CLOUD_STATUS_LABELS[s] for s in CloudStatus] == ["待登记", "已登记", "上传中", "已上传", "失败", "已过期",
-                                                            "不上传"]
+                                                            "已跳过"]
     assert set(CLOUD_MACHINE.trigger_labels) == set(CloudTrigger)
     assert status_text(CloudStatus.UPLOADING, done=12, total=300) == "上传中 12/300"
     assert status_text(CloudStatus.UPLOADED, done=300, total=300) == "已上传"
