@@ -59,11 +59,11 @@ class CloudCredentials:
     hospital_code: str
 
 
-class Transient(Exception):
+class _Transient(Exception):
     """One attempt failed in a way a later attempt may not (network, 5xx, 429, stale timestamp)."""
 
 
-class StaleSignature(Transient):
+class _StaleSignature(_Transient):
     """The cloud refused our timestamp; it sent its own time, so the next attempt follows its clock."""
 
 
@@ -162,7 +162,7 @@ class HttpHealthCloud:
                                    upload_id=upload.upload_id)
                 try:
                     state, new_ack = self._put_chunk(upload, ack, piece)
-                except (Transient, _OffsetMismatch) as exc:
+                except (_Transient, _OffsetMismatch) as exc:
                     failures = self._after_failure(upload.upload_id, ack, failures, exc)
                     state, new_ack = self._status(upload.upload_id)
                 else:
@@ -218,8 +218,8 @@ class HttpHealthCloud:
             try:
                 return self._attempt(method, path, query=query, content=raw, digest=digest, length=len(raw),
                                      json_body=body is not None)
-            except Transient as exc:
-                if attempt == self.retry.attempts and isinstance(exc, StaleSignature):
+            except _Transient as exc:
+                if attempt == self.retry.attempts and isinstance(exc, _StaleSignature):
                     raise PartnerRejected("省健康云拒绝了请求签名（时间戳过期），请检查本机时间", path=path,
                                           partner_code=CODE_STALE) from exc
                 if attempt == self.retry.attempts:
@@ -242,7 +242,7 @@ class HttpHealthCloud:
         try:
             response = self.client.send(request)
         except httpx.TransportError as exc:
-            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
         return self._answer(response)
 
     def _answer(self, response: httpx.Response) -> Any:
@@ -251,14 +251,14 @@ class HttpHealthCloud:
             code, message, data = str(envelope["code"]), str(envelope.get("message", "")), envelope.get("data")
         except (ValueError, KeyError, TypeError) as exc:
             if response.status_code >= 500:
-                raise Transient(f"HTTP {response.status_code}") from exc
+                raise _Transient(f"HTTP {response.status_code}") from exc
             raise PartnerProtocolError("省健康云返回了无法识别的内容", status=response.status_code,
                                        raw=response.text[:2000]) from exc
         if response.status_code >= 500 or response.status_code == 429:
-            raise Transient(f"HTTP {response.status_code} {code}")
+            raise _Transient(f"HTTP {response.status_code} {code}")
         if code == CODE_STALE:
             self._resync(data)
-            raise StaleSignature("timestamp refused as stale")
+            raise _StaleSignature("timestamp refused as stale")
         if code != "0" or response.status_code >= 400:
             raise PartnerRejected(f"省健康云拒绝了请求：{message or code}", partner_code=code,
                                   status=response.status_code, data=data, raw=response.text[:2000])

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -300,3 +303,19 @@ def test_the_switches_and_the_clock_answer_on_the_admin_endpoint(emulator, clock
         assert datetime.fromisoformat(moved["now"]) == START + timedelta(days=30)
         bad = http.post("/_emulator/faults", json={"explode": True})
     assert bad.status_code == 400
+
+
+def test_the_emulator_runs_as_its_own_process():
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-m", "integrations.health_cloud.emulator", "--port", "0"], cwd=root,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("health cloud emulator on http://127.0.0.1:")
+        url = line.rsplit(" ", 1)[1].strip()
+        with httpx.Client(base_url=url, timeout=5) as http:
+            assert http.get("/_emulator/state").json()["data"]["studies"] == 0
+            assert http.get("/api/v1/studies").json()["code"] == "40101"  # unsigned: refused
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
