@@ -208,21 +208,28 @@ def run(args: argparse.Namespace, bare: dict[str, str], cloud_url: str) -> None:
 
 def report(plain: dict[str, list[float]], register: dict[int, list[float]], upload: dict[int, list[float]], *,
            total_mb: float, files: int) -> None:
+    """Medians, and the fastest of the interleaved rounds: on a shared machine the minimum estimates the
+    uncontended cost (the `timeit` rule), the median what a busy hour gives."""
     med = statistics.median
     for name, values in plain.items():
         emit("cloud_upload", mode=name, files=files, mb=round(total_mb, 1), mb_per_s=round(total_mb / med(values), 1),
-             seconds=[round(v, 2) for v in values])
-    base, verified = med(plain["plain_http"]), med(plain["plain_http_sha256"])
+             best_mb_per_s=round(total_mb / min(values), 1), seconds=[round(v, 2) for v in values])
+    base = plain["plain_http"]
     for workers in register:
-        up, reg = med(upload[workers]), med(register[workers])
+        up, reg = upload[workers], register[workers]
         emit("cloud_upload", mode=f"cloud_{workers}_worker", files=files, mb=round(total_mb, 1),
-             upload_mb_per_s=round(total_mb / up, 1), upload_seconds=[round(v, 2) for v in upload[workers]],
-             register_seconds=[round(v, 2) for v in register[workers]], ratio_upload=round(base / up, 2),
-             ratio_upload_vs_sha256_server=round(verified / up, 2),
-             ratio_register_and_upload=round(base / (up + reg), 2))
-    best = max(base / med(upload[w]) for w in upload)
-    emit("cloud_upload", mode="summary", ratio_upload_1_worker=round(base / med(upload[1]), 2),
-         ratio_upload_best=round(best, 2), target=TARGET_RATIO, ok=best >= TARGET_RATIO)
+             upload_mb_per_s=round(total_mb / med(up), 1), best_upload_mb_per_s=round(total_mb / min(up), 1),
+             upload_seconds=[round(v, 2) for v in up], register_seconds=[round(v, 2) for v in reg],
+             ratio_upload_median=round(med(base) / med(up), 2), ratio_upload_best=round(min(base) / min(up), 2),
+             ratio_vs_sha256_server_median=round(med(plain["plain_http_sha256"]) / med(up), 2),
+             ratio_register_and_upload_median=round(med(base) / (med(up) + med(reg)), 2))
+    best = {w: min(base) / min(upload[w]) for w in upload}
+    medians = {w: med(base) / med(upload[w]) for w in upload}
+    emit("cloud_upload", mode="summary", target=TARGET_RATIO,
+         ratio_best={str(w): round(v, 2) for w, v in best.items()},
+         ratio_median={str(w): round(v, 2) for w, v in medians.items()},
+         ok_best=any(v >= TARGET_RATIO for v in best.values()),
+         ok_median=any(v >= TARGET_RATIO for v in medians.values()))
 
 
 if __name__ == "__main__":
