@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -170,66 +173,89 @@ def main() -> None:
     if args.serve_bare:
         serve_bare(args.serve_bare, verify=args.verify)
         return
-    bare_port, verify_port, cloud_port = free_port(), free_port(), free_port()
-    servers = [spawn([__file__, "--serve-bare", str(bare_port)], bare_port),
-               spawn([__file__, "--serve-bare", str(verify_port), "--verify"], verify_port),
-               spawn(["-m", "integrations.health_cloud.emulator", "--port", str(cloud_port), "--app-id", APP_ID,
-                      "--secret", SECRET, "--no-store-bytes"], cloud_port)]
+    ports = {"plain_http": free_port(), "plain_http_sha256": free_port(), "cloud": free_port()}
+    servers = {"plain_http": spawn([__file__, "--serve-bare", str(ports["plain_http"])], ports["plain_http"]),
+               "plain_http_sha256": spawn([__file__, "--serve-bare", str(ports["plain_http_sha256"]), "--verify"],
+                                          ports["plain_http_sha256"]),
+               "cloud": spawn(["-m", "integrations.health_cloud.emulator", "--port", str(ports["cloud"]),
+                               "--app-id", APP_ID, "--secret", SECRET, "--no-store-bytes"], ports["cloud"])}
     try:
-        run(args, {"plain_http": f"http://127.0.0.1:{bare_port}", "plain_http_sha256": f"http://127.0.0.1:{verify_port}"},
-            f"http://127.0.0.1:{cloud_port}")
+        run(args, {name: (f"http://127.0.0.1:{port}", servers[name].pid) for name, port in ports.items()})
     finally:
-        for proc in servers:
+        for proc in servers.values():
             proc.terminate()
             proc.wait(timeout=10)
 
 
-def run(args: argparse.Namespace, bare: dict[str, str], cloud_url: str) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (from /proc): robust where wall time is not, on a busy machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Sample:
+    upload_s: float
+    register_s: float
+    client_cpu_s: float
+    server_cpu_s: float
+
+
+def measured(fn: Callable[[], tuple[float, float]], server_pid: int) -> Sample:
+    before, server_before = os.times(), cpu_seconds(server_pid)
+    register_s, upload_s = fn()
+    after = os.times()
+    return Sample(upload_s, register_s, after.user + after.system - before.user - before.system,
+                  cpu_seconds(server_pid) - server_before)
+
+
+def run(args: argparse.Namespace, servers: dict[str, tuple[str, int]]) -> None:
     import httpx
 
     with tempfile.TemporaryDirectory(prefix="bench-cloud-") as tmp:
         paths = make_series(Path(tmp), args.slices)
         total_mb = sum(p.stat().st_size for p in paths) / 1e6
-        plain: dict[str, list[float]] = {name: [] for name in bare}
-        register: dict[int, list[float]] = {1: [], args.workers: []}
-        upload: dict[int, list[float]] = {1: [], args.workers: []}
+        cloud_url, cloud_pid = servers["cloud"]
+        modes: dict[str, Callable[[int], Sample]] = {
+            name: (lambda r, url=url, pid=pid: measured(lambda: (0.0, timed_plain(url, paths)), pid))
+            for name, (url, pid) in servers.items() if name != "cloud"}
+        for workers in sorted({1, args.workers}):
+            modes[f"cloud_{workers}_worker"] = lambda r, w=workers: measured(
+                lambda: cloud_upload(cloud_url, paths, workers=w, round_no=r), cloud_pid)
+        samples: dict[str, list[Sample]] = {m: [] for m in modes}
         for r in range(args.rounds):  # interleaved, so a busy neighbour slows every mode alike
-            for name, url in bare.items():
-                start = time.perf_counter()
-                plain_upload(url, paths)
-                plain[name].append(time.perf_counter() - start)
-            for workers in register:
+            for mode, fn in modes.items():
                 httpx.post(f"{cloud_url}/_emulator/reset", json={}, timeout=10)
-                reg_s, up_s = cloud_upload(cloud_url, paths, workers=workers, round_no=r)
-                register[workers].append(reg_s)
-                upload[workers].append(up_s)
-        report(plain, register, upload, total_mb=total_mb, files=len(paths))
+                samples[mode].append(fn(r))
+        report(samples, total_mb=total_mb, files=len(paths))
 
 
-def report(plain: dict[str, list[float]], register: dict[int, list[float]], upload: dict[int, list[float]], *,
-           total_mb: float, files: int) -> None:
+def timed_plain(url: str, paths: list[Path]) -> float:
+    start = time.perf_counter()
+    plain_upload(url, paths)
+    return time.perf_counter() - start
+
+
+def report(samples: dict[str, list[Sample]], *, total_mb: float, files: int) -> None:
     """Medians, and the fastest of the interleaved rounds: on a shared machine the minimum estimates the
-    uncontended cost (the `timeit` rule), the median what a busy hour gives."""
+    uncontended cost (the `timeit` rule), the median what a busy hour gives; CPU seconds are medians."""
     med = statistics.median
-    for name, values in plain.items():
-        emit("cloud_upload", mode=name, files=files, mb=round(total_mb, 1), mb_per_s=round(total_mb / med(values), 1),
-             best_mb_per_s=round(total_mb / min(values), 1), seconds=[round(v, 2) for v in values])
-    base = plain["plain_http"]
-    for workers in register:
-        up, reg = upload[workers], register[workers]
-        emit("cloud_upload", mode=f"cloud_{workers}_worker", files=files, mb=round(total_mb, 1),
-             upload_mb_per_s=round(total_mb / med(up), 1), best_upload_mb_per_s=round(total_mb / min(up), 1),
-             upload_seconds=[round(v, 2) for v in up], register_seconds=[round(v, 2) for v in reg],
-             ratio_upload_median=round(med(base) / med(up), 2), ratio_upload_best=round(min(base) / min(up), 2),
-             ratio_vs_sha256_server_median=round(med(plain["plain_http_sha256"]) / med(up), 2),
-             ratio_register_and_upload_median=round(med(base) / (med(up) + med(reg)), 2))
-    best = {w: min(base) / min(upload[w]) for w in upload}
-    medians = {w: med(base) / med(upload[w]) for w in upload}
-    emit("cloud_upload", mode="summary", target=TARGET_RATIO,
-         ratio_best={str(w): round(v, 2) for w, v in best.items()},
-         ratio_median={str(w): round(v, 2) for w, v in medians.items()},
-         ok_best=any(v >= TARGET_RATIO for v in best.values()),
-         ok_median=any(v >= TARGET_RATIO for v in medians.values()))
+    base = [s.upload_s for s in samples["plain_http"]]
+    ratios: dict[str, dict[str, float]] = {"best": {}, "median": {}}
+    for mode, rows in samples.items():
+        up = [s.upload_s for s in rows]
+        figures: dict[str, Any] = {
+            "mb_per_s": round(total_mb / med(up), 1), "best_mb_per_s": round(total_mb / min(up), 1),
+            "seconds": [round(v, 2) for v in up], "client_cpu_s": round(med(s.client_cpu_s for s in rows), 2),
+            "server_cpu_s": round(med(s.server_cpu_s for s in rows), 2)}
+        if mode.startswith("cloud_"):
+            figures["register_seconds"] = [round(s.register_s, 2) for s in rows]
+            ratios["best"][mode] = round(min(base) / min(up), 2)
+            ratios["median"][mode] = round(med(base) / med(up), 2)
+        emit("cloud_upload", mode=mode, files=files, mb=round(total_mb, 1), **figures)
+    emit("cloud_upload", mode="summary", target=TARGET_RATIO, ratio_best=ratios["best"],
+         ratio_median=ratios["median"], ok_best=max(ratios["best"].values()) >= TARGET_RATIO,
+         ok_median=max(ratios["median"].values()) >= TARGET_RATIO)
 
 
 if __name__ == "__main__":
