@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_access,
         auth,
         cockpit,
+        data_api,
         exams,
         health,
         kiosk,
@@ -92,7 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from backend.web import routes
 
     for bp in (admin.bp, admin_access.bp, auth.bp, cockpit.bp, exams.bp, health.bp, kiosk.bp, openapi.bp,
-               orders.bp, reports.bp, rooms.bp, ultrasound.bp, routes.bp):
+               orders.bp, reports.bp, rooms.bp, ultrasound.bp, routes.bp, data_api.bp):
         app.register_blueprint(bp)
 
 

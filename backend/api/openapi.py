@@ -22,12 +22,13 @@ def doc(
     response: type[BaseModel] | None = None,
     tags: tuple[str, ...] = (),
     public: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> Callable[[F], F]:
-    """Attach OpenAPI facts to a view function."""
+    """Attach OpenAPI facts to a view function; `extra` adds parameters and replaces responses or fields."""
 
     def deco(fn: F) -> F:
         fn.__dict__["openapi"] = {"summary": summary, "body": body, "query": query, "response": response,
-                                  "tags": list(tags), "public": public}
+                                  "tags": list(tags), "public": public, "extra": extra or {}}
         return fn
 
     return deco
@@ -77,6 +78,9 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 op["security"] = [{"apiKey": []}, {"session": []}]
                 if perms:
                     op["description"] = "需要权限：" + ", ".join(perms)
+            extra = dict(info.get("extra") or {})
+            op["parameters"] += extra.pop("parameters", [])
+            op.update(extra)
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",

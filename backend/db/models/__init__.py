@@ -2,6 +2,7 @@
 
 from backend.db.models.auth import ApiKey, AuditEntry, User, UserRole
 from backend.db.models.cockpit import CockpitDaily, CockpitMark, ErReminder
+from backend.db.models.data_api import DataApiUsage
 from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
 from backend.db.models.hl7_intake import InboundMessage
 from backend.db.models.kiosk import KioskTerminal
@@ -28,6 +29,7 @@ __all__ = [
     "CockpitMark",
     "Counter",
     "CriticalValue",
+    "DataApiUsage",
     "Department",
     "ErReminder",
     "Exam",
