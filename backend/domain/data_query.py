@@ -39,8 +39,8 @@ class DataQuery:
 
     def fingerprint(self) -> list[Any]:
         """What a cursor is bound to: the same dataset, filters, order and sync window start."""
-        eq = sorted((k, [str(v) for v in vs]) for k, vs in self.equals.items())
-        rg = sorted((k, [str(lo), str(hi)]) for k, (lo, hi) in self.ranges.items())
+        eq = sorted([k, [str(v) for v in vs]] for k, vs in self.equals.items())
+        rg = sorted([k, [str(lo), str(hi)]] for k, (lo, hi) in self.ranges.items())
         since = self.updated_since.isoformat() if self.updated_since else None
         return [self.dataset, eq, rg, self.sort, self.descending, since]
 

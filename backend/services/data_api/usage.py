@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 
 from backend.db.models import ApiKey, DataApiUsage
 from backend.domain.actor import Actor
@@ -17,7 +17,8 @@ from backend.services.data_api.access import flush_usage
 
 
 def _datasets(scopes: list[str]) -> list[str]:
-    return [s.removeprefix(READ_SCOPE_PREFIX) for s in scopes if s.startswith(READ_SCOPE_PREFIX)]
+    """The datasets a key may read, in the catalog's order."""
+    return [name for name in DATASETS if READ_SCOPE_PREFIX + name in scopes]
 
 
 def overview(svc: Services, *, by: Actor, days: int = 7) -> dict[str, Any]:
@@ -29,7 +30,10 @@ def overview(svc: Services, *, by: Actor, days: int = 7) -> dict[str, Any]:
     with transaction(svc, readonly=True) as tx:
         keys = list(tx.session.scalars(select(ApiKey).order_by(ApiKey.id)))
         usage = list(tx.session.scalars(select(DataApiUsage).where(DataApiUsage.day >= day_list[0])))
-        last = {u.key_id: u for u in tx.session.scalars(select(DataApiUsage).order_by(DataApiUsage.last_at))}
+        newest = (select(DataApiUsage.key_id, func.max(DataApiUsage.last_at).label("at"))
+                  .group_by(DataApiUsage.key_id).subquery())
+        last = {u.key_id: u for u in tx.session.scalars(select(DataApiUsage).join(
+            newest, and_(newest.c.key_id == DataApiUsage.key_id, newest.c.at == DataApiUsage.last_at)))}
         rows = []
         for k in keys:
             mine = [u for u in usage if u.key_id == k.id]
