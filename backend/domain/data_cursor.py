@@ -41,7 +41,9 @@ def _invalid(reason: str = "分页游标无效或已损坏") -> InvalidInput:
 def verify(token: str, secret: bytes, *, query: list[Any]) -> dict[str, Any]:
     """The cursor's payload, checked against its signature and against the query it is used with."""
     body, _, sig = token.strip().partition(".")
-    if not body or not sig or len(token) > 2048 or not hmac.compare_digest(sig, _sig(secret, body)):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a forged cursor may carry them).
+    expected = _sig(secret, body).encode()
+    if not body or not sig or len(token) > 2048 or not hmac.compare_digest(sig.encode(), expected):
         raise _invalid()
     try:
         payload = json.loads(_unb64(body))

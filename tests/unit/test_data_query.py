@@ -55,3 +55,10 @@ def test_a_cursor_round_trips_and_refuses_tampering_and_another_query():
         with pytest.raises(InvalidInput) as e:
             data_cursor.verify(bad, key, query=query)
         assert e.value.code == "invalid_cursor"
+
+
+def test_a_cursor_with_non_ascii_text_is_refused_not_a_crash():
+    """Found by the schemathesis run: compare_digest raised TypeError on a non-ASCII signature."""
+    with pytest.raises(InvalidInput) as e:
+        data_cursor.verify("页面.签名", b"k", query=[])
+    assert e.value.code == "invalid_cursor"

@@ -16,7 +16,8 @@ from backend.services.data_api.read import Page
 CSV_CHUNK = 200
 # Every refusal the data API answers, by its stable code (also in the OpenAPI and docs/data_api.md).
 ERRORS: dict[str, tuple[int, str]] = {
-    "api_key_required": (401, "未提供 API 密钥，或使用了员工登录（数据接口须使用 API 密钥）"),
+    "unauthenticated": (401, "未提供 API 密钥（请求头 X-API-Key）"),
+    "api_key_required": (401, "使用了员工登录而非 API 密钥（数据接口须使用 API 密钥）"),
     "bad_api_key": (401, "API 密钥格式错误、无效或已吊销"),
     "dataset_forbidden": (403, "该密钥没有此数据集的 data.read 权限范围"),
     "unknown_dataset": (404, "没有这个数据集"),
