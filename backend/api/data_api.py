@@ -46,7 +46,7 @@ def _rate() -> str:
 
 def _init_limiter(state: BlueprintSetupState) -> None:
     """One limiter per app; its store is Redis when the deployment has one, so every process counts."""
-    app: Flask = state.app
+    app = cast(Flask, state.app)
     redis_url = app.extensions["radops"].settings.redis_url
     limiter = Limiter(_limit_key, app=app, storage_uri=redis_url or "memory://", headers_enabled=True,
                       key_prefix="radops-data-api", strategy="fixed-window")
@@ -100,7 +100,7 @@ def _view(name: str) -> Callable[[], Any]:
 
     view.__name__ = f"dataset_{name}"
     d = DATASETS[name]
-    return cast(Callable[[], Any], doc(f"数据集：{d.label}（{name}）", tags=("data",), extra=operation(d))(view))
+    return doc(f"数据集：{d.label}（{name}）", tags=("data",), extra=operation(d))(view)
 
 
 for _name in DATASETS:

@@ -4,7 +4,7 @@ tickets, ultrasound room load, cockpit figures, and the cloud and cadre upload s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, TypeVar
 
 from backend.domain.critical_flow import CRITICAL_STATUS_LABELS, NOTIFY_CHANNELS, URGENCY_LABELS
 from backend.domain.data_catalog import DatasetDef, FieldDef
@@ -23,7 +23,10 @@ F = FieldDef
 T0 = "2026-11-27T01:05:00+00:00"
 
 
-def _codes(labels: Mapping[object, str]) -> dict[str, str]:
+K = TypeVar("K", bound=str)
+
+
+def _codes(labels: Mapping[K, str]) -> dict[str, str]:
     return {str(k): v for k, v in labels.items()}
 
 

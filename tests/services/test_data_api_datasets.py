@@ -77,7 +77,8 @@ def test_ultrasound_room_load_is_a_snapshot_of_open_rooms(svc, actors):
     assert (room["room_code"], room["capacity"], room["load"], room["waiting"]) == ("US2", 12, 1, 1)
     assert room["doctor"].startswith("孙医生")
     closed = read.read(svc, "us_room_load", {"open": ["false"]}, by=key_actor(svc, actors["admin"])).items
-    assert closed and all(r["doctor"] is None and r["capacity"] == 0 for r in closed)
+    assert closed
+    assert all(r["doctor"] is None and r["capacity"] == 0 for r in closed)
 
 
 def test_cockpit_figures_as_a_long_table(svc, actors):
@@ -105,11 +106,14 @@ def test_the_dictionary_names_every_field_in_chinese_with_its_codes():
     d = formats.dictionary()
     assert [x["name"] for x in d["datasets"]] == list(DATASETS)
     for ds in d["datasets"]:
-        assert ds["label"] and ds["scope"] == f"data.read:{ds['name']}"
+        assert ds["label"]
+        assert ds["scope"] == f"data.read:{ds['name']}"
         for f in ds["fields"]:
-            assert f["label"] and f["type_label"], f
+            assert f["label"], f
+            assert f["type_label"], f
             if f["type"] == "code":
-                assert f["codes"] and all(c["label"] for c in f["codes"]), f
+                assert f["codes"], f
+                assert all(c["label"] for c in f["codes"]), f
     exams = next(x for x in d["datasets"] if x["name"] == "exams")
     status = next(f for f in exams["fields"] if f["name"] == "status")
     assert {"code": "completed", "label": "检查完成"} in status["codes"]

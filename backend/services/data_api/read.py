@@ -24,8 +24,7 @@ from backend.domain.data_datasets import DATASETS
 from backend.domain.data_query import DataQuery, parse
 from backend.domain.errors import InvalidInput, NotFound
 from backend.services.base import Services, Tx, transaction
-from backend.services.data_api import access, changes
-from backend.services.data_api import critical, exams, reports, tickets
+from backend.services.data_api import access, changes, critical, exams, reports, tickets
 from backend.services.data_api.readers import Row, RowReader, fetch, filtered, keyset
 from backend.services.data_api.snapshots import SNAPSHOTS
 

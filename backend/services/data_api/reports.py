@@ -47,8 +47,8 @@ def _finish(tx: Tx, rows: list[Row]) -> None:
     versions: dict[int, ReportVersion] = {}
     stmt = (select(ReportVersion).where(ReportVersion.report_id.in_([r["report_id"] for r in rows]),
                                         ReportVersion.approved_at.is_not(None)).order_by(ReportVersion.number))
-    for v in tx.session.scalars(stmt):
-        versions[v.report_id] = v
+    for version in tx.session.scalars(stmt):
+        versions[version.report_id] = version
     templates = _templates(tx, {r["template_code"] for r in rows if r["template_code"]})
     last = changes.last_changes(tx, [r["exam_id"] for r in rows], REPORTS.change_kinds)
     for r in rows:

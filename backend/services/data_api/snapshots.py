@@ -28,6 +28,8 @@ def _counts(tx: Tx, room_ids: list[int]) -> tuple[dict[int, int], dict[int, int]
     load: dict[int, int] = {}
     waiting: dict[int, int] = {}
     for room_id, status, n in tx.session.execute(stmt):
+        if room_id is None:
+            continue
         load[room_id] = load.get(room_id, 0) + n
         if status == TicketStatus.WAITING.value:
             waiting[room_id] = n

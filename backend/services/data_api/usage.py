@@ -44,7 +44,7 @@ def overview(svc: Services, *, by: Actor, days: int = 7) -> dict[str, Any]:
 
 
 def _key_row(k: ApiKey, usage: list[DataApiUsage], last: DataApiUsage | None, days: list[date]) -> dict[str, Any]:
-    per_day = {d: 0 for d in days}
+    per_day = dict.fromkeys(days, 0)
     for u in usage:
         per_day[u.day] = per_day.get(u.day, 0) + u.calls
     names = _datasets(k.scopes)
