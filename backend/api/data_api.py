@@ -6,6 +6,7 @@ rate limited per API key (Flask-Limiter: in memory, or Redis when REDIS_URL is s
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -86,7 +87,8 @@ def _serve(name: str) -> Any:
     g.data_rows = len(page.items)
     body = page.body()
     if page.query.format == "json":
-        return jsonify(body)
+        # Written directly: the app's JSON provider sorts keys, which a page of 500 rows pays for twice.
+        return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")), mimetype="application/json")
     headers = {"X-Next-Cursor": body["next_cursor"] or "", "X-Next-Updated-Since": body["next_updated_since"] or "",
                "X-Masked": "true" if page.masked else "false",
                "Content-Disposition": f'inline; filename="{name}.csv"'}

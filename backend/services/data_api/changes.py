@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy import String, and_, case, func, not_, or_, select, type_coerce
 
 from backend.db.models import ExamEvent
 from backend.services.base import Tx
@@ -53,15 +53,24 @@ def last_changes(tx: Tx, exam_ids: Iterable[int], kinds: Sequence[str] | None) -
     return {int(e): _aware(at) for e, at in tx.session.execute(stmt)}
 
 
-def first_times(tx: Tx, exam_ids: Iterable[int], kinds: Sequence[str]) -> dict[tuple[int, str], datetime]:
-    """The first time each exam reached each of `kinds` (e.g. started, completed)."""
+def times_of(tx: Tx, exam_ids: Iterable[int], firsts: Sequence[str], kinds: Sequence[str] | None
+             ) -> tuple[dict[tuple[int, str], datetime], dict[int, datetime]]:
+    """In one grouped read: the first time each exam reached each of `firsts`, and its last change (`kinds`)."""
     ids = list(exam_ids)
     if not ids:
-        return {}
-    stmt = (select(ExamEvent.exam_id, ExamEvent.kind, func.min(ExamEvent.at))
-            .where(ExamEvent.exam_id.in_(ids), ExamEvent.kind.in_(list(kinds)))
-            .group_by(ExamEvent.exam_id, ExamEvent.kind))
-    return {(int(e), str(k)): _aware(at) for e, k, at in tx.session.execute(stmt)}
+        return {}, {}
+    cols = [type_coerce(func.min(case((ExamEvent.kind == k, ExamEvent.at))), String) for k in firsts]
+    last_col = type_coerce(func.max(case((_kind_filter(kinds), ExamEvent.at))), String)
+    stmt = select(ExamEvent.exam_id, last_col, *cols).where(ExamEvent.exam_id.in_(ids)).group_by(ExamEvent.exam_id)
+    first: dict[tuple[int, str], datetime] = {}
+    last: dict[int, datetime] = {}
+    for exam_id, hi, *lows in tx.session.execute(stmt):
+        if hi is not None:
+            last[exam_id] = _aware(hi)
+        for kind, lo in zip(firsts, lows, strict=True):
+            if lo is not None:
+                first[(exam_id, kind)] = _aware(lo)
+    return first, last
 
 
 def _aware(value: Any) -> datetime:

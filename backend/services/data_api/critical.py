@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 
 from backend.db.models import CriticalValue, Exam, Patient
 from backend.services.base import Tx
-from backend.services.data_api.readers import Row, RowReader
+from backend.services.data_api.readers import Row, RowReader, labelled
 
 COLUMNS: dict[str, Any] = {
     "id": CriticalValue.id, "exam_id": Exam.id, "accession": Exam.accession, "modality": Exam.modality_code,
@@ -23,7 +23,7 @@ COLUMNS: dict[str, Any] = {
 
 
 def _select() -> Select[Any]:
-    return (select(*(col.label(name) for name, col in COLUMNS.items()))
+    return (select(*labelled(COLUMNS))
             .join(Exam, Exam.id == CriticalValue.exam_id).join(Patient, Patient.id == Exam.patient_id))
 
 

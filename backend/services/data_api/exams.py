@@ -11,7 +11,7 @@ from backend.db.models import Campus, Exam, ExamItem, Patient, QueueTicket, Repo
 from backend.domain.exam_flow import TRIGGER_EVENT, ExamStatus, Trigger
 from backend.services.base import Tx
 from backend.services.data_api import changes
-from backend.services.data_api.readers import Row, RowReader
+from backend.services.data_api.readers import Row, RowReader, labelled
 
 Author, Approver = aliased(User), aliased(User)
 STARTED, COMPLETED = TRIGGER_EVENT[Trigger.START], TRIGGER_EVENT[Trigger.COMPLETE]
@@ -33,7 +33,7 @@ COLUMNS: dict[str, Any] = {
 
 
 def _select() -> Select[Any]:
-    return (select(*(col.label(name) for name, col in COLUMNS.items()), Exam.updated_at.label("_updated"))
+    return (select(*labelled({**COLUMNS, "_updated": Exam.updated_at}))
             .join(Patient, Patient.id == Exam.patient_id).join(ExamItem, ExamItem.id == Exam.exam_item_id)
             .join(Campus, Campus.id == Exam.campus_id).outerjoin(Room, Room.id == Exam.room_id)
             .outerjoin(QueueTicket, QueueTicket.exam_id == Exam.id).outerjoin(Report, Report.exam_id == Exam.id)
@@ -41,10 +41,9 @@ def _select() -> Select[Any]:
 
 
 def _finish(tx: Tx, rows: list[Row]) -> None:
-    """Add the start and end of each exam and its last change, from two grouped timeline reads."""
+    """Add the start and end of each exam and its last change, from one grouped timeline read."""
     ids = [r["id"] for r in rows]
-    firsts = changes.first_times(tx, ids, (STARTED, COMPLETED))
-    last = changes.last_changes(tx, ids, None)
+    firsts, last = changes.times_of(tx, ids, (STARTED, COMPLETED), None)
     for r in rows:
         r["started_at"] = firsts.get((r["id"], STARTED))
         r["completed_at"] = firsts.get((r["id"], COMPLETED))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import partial
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -88,7 +90,8 @@ def read(svc: Services, name: str, args: dict[str, list[str]], *, by: Actor) -> 
             page = _sync(tx, d, q, int(state.get("a", 0)), horizon)
         else:
             page = _list(tx, d, q, state.get("a"), horizon)
-        page.items = [_shape(d, q, r, pii) for r in page.items]
+        shape = _shaper(d, q, pii)
+        page.items = [shape(r) for r in page.items]
     if page.position is not None:
         page.next_cursor = data_cursor.sign({"q": q.fingerprint(), "a": page.position, "h": horizon.isoformat()},
                                             _secret(svc))
@@ -105,15 +108,35 @@ def _horizon(state: dict[str, Any], default: datetime) -> datetime:
         raise InvalidInput("分页游标无效或已损坏", code="invalid_cursor") from None
 
 
-def _shape(d: DatasetDef, q: DataQuery, row: Row, pii: bool) -> Row:
-    """The asked fields of one row, personal ones masked unless `pii`, times as ISO 8601 text."""
-    out: Row = {}
-    for name in q.fields:
-        f, value = d.by_field[name], row.get(name)
+def _shaper(d: DatasetDef, q: DataQuery, pii: bool) -> Callable[[Row], Row]:
+    """A function giving one row's asked fields, personal ones masked unless `pii`, times as ISO 8601 text.
+
+    Built once per page (a page of 500 exams is some 18,000 values): only the fields that need it are
+    converted, and None stays None.
+    """
+    names = list(q.fields)
+    convs: list[tuple[str, Callable[[Any], Any]]] = []
+    for name in names:
+        f = d.by_field[name]
         if f.pii and not pii:
-            value = access.mask(f.pii, value)
-        out[name] = value.isoformat() if isinstance(value, datetime | date) else value
-    return out
+            convs.append((name, partial(access.mask, f.pii)))
+        elif f.type in ("datetime", "date"):
+            convs.append((name, _iso))
+    get = dict.get
+
+    def shape(row: Row) -> Row:
+        out = {name: get(row, name) for name in names}
+        for name, conv in convs:
+            value = out[name]
+            if value is not None:
+                out[name] = conv(value)
+        return out
+
+    return shape
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
 
 
 def _after(d: DatasetDef, q: DataQuery, raw: Any) -> tuple[Any, Any] | None:
@@ -133,13 +156,13 @@ def _after(d: DatasetDef, q: DataQuery, raw: Any) -> tuple[Any, Any] | None:
 
 
 def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime | date) else value
+    return value.isoformat() if value is not None and isinstance(value, datetime | date) else value
 
 
 def _list(tx: Tx, d: DatasetDef, q: DataQuery, raw_after: Any, horizon: datetime) -> Page:
     r = READERS[d.name]
     stmt = keyset(r, filtered(r, q), q, _after(d, q, raw_after)).limit(q.limit + 1)
-    rows = fetch(tx, stmt)
+    rows = fetch(tx, stmt, [*r.times, "_updated"])
     more = len(rows) > q.limit
     rows = rows[: q.limit]
     nxt = [_jsonable(rows[-1][q.sort]), rows[-1][d.key]] if more else None
@@ -161,7 +184,7 @@ def _sync(tx: Tx, d: DatasetDef, q: DataQuery, after: int, horizon: datetime) ->
     more = len(feed) > q.limit
     feed = feed[: q.limit]
     order = {exam_id: i for i, (exam_id, _pos) in enumerate(feed)}
-    rows = fetch(tx, filtered(r, q).where(r.exam_id.in_(list(order)))) if order else []
+    rows = fetch(tx, filtered(r, q).where(r.exam_id.in_(list(order))), [*r.times, "_updated"]) if order else []
     if rows:
         r.finish(tx, rows)
     exam_key = "id" if r.deletes_by_exam else "exam_id"

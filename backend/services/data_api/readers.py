@@ -10,7 +10,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, Select, String, and_, or_, type_coerce
+
+from backend.db.base import TZDateTime
 
 from backend.domain.data_query import DataQuery
 from backend.services.base import Tx
@@ -32,6 +36,10 @@ class RowReader:
     # The key column when it is the exam id itself: an exam that no longer exists is a deletion.
     deletes_by_exam: bool = False
     scope: Sequence[Any] = field(default_factory=tuple)  # conditions every query of the dataset carries
+
+    @property
+    def times(self) -> list[str]:
+        return [name for name, col in self.columns.items() if isinstance(col.type, TZDateTime)]
 
 
 def filtered(r: RowReader, q: DataQuery) -> Select[Any]:
@@ -64,8 +72,33 @@ def keyset(r: RowReader, stmt: Select[Any], q: DataQuery, after: Sequence[Any] |
     return stmt.order_by(*(order[:1] if same else order))
 
 
-def fetch(tx: Tx, stmt: Select[Any]) -> list[Row]:
-    return [dict(m) for m in tx.session.execute(stmt).mappings()]
+def labelled(columns: Mapping[str, Any]) -> list[Any]:
+    """The SELECT list: every column under its field name; times come raw (see `fetch`)."""
+    return [type_coerce(col, String).label(name) if isinstance(col.type, TZDateTime) else col.label(name)
+            for name, col in columns.items()]
+
+
+def utc(value: Any) -> datetime | None:
+    """A stored time as an aware UTC datetime, from SQLite's text or PostgreSQL's timestamptz."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def fetch(tx: Tx, stmt: Select[Any], times: Iterable[str] = ()) -> list[Row]:
+    """The rows as dicts; the `times` columns are parsed here with `fromisoformat`.
+
+    SQLite's DATETIME result processor parses with a regular expression: on a page of 500 rows and ten
+    times each that was a fifth of the page's cost.
+    """
+    result = tx.session.execute(stmt)
+    names = list(result.keys())
+    rows = [dict(zip(names, row, strict=True)) for row in result]
+    for name in [t for t in times if t in names]:
+        for row in rows:
+            row[name] = utc(row[name])
+    return rows
 
 
 def by_exam(rows: Iterable[Row]) -> dict[int, list[Row]]:

@@ -12,7 +12,7 @@ from backend.domain.data_datasets import REPORTS
 from backend.domain.report_sections import printable
 from backend.services.base import Tx
 from backend.services.data_api import changes
-from backend.services.data_api.readers import Row, RowReader
+from backend.services.data_api.readers import Row, RowReader, labelled
 
 Author, Approver = aliased(User), aliased(User)
 # The template of a report written without one (reporting's default sections).
@@ -29,7 +29,7 @@ COLUMNS: dict[str, Any] = {
 
 
 def _select() -> Select[Any]:
-    return (select(*(col.label(name) for name, col in COLUMNS.items()))
+    return (select(*labelled(COLUMNS))
             .join(Exam, Exam.id == Report.exam_id).join(Patient, Patient.id == Exam.patient_id)
             .join(ExamItem, ExamItem.id == Exam.exam_item_id)
             .outerjoin(Author, Author.id == Report.author_id).outerjoin(Approver, Approver.id == Report.approver_id))

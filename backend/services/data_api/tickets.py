@@ -17,7 +17,7 @@ from backend.domain.metrics import waited
 from backend.domain.queue_flow import TicketStatus
 from backend.services.base import Tx
 from backend.services.data_api import changes
-from backend.services.data_api.readers import Row, RowReader
+from backend.services.data_api.readers import Row, RowReader, labelled
 
 STARTED = TRIGGER_EVENT[Trigger.START]
 
@@ -32,15 +32,14 @@ COLUMNS: dict[str, Any] = {
 
 
 def _select() -> Select[Any]:
-    return (select(*(col.label(name) for name, col in COLUMNS.items()))
+    return (select(*labelled(COLUMNS))
             .join(Exam, Exam.id == QueueTicket.exam_id).join(Patient, Patient.id == Exam.patient_id)
             .join(Queue, Queue.id == QueueTicket.queue_id).outerjoin(Room, Room.id == QueueTicket.room_id))
 
 
 def _finish(tx: Tx, rows: list[Row]) -> None:
     ids = [r["exam_id"] for r in rows]
-    started = changes.first_times(tx, ids, (STARTED,))
-    last = changes.last_changes(tx, ids, QUEUE_TICKETS.change_kinds)
+    started, last = changes.times_of(tx, ids, (STARTED,), QUEUE_TICKETS.change_kinds)
     for r in rows:
         start = started.get((r["exam_id"], STARTED))
         r["started_at"] = start
