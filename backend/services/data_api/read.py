@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, or_, type_coerce
 
 from backend.db.base import TZDateTime
-
 from backend.domain.data_query import DataQuery
 from backend.services.base import Tx
 
