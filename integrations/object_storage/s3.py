@@ -1,9 +1,13 @@
 """ObjectStore over boto3: one PUT for a small file, a resumable multipart upload for a large one.
 
-Every request carries Content-MD5, which S3, Aliyun OSS, MinIO and Ceph check, so a corrupted body is
-refused on arrival; the file's SHA-256 travels in the object's metadata (`x-amz-meta-sha256`) and is what
-`stat` reports. A multipart upload left open by a crash is found again by its key, its parts whose ETag
-equals the MD5 of our bytes are kept, the others are sent, and the result is checked against our ETag.
+A single PUT carries Content-MD5, which S3, Aliyun OSS, MinIO and Ceph check, so a corrupted body is
+refused on arrival. Each part of a multipart upload is checked by its ETag, which the store computes as the
+MD5 of the bytes it received: a part whose ETag differs from our MD5 is refused before the upload is
+completed (and sent again by the next try), so the store does no second MD5 for us (on buckets with
+SSE-KMS, whose ETags are not MD5s, set `verify_parts=False` and rely on the final check). The file's
+SHA-256 travels in the object's metadata (`x-amz-meta-sha256`) and is what `stat` reports. A multipart
+upload left open by a crash is found again by its key; its parts whose ETag equals the MD5 of our bytes
+are kept, the others are sent, and the result is checked against the multipart ETag we expect.
 boto3's managed transfer (upload_file) is not used for large files: it cannot resume across processes.
 """
 
@@ -55,7 +59,7 @@ class S3ObjectStore:
     """ObjectStore on one bucket of an injected boto3 S3 client (see `make_client`)."""
 
     def __init__(self, client: Any, *, bucket: str, part_size: int = 8 * MIB, multipart_threshold: int = 16 * MIB,
-                 workers: int = 4) -> None:
+                 workers: int = 10, verify_parts: bool = True) -> None:
         if part_size < 5 * MIB:
             raise ValueError("S3 parts are at least 5 MiB")
         self.client = client
@@ -63,6 +67,7 @@ class S3ObjectStore:
         self.part_size = part_size
         self.threshold = max(multipart_threshold, part_size)
         self.workers = workers
+        self.verify_parts = verify_parts
 
     def stat(self, *, key: str) -> StoredObject | None:
         """The stored object's size and SHA-256, or None when there is none under `key`."""
@@ -129,12 +134,15 @@ class S3ObjectStore:
         with path.open("rb") as f:
             f.seek((number - 1) * self.part_size)
             data = f.read(self.part_size)
-        md5_hex, md5_b64 = _md5(data)
+        md5_hex, _md5_b64 = _md5(data)
         if stored == f'"{md5_hex}"':
             return number, stored, md5_hex
         resp = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number,
-                                       Body=data, ContentMD5=md5_b64)
-        return number, str(resp["ETag"]), md5_hex
+                                       Body=data)
+        etag = str(resp["ETag"])
+        if self.verify_parts and etag.lower() != f'"{md5_hex}"':
+            raise PartnerProtocolError("对象存储收到的分片与本地不一致（ETag 不符）", key=key, part=number)
+        return number, etag, md5_hex
 
     def _checked(self, key: str, size: int, digest: str, etag: str, expected: str) -> StoredObject:
         if etag.lower() != expected.lower():
