@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from tests.reporting_helpers import approved, exam_at
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
-# Per operation: nine operations, some 270 cases in all (valid queries, and queries that break the schema).
+# Per operation: ten operations, some 280 cases in all (valid queries, and queries that break the schema).
 POSITIVE, NEGATIVE = 20, 10
 
 
@@ -49,7 +50,8 @@ def test_data_api_answers_match_the_openapi(data_api: tuple[Any, str]) -> None:
     app, key = data_api
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app).include(path_regex=r"^/api/data/v1/")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9  # eight datasets and the dictionary
+    assert len(operations) == 10  # eight datasets, the dictionary, and any other path (unknown_dataset)
+    calls = Counter()
     for op in operations:
         for mode, examples in ((GenerationMode.POSITIVE, POSITIVE), (GenerationMode.NEGATIVE, NEGATIVE)):
             if mode is GenerationMode.NEGATIVE and not list(op.query):
@@ -59,6 +61,10 @@ def test_data_api_answers_match_the_openapi(data_api: tuple[Any, str]) -> None:
             @settings(max_examples=examples, deadline=None, database=None,
                       suppress_health_check=list(HealthCheck))
             def check(case: Any) -> None:
-                case.call_and_validate(headers={"X-API-Key": key}, checks=CHECKS)
+                response = case.call_and_validate(headers={"X-API-Key": key}, checks=CHECKS)
+                calls[response.status_code] += 1
 
             check()
+    assert sum(calls.values()) >= 200, calls
+    assert calls[200] >= 50, calls  # pages were answered ...
+    assert calls[400] >= 20, calls  # ... and broken queries refused
