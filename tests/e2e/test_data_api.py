@@ -75,6 +75,9 @@ def test_incremental_sync_over_http(client, svc_app, admin, clock):
     body = get(client, "reports", key, updated_since=first["next_updated_since"]).get_json()
     assert body["mode"] == "incremental"
     assert [i["status"] for i in body["items"]] == ["approved"]
+    as_csv = get(client, "reports", key, updated_since=first["next_updated_since"], format="csv", fields="status")
+    rows = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))
+    assert rows == [["_op", "report_id", "status"], ["upsert", str(body["items"][0]["report_id"]), "approved"]]
 
 
 @pytest.mark.parametrize(("path", "query", "status", "code"), [

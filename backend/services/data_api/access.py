@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from backend.db.models import DataApiUsage
 from backend.db.session import dialect_insert
 from backend.domain.actor import Actor
 from backend.domain.data_catalog import PII_SCOPE, DatasetDef
+from backend.domain.data_datasets import DATASETS
 from backend.domain.errors import Forbidden, Unauthenticated
 from backend.domain.masking import mask_name, mask_number
 from backend.services import audit
@@ -69,8 +69,8 @@ def record_call(svc: Services, by: Actor | None, dataset: str, *, status: int, r
     who = by or Actor(kind="anonymous", id=None, name="", ip=ip)
     audit.record_read(svc, who, "data_api", dataset[:64], key_name=who.name, status=status, rows=rows,
                       **({"code": code} if code else {}), **details)
-    if by is None or by.kind != "api_key" or by.id is None or len(dataset) > 32:
-        return
+    if by is None or by.kind != "api_key" or by.id is None or dataset not in DATASETS:
+        return  # counted per key and known dataset only: a made-up path must not grow the table
     at = svc.clock()
     buf = _buffer(svc)
     with buf.lock:
@@ -130,7 +130,3 @@ def _merge(into: dict[tuple[int, Any, str], list[Any]], key: tuple[int, Any, str
     row[2] += value[2]
     if value[3] > row[3]:
         row[3], row[4] = value[3], value[4]
-
-
-def last_moment(a: datetime | None, b: datetime | None) -> datetime | None:
-    return max((t for t in (a, b) if t is not None), default=None)
