@@ -88,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_access,
         auth,
         cockpit,
+        data_api,
         exams,
         health,
         kiosk,
@@ -100,7 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     from backend.web import routes
 
     for bp in (admin.bp, admin_access.bp, auth.bp, cockpit.bp, exams.bp, health.bp, kiosk.bp, openapi.bp,
-               orders.bp, reports.bp, rooms.bp, ultrasound.bp, routes.bp):
+               orders.bp, reports.bp, rooms.bp, ultrasound.bp, routes.bp, data_api.bp):
         app.register_blueprint(bp)
 
 
@@ -161,12 +162,12 @@ def _page_modules() -> tuple[ModuleType, ...]:
         triage,
         us_room,
     )
-    from panels.admin import api_keys, audit, items, queues, rooms, screens, settings, shifts, slots, users
+    from panels.admin import api_keys, audit, data_api, items, queues, rooms, screens, settings, shifts, slots, users
     from signage import hall_screen
 
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
-            users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit)
+            users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api)
 
 
 def _init_dash(app: Flask) -> None:

@@ -33,12 +33,15 @@ def scheduled_jobs() -> tuple[Job, ...]:
     """Every periodic job, in one list."""
     from backend.domain.actor import SYSTEM
     from backend.services import audit, health
+    from backend.services.data_api import access as data_api_access
     from backend.services.patient_flow import triage
     from backend.services.reporting import er_reminders
 
     return (
         # The queued read-audit rows of this process (backend/services/audit.py).
         Job("audit_reads", 5, audit.flush_reads),
+        # The data API's counted calls of this process (backend/services/data_api/access.py).
+        Job("data_api_usage", 5, data_api_access.flush_usage),
         # Emergency-report reminders and escalations (ER-1); unique rows make it idempotent.
         Job("er_reminders", 30, er_reminders.scan),
         # Fill open ultrasound rooms from the pool: the safety net for a check-in that committed to the pool

@@ -23,12 +23,14 @@ def doc(
     tags: tuple[str, ...] = (),
     public: bool = False,
     status: int = 200,
+    extra: dict[str, Any] | None = None,
 ) -> Callable[[F], F]:
-    """Attach OpenAPI facts to a view function (`status`: its success code, 201 for a create)."""
+    """Attach OpenAPI facts to a view function (`status`: its success code, 201 for a create; `extra` adds
+    parameters and replaces responses or fields)."""
 
     def deco(fn: F) -> F:
         fn.__dict__["openapi"] = {"summary": summary, "body": body, "query": query, "response": response,
-                                  "tags": list(tags), "public": public, "status": status}
+                                  "tags": list(tags), "public": public, "status": status, "extra": extra or {}}
         return fn
 
     return deco
@@ -104,6 +106,9 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 op["security"] = [{"apiKey": []}, {"session": []}]
                 if perms:
                     op["description"] = "需要权限：" + ", ".join(perms)
+            extra = dict(info.get("extra") or {})
+            op["parameters"] += extra.pop("parameters", [])
+            op.update(extra)
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",

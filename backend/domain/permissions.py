@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Final
 
+from backend.domain.data_catalog import scope_labels
+from backend.domain.data_datasets import DATASETS
 from backend.domain.enums import Role
 from backend.domain.errors import Forbidden
 from backend.domain.exam_flow import Trigger
@@ -44,8 +46,10 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Perm]]] = {
 }
 del R, P
 
-# API-key scopes name permissions directly (e.g. "exam.read", "exam.register").
-SCOPES: Final = frozenset(p.value for p in Perm)
+# API-key scopes name permissions directly (e.g. "exam.read", "exam.register"), plus the data API's
+# scopes: "data.read:<dataset>" per dataset and "data.pii" for unmasked personal data (LC-1).
+DATA_SCOPE_LABELS: Final[Mapping[str, str]] = scope_labels(DATASETS)
+SCOPES: Final = frozenset(p.value for p in Perm) | frozenset(DATA_SCOPE_LABELS)
 ALL_SCOPES: Final = "all"  # on the command line and in the admin page: every scope
 
 
@@ -85,6 +89,9 @@ PERM_LABELS: Final[Mapping[Perm, str]] = {
     Perm.ADMIN: "系统管理",
     Perm.AUDIT_READ: "查看审计",
 }
+# Every scope an API key may hold, with its Chinese label (the key form lists these).
+SCOPE_LABELS: Final[Mapping[str, str]] = {**{p.value: label for p, label in PERM_LABELS.items()},
+                                          **DATA_SCOPE_LABELS}
 
 
 def trigger_permission(trigger: str) -> Perm:

@@ -44,6 +44,7 @@ DEFS: list[SettingDef] = [
     SettingDef("kiosk.idle_seconds", 60, "自助机无操作返回首页（秒）", "int", 10, 600, "自助签到"),
     SettingDef("queue.requeue_rule", "after_n", "过号重新签到的排队规则（after_n 或 end）", "str", group="叫号"),
     SettingDef("queue.requeue_after_n", 2, "过号重新签到排在几位候检者之后", "int", 0, 50, "叫号"),
+    SettingDef("data_api.rate_per_minute", 120, "数据接口每个密钥每分钟调用上限", "int", 1, 6000, "数据接口"),
 ]
 
 

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 
 from backend.domain.errors import DomainError, InvalidInput
-from backend.domain.permissions import PERM_LABELS
+from backend.domain.permissions import SCOPE_LABELS
 from backend.services import auth
 from backend.web.context import services
 from panels.admin.crud import alert, current_actor, error_alert, table
@@ -38,7 +38,7 @@ def _revocable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def body(_actor: Any) -> Any:
     rows = _rows()
-    scopes = [{"label": f"{label}（{p.value}）", "value": p.value} for p, label in PERM_LABELS.items()]
+    scopes = [{"label": f"{label}（{scope}）", "value": scope} for scope, label in SCOPE_LABELS.items()]
     return html.Div([
         dbc.Card([dbc.CardHeader("新建 API 密钥", className="fw-semibold"), dbc.CardBody([
             dbc.Row([dbc.Col([dbc.Label("系统名称", className="small mb-0"),

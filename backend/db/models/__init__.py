@@ -2,6 +2,7 @@
 
 from backend.db.models.auth import ApiKey, AuditEntry, User, UserRole
 from backend.db.models.cockpit import CockpitDaily, CockpitMark, ErReminder
+from backend.db.models.data_api import DataApiUsage
 from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
 from backend.db.models.health import ComponentBeat
 from backend.db.models.hl7_intake import InboundMessage
@@ -30,6 +31,7 @@ __all__ = [
     "ComponentBeat",
     "Counter",
     "CriticalValue",
+    "DataApiUsage",
     "Department",
     "ErReminder",
     "Exam",
