@@ -13,10 +13,13 @@ TYPES: dict[str, dict[str, Any]] = {
     "boolean": {"type": "boolean"}, "datetime": {"type": "string", "format": "date-time"},
     "date": {"type": "string", "format": "date"}, "code": {"type": "string"}, "json": {"type": "object"},
 }
+# What the app answers before the data API's view runs: a path no route takes (a dataset name with a slash
+# or a control character) and text the one input validator refuses everywhere (a NUL byte).
+GENERIC = ("http_404", "http_405", "invalid_text")
 INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
-    "properties": {"code": {"type": "string", "enum": sorted(ERRORS)}, "message": {"type": "string"}}}}}
+    "properties": {"code": {"type": "string", "enum": sorted({*ERRORS, *GENERIC})}, "message": {"type": "string"}}}}}
 
 
 def _describe(f: FieldDef) -> str:

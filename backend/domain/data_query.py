@@ -170,7 +170,7 @@ def parse(d: DatasetDef, args: Mapping[str, Sequence[str]], tz: tzinfo) -> DataQ
         else:
             ranges.setdefault(f.name, [None, None])[0 if part == "from" else 1] = parse_value(f, one[name], tz)
     since = None
-    if one.get("updated_since"):
+    if "updated_since" in one:  # present but empty is an error, not "no sync"
         try:
             since = parse_moment(one["updated_since"].strip(), tz)
         except (ValueError, OverflowError):

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import hl7
@@ -250,7 +251,9 @@ async def send_with_python_hl7(port: int, text: str, encoding: str) -> hl7.Messa
 def test_an_independent_mllp_client_in_each_charset(live, msh18, codec, name):
     svc, server = live
     text = msg(1, name=name, codec=codec, charset=msh18).decode(codec)
-    ack = asyncio.run(send_with_python_hl7(server.port, text, codec))
+    # In a thread of its own: a browser test's Playwright may have left an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        ack = pool.submit(asyncio.run, send_with_python_hl7(server.port, text, codec)).result(timeout=30)
     assert (ack.extract_field("MSA", 1, 1), ack.extract_field("MSA", 1, 2)) == ("AA", "IT0001")
     assert ack.extract_field("MSH", 1, 18) == msh18
     assert ack.extract_field("MSA", 1, 3).startswith("已登记，检查号 ")
