@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.domain.data_catalog import DatasetDef, FieldDef, field_entry
-from backend.domain.data_query import FORMATS, MAX_LIMIT
+from backend.domain.data_query import FORMATS, INT_MAX, INT_MIN, MAX_LIMIT, MAX_VALUES
 from backend.services.data_api.formats import ERRORS
 
 TYPES: dict[str, dict[str, Any]] = {
@@ -16,7 +16,7 @@ TYPES: dict[str, dict[str, Any]] = {
 # What the app answers before the data API's view runs: a path no route takes (a dataset name with a slash
 # or a control character) and text the one input validator refuses everywhere (a NUL byte).
 GENERIC = ("http_404", "http_405", "invalid_text")
-INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
+INT32 = {"minimum": INT_MIN, "maximum": INT_MAX}
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string", "enum": sorted({*ERRORS, *GENERIC})}, "message": {"type": "string"}}}}}
@@ -51,10 +51,10 @@ def _filter_params(d: DatasetDef) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for f in d.fields:
         base = {**TYPES[f.type], **({"enum": list(f.codes)} if f.codes else {}),
-                **(INT64 if f.type == "integer" else {})}
+                **(INT32 if f.type == "integer" else {})}
         if f.filter == "eq":
             out.append({"name": f.name, "in": "query", "required": False, "style": "form", "explode": True,
-                        "schema": {"type": "array", "items": base, "maxItems": 20},
+                        "schema": {"type": "array", "items": base, "maxItems": MAX_VALUES},
                         "description": f"按“{f.label}”筛选（任一）"})
         elif f.filter == "range":
             kind = "date-time" if f.type == "datetime" else "date"

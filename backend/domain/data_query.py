@@ -19,6 +19,9 @@ from backend.domain.errors import InvalidInput
 MAX_LIMIT: Final = 1000
 DEFAULT_LIMIT: Final = 100
 FORMATS: Final = ("json", "csv")
+# Integer filters are ids: 32-bit columns on PostgreSQL, which refuses a wider literal with an error.
+INT_MIN: Final = -(2**31)
+INT_MAX: Final = 2**31 - 1
 RESERVED: Final = frozenset({"fields", "sort", "limit", "cursor", "format", "updated_since"})
 MAX_VALUES: Final = 100
 TRUE, FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
@@ -55,7 +58,7 @@ def parse_value(f: FieldDef, raw: str, tz: tzinfo) -> Any:
     try:
         if f.type == "integer":
             number = int(text)
-            if not -(2**63) <= number < 2**63:  # beyond what the databases store
+            if not INT_MIN <= number <= INT_MAX:  # beyond what an id column holds (PostgreSQL integer)
                 raise ValueError(text)
             return number
         if f.type == "number":
@@ -130,7 +133,9 @@ def _fields(d: DatasetDef, raw: str | None) -> tuple[str, ...]:
 
 
 def _sort(d: DatasetDef, raw: str | None) -> tuple[str, bool]:
-    if not raw:
+    if raw is not None and not raw.strip():
+        raise _bad("invalid_sort", "sort 不能为空；不排序时请省略该参数")
+    if raw is None:
         return d.key if d.key in d.sortable() else (d.sortable() or [d.key])[0], False
     name = raw.strip()
     desc = name.startswith("-")
@@ -144,7 +149,7 @@ def _sort(d: DatasetDef, raw: str | None) -> tuple[str, bool]:
 
 def _limit(raw: str | None) -> int:
     try:
-        value = int(raw) if raw not in (None, "") else DEFAULT_LIMIT
+        value = int(raw) if raw is not None else DEFAULT_LIMIT
     except ValueError:
         raise _bad("invalid_limit", f"每页条数须为 1 到 {MAX_LIMIT} 的整数") from None
     if not 1 <= value <= MAX_LIMIT:
@@ -155,7 +160,7 @@ def _limit(raw: str | None) -> int:
 def parse(d: DatasetDef, args: Mapping[str, Sequence[str]], tz: tzinfo) -> DataQuery:
     """The query for dataset `d` from a query string's values (each key with all its values)."""
     one = {k: (vs[-1] if vs else "") for k, vs in args.items()}
-    fmt = (one.get("format") or "json").lower()
+    fmt = one.get("format", "json").lower()
     if fmt not in FORMATS:
         raise _bad("invalid_format", "format 只能是 json 或 csv")
     equals: dict[str, tuple[Any, ...]] = {}
