@@ -291,3 +291,19 @@ def _sparks(tx: Tx, at: datetime, cfg: Config, out: dict[str, Any]) -> None:
     out["CP-9"]["spark"] = [t.rate for t in tallies]
     out["CP-10"]["spark"] = out["CP-9"]["spark"]
     out["spark_days"] = [d.start_day.isoformat() for d in days]
+
+
+def describe(svc: Services, *, by: Actor, scope: str = DEFAULT_SCOPE) -> dict[str, Any]:
+    """The scope's name and which reading each figure shows (for the page's titles, before any figure)."""
+    by.require(Perm.COCKPIT_VIEW)
+    with transaction(svc, readonly=True) as tx:
+        cfg = config(tx, scope)
+        known = scopes(tx)
+    word = COMPLETION_LABELS[cfg.completion]
+    ly = "去年整月" if cfg.last_year == "whole_month" else "去年同期"
+    appt = "当日新登记" if cfg.appointment == "booked" else "预约在当日"
+    crit = "登记时间" if cfg.critical_basis == "recorded" else "填写的通知时间"
+    return {"scope": cfg.scope, "scope_label": cfg.scope_label, "modalities": list(cfg.modalities),
+            "scopes": {k: v["label"] for k, v in known.items()},
+            "readings": {"completion": f"完成＝{word}", "last_year": f"对比{ly}", "appointment": f"预约＝{appt}",
+                         "critical": f"按{crit}判定·待通知不计入"}}
