@@ -126,6 +126,7 @@ def test_definitions_readings_and_no_badges_on_the_big_screen(demo: Any, page: A
     assert page.locator("#cockpit-tile-CP-1 .spark-bar").count() == 14
     assert "报告审核完成" in page.inner_text("#cockpit-reading-CP-5")
     assert page.locator(".cockpit-fig-id").count() == 15  # badges on the desk
+    screenshot(page, "cockpit-desk-1366x768")
     page.click("#cockpit-def-CP-9")
     assert page.locator("#cockpit-panel-CP-9 .cockpit-def-text").is_visible()
     assert "待通知" in page.inner_text("#cockpit-panel-CP-9 .cockpit-def-text")
@@ -141,7 +142,7 @@ def test_definitions_readings_and_no_badges_on_the_big_screen(demo: Any, page: A
     screenshot(page, "cockpit-screen-1366x768")
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.wait_for_timeout(800)
-    ticks = page.locator("#cockpit-graph-CP-11 .xtick text").all_inner_texts()
+    ticks = page.locator("#cockpit-graph-CP-11 .xtick text").all_text_contents()
     assert any("年" in t for t in ticks), ticks
     # Data labels of the trend stay inside the panel.
     page.wait_for_timeout(500)
