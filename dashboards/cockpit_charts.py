@@ -89,6 +89,7 @@ def trend(f: dict[str, Any], mode: str) -> go.Figure:
     ])
     _layout(fig, mode)
     fig.update_yaxes(range=[0, top * 1.28])
+    fig.update_xaxes(tickangle=0)
     fig.update_layout(margin={"l": 40, "r": 16, "t": 24, "b": 40})
     return fig
 
