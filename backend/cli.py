@@ -59,9 +59,10 @@ def _migrate(settings: Settings, ns: argparse.Namespace) -> int:
 
 def _seed_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", choices=["demo", "hospital"], default="demo",
-                   help="demo: small, under a minute; hospital: two years at about 3,000 exams a day")
+                   help="demo: 19 months at about 40 exams a day, under a minute; "
+                   "hospital: two years at about 3,000 exams a day")
     p.add_argument("--seed", type=int, default=20261127, help="random seed (same seed, same data)")
-    p.add_argument("--days", type=int, help="history length in days (default: 60 demo, 730 hospital)")
+    p.add_argument("--days", type=int, help="history length in days (default: 570 demo, 730 hospital)")
     p.add_argument("--if-empty", action="store_true", help="do nothing when the database already has data")
 
 

@@ -52,7 +52,9 @@ def modality_bars(f: dict[str, Any], mode: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=[i["label"] for i in items], y=values, text=values, textposition="outside",
                            customdata=[i["modality"] for i in items], name="本月",
                            hovertemplate="%{x}：%{y} 例<extra></extra>", cliponaxis=False))
-    return _layout(fig, mode, legend=False)
+    _layout(fig, mode, legend=False)
+    fig.update_yaxes(range=[0, max([*values, 1]) * 1.25])
+    return fig
 
 
 def modality_yoy(f: dict[str, Any], mode: str) -> go.Figure:
@@ -72,17 +74,24 @@ def modality_yoy(f: dict[str, Any], mode: str) -> go.Figure:
 
 
 def trend(f: dict[str, Any], mode: str) -> go.Figure:
-    """CP-11 / CP-12: approved reports per month, this year against last year."""
-    last_months = [f"{int(m[:4]) - 1}{m[4:]}" for m in f["months"]]
+    """CP-11 / CP-12: approved reports per month for the last six months against the same months a year
+    earlier; every month names its year (the six months may cross a new year)."""
+    ticks = [label.replace("年", "年<br>") for label in f["labels"]]
+    top = max([*f["this_year"], *f["last_year"], 1])
     fig = go.Figure([
-        go.Scatter(x=f["labels"], y=f["this_year"], name=f["this_year_label"], mode="lines+markers+text",
-                   text=f["this_year"], textposition="top center", customdata=f["months"],
-                   line={"width": 3}, hovertemplate="%{x}：%{y} 份<extra>" + f["this_year_label"] + "</extra>"),
-        go.Scatter(x=f["labels"], y=f["last_year"], name=f["last_year_label"], mode="lines+markers",
-                   customdata=last_months, line={"width": 2, "dash": "dot"},
-                   hovertemplate="%{x}：%{y} 份<extra>" + f["last_year_label"] + "</extra>"),
+        go.Scatter(x=ticks, y=f["this_year"], name=f["this_year_label"], mode="lines+markers+text",
+                   text=f["this_year"], textposition="top center", customdata=f["months"], cliponaxis=False,
+                   line={"width": 3},
+                   hovertemplate="%{customdata}：%{y} 份<extra>" + f["this_year_label"] + "</extra>"),
+        go.Scatter(x=ticks, y=f["last_year"], name=f["last_year_label"], mode="lines+markers",
+                   customdata=f["last_year_months"], line={"width": 2, "dash": "dot"}, cliponaxis=False,
+                   hovertemplate="%{customdata}：%{y} 份<extra>" + f["last_year_label"] + "</extra>"),
     ])
-    return _layout(fig, mode)
+    _layout(fig, mode)
+    fig.update_yaxes(range=[0, top * 1.28])
+    fig.update_xaxes(tickangle=0)
+    fig.update_layout(margin={"l": 40, "r": 16, "t": 24, "b": 40})
+    return fig
 
 
 def flows(f: dict[str, Any], mode: str) -> go.Figure:

@@ -33,8 +33,12 @@ function(queue, heard) {
 }"""
 
 
-def component(actor: Actor) -> list[Any]:
-    """The popup's parts, for doctors only (others get nothing)."""
+def component(actor: Actor, *, banner: bool = False) -> list[Any]:
+    """The popup's parts, for doctors only (others get nothing).
+
+    `banner`: the same reminder as a banner at the top of the page that blocks nothing (no backdrop, no
+    focus trap): the department head keeps using the cockpit beneath it.
+    """
     if not actor.can(Perm.REPORT_WRITE):
         return []
     footer = [
@@ -50,6 +54,11 @@ def component(actor: Actor) -> list[Any]:
         dcc.Store(id="er-queue"), dcc.Store(id="er-heard"), dcc.Store(id="er-current"),
         dcc.Interval(id="er-poll", interval=POLL_MS),
         dcc.Location(id="er-go", refresh=True),
+        dbc.Alert([
+            html.Div("急诊报告即将超时", className="er-banner-title"), html.Div(id="er-body"),
+            html.Div([html.Div(id="er-error", className="text-danger small me-auto"), *footer],
+                     className="er-banner-actions"),
+        ], id="er-modal", is_open=False, color="warning", className="er-banner") if banner else
         dbc.Modal([
             dbc.ModalHeader(dbc.ModalTitle("急诊报告即将超时"), close_button=False, className="er-head"),
             dbc.ModalBody(id="er-body"),

@@ -54,8 +54,11 @@ def refusal(title: str, message: str, *, login: bool = False) -> Any:
     ], color="warning", className="mt-5"), id="shell-refusal")
 
 
-def staff_page(perm: Perm, active: str, body: Callable[[Actor], Any]) -> Any:
-    """Render `body(actor)` inside the frame, or a refusal for an anonymous or wrong-role visitor."""
+def staff_page(perm: Perm, active: str, body: Callable[[Actor], Any], *, er_banner: bool = False) -> Any:
+    """Render `body(actor)` inside the frame, or a refusal for an anonymous or wrong-role visitor.
+
+    `er_banner`: emergency reminders as a banner that blocks nothing (the department head's cockpit).
+    """
     actor = page_actor()
     if actor is None:
         return refusal("请先登录", "登录已过期或尚未登录。", login=True)
@@ -64,7 +67,7 @@ def staff_page(perm: Perm, active: str, body: Callable[[Actor], Any]) -> Any:
                          refusal("没有权限", "您的角色无权访问此页面，如需开通请联系系统管理员。")])
     return html.Div([navbar(actor, active), html.Main(body(actor), className="radops-main"),
                      dcc.Store(id="shell-actor", data={"id": actor.id, "name": actor.name}),
-                     *er_popup.component(actor)])  # emergency-report reminders on every page (ER-1)
+                     *er_popup.component(actor, banner=er_banner)])  # emergency-report reminders (ER-1)
 
 
 # Shown by an action callback whose session expired: the page keeps what was typed.

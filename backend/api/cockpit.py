@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, stream_with_context
 from pydantic import BaseModel, Field
 
 from backend.api.openapi import doc
@@ -21,21 +21,38 @@ MIME = {"csv": "text/csv; charset=utf-8",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+SCOPE = Field("radiology", max_length=32, description="驾驶舱范围（设置 cockpit.scopes；默认 radiology 放射科）")
+
+
 class CockpitQuery(BaseModel):
     as_of: IsoDateTime | None = Field(None, description="计算时刻（仅管理员；ISO 8601，须带时区）")
     mask: bool = Field(False, description="隐藏患者姓名（大屏）")
+    scope: str = SCOPE
 
 
 class DrillQuery(BaseModel):
     figure: str = Field(min_length=4, max_length=8, description="CP-1 … CP-15")
-    key: str = Field("", max_length=32, description="柱或扇区：类别、设备、月份（2026-06）或“种类:日期”")
+    key: str = Field("", max_length=32, description="柱或扇区：类别、设备、月份（2026-06）、“种类:日期”，"
+                                                    "CP-8…10 可为 last_year")
     as_of: IsoDateTime | None = None
+    scope: str = SCOPE
+    after: str = Field("", max_length=64, description="上一页返回的 next（键集翻页）")
+    limit: int = Field(100, ge=1, le=500, description="每页条数")
+
+
+class DrillExportQuery(BaseModel):
+    figure: str = Field(min_length=4, max_length=8, description="CP-1 … CP-15")
+    key: str = Field("", max_length=32)
+    format: Literal["csv", "xlsx"] = "csv"
+    as_of: IsoDateTime | None = None
+    scope: str = SCOPE
 
 
 class ExportQuery(BaseModel):
     panel: str = Field(min_length=4, max_length=8, description="CP-1 … CP-15")
     format: Literal["csv", "xlsx"] = "csv"
     as_of: IsoDateTime | None = None
+    scope: str = SCOPE
 
 
 class ActBody(BaseModel):
@@ -48,15 +65,28 @@ class ActBody(BaseModel):
 @requires(Perm.COCKPIT_VIEW)
 def get_cockpit() -> Any:
     a = query_args(CockpitQuery)
-    return jsonify(board.figures(services(), by=actor(), as_of=a.as_of, mask=a.mask))
+    return jsonify(board.figures(services(), by=actor(), as_of=a.as_of, mask=a.mask, scope=a.scope))
 
 
 @bp.get("/api/cockpit/drill")
-@doc("指标下钻：构成某个指标（或其中一柱、一扇区）的检查", query=DrillQuery, tags=("cockpit",))
+@doc("指标下钻：构成某个指标（或其中一柱、一扇区）的检查或危急值；count 为真实总数，next 用于键集翻页",
+     query=DrillQuery, tags=("cockpit",))
 @requires(Perm.COCKPIT_VIEW, Perm.EXAM_READ)
 def drill() -> Any:
     a = query_args(DrillQuery)
-    return jsonify(cockpit_drill.drill(services(), a.figure, key=a.key, by=actor(), as_of=a.as_of))
+    return jsonify(cockpit_drill.drill(services(), a.figure, key=a.key, by=actor(), as_of=a.as_of, scope=a.scope,
+                                       after=a.after, limit=a.limit))
+
+
+@bp.get("/api/cockpit/drill/export")
+@doc("导出下钻的完整清单（CSV 流式输出或 Excel）", query=DrillExportQuery, tags=("cockpit",))
+@requires(Perm.COCKPIT_VIEW, Perm.EXAM_READ)
+def drill_export() -> Any:
+    a = query_args(DrillExportQuery)
+    chunks, name = cockpit_drill.drill_stream(services(), a.figure, a.format, key=a.key, by=actor(), as_of=a.as_of,
+                                              scope=a.scope)
+    return Response(stream_with_context(chunks), mimetype=MIME[a.format],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.get("/api/cockpit/export")
@@ -64,7 +94,7 @@ def drill() -> Any:
 @requires(Perm.COCKPIT_VIEW)
 def export() -> Any:
     a = query_args(ExportQuery)
-    data, name = cockpit_drill.export(services(), a.panel, a.format, by=actor(), as_of=a.as_of)
+    data, name = cockpit_drill.export(services(), a.panel, a.format, by=actor(), as_of=a.as_of, scope=a.scope)
     return Response(data, mimetype=MIME[a.format],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

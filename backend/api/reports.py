@@ -47,6 +47,7 @@ class NotifyBody(BaseModel):
     via: str = Field("phone", max_length=16, description="phone / system / in_person / sms")
     read_back: bool = False
     notified_at: AwareDatetime | None = Field(None, description="通知时间（缺省为当前时间）")
+    reason: str = Field("", max_length=500, description="补登原因（通知时间早于登记时间超过设定分钟数时必填）")
 
 
 class AckBody(BaseModel):
@@ -152,7 +153,8 @@ def notify_critical(critical_id: int) -> Any:
     body = json_body(NotifyBody)
     at: IsoDateTime | None = body.notified_at
     return jsonify(critical_values.notify(services(), critical_id, to=body.to, via=body.via,
-                                          read_back=body.read_back, by=actor(), at=at))
+                                          read_back=body.read_back, by=actor(), at=at,
+                                          reason=body.reason))
 
 
 @bp.post("/api/critical-values/<int:critical_id>/acknowledge")

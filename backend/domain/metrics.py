@@ -182,3 +182,110 @@ def fold_waits(rows: Iterable[tuple[int, str, datetime]]) -> dict[int, tuple[dat
         elif kind in (TimelineKind.CHECK_IN_UNDONE, TimelineKind.CANCELLED):
             state.pop(exam_id, None)
     return state
+
+
+# --- Scope, critical-value honesty and the readings a setting chooses (issue 17) ---
+
+# Which modalities a cockpit covers: the radiology department's by default; the ultrasound department
+# has its own. Setting `cockpit.scopes` (scope -> label and modalities) overrides this table.
+DEFAULT_SCOPES: Final[Mapping[str, Mapping[str, object]]] = {
+    "radiology": {"label": "放射科", "modalities": ["CT", "MR", "DX", "MG", "RF"]},
+    "ultrasound": {"label": "超声科", "modalities": ["US"]},
+}
+DEFAULT_SCOPE: Final = "radiology"
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalTally:
+    """Critical values raised in a window, judged at the window's end.
+
+    within: notified at most `limit` after raising; late: notified later, or not yet notified and already
+    past the limit (overdue); pending: not notified yet and still inside the limit (not counted in the rate).
+    """
+
+    total: int = 0
+    within: int = 0
+    late: int = 0
+    pending: int = 0
+
+    @property
+    def judged(self) -> int:
+        return self.within + self.late
+
+    @property
+    def rate(self) -> float | None:
+        return rate(self.within, self.judged)
+
+
+def critical_tally(rows: Iterable[tuple[datetime, datetime | None]], end: datetime, limit: timedelta) -> CriticalTally:
+    """Tally (raised_at, notified_at) pairs as known at `end`; a notice after `end` is not known yet."""
+    total = within = late = pending = 0
+    for raised_at, notified_at in rows:
+        total += 1
+        seen = notified_at if notified_at is not None and notified_at <= end else None
+        if seen is not None:
+            if seen - raised_at <= limit:
+                within += 1
+            else:
+                late += 1
+        elif end - raised_at <= limit:
+            pending += 1
+        else:
+            late += 1
+    return CriticalTally(total=total, within=within, late=late, pending=pending)
+
+
+def notice_time(stated: datetime | None, recorded: datetime | None, basis: str) -> datetime | None:
+    """The notification time a figure uses: as entered (`stated`) or when it was recorded in the system.
+
+    Rows from before recording times were kept have no recorded time: their stated time is used.
+    """
+    if basis == "recorded" and stated is not None and recorded is not None:
+        return max(stated, recorded)
+    return stated
+
+
+def backdated(stated: datetime, recorded: datetime, tolerance: timedelta) -> bool:
+    """True when the notification time entered lies more than `tolerance` before it was entered."""
+    return recorded - stated > tolerance
+
+
+def trend_labels(months: list[date]) -> list[str]:
+    """Month labels that always name their year ("2025年12月"), for charts crossing the new year."""
+    return [f"{d.year}年{d.month}月" for d in months]
+
+
+def _declare_settings() -> None:
+    from backend.domain.settings_catalog import SettingDef, add
+
+    for defn in (
+        SettingDef("cockpit.scopes", {k: dict(v) for k, v in DEFAULT_SCOPES.items()},
+                   "驾驶舱范围（科室 → 名称与设备；默认放射科，不含超声）", "json", group="驾驶舱"),
+        SettingDef("cockpit.completion_basis", "report_approved",
+                   "“完成量”口径：report_approved 报告审核完成 / started 检查已执行", "str", group="驾驶舱"),
+        SettingDef("cockpit.last_year_basis", "same_days",
+                   "“去年同期”口径：same_days 去年同月同日为止 / whole_month 去年整月", "str", group="驾驶舱"),
+        SettingDef("cockpit.appointment_basis", "on_day",
+                   "“预约量”口径：on_day 预约在当日的检查 / booked 当日新登记的预约", "str", group="驾驶舱"),
+        SettingDef("critical.timeliness_basis", "recorded",
+                   "危急值及时率口径：recorded 按系统登记时间 / stated 按填写的通知时间", "str", group="危急值"),
+        SettingDef("critical.backdate_tolerance_min", 2,
+                   "通知时间早于登记时间超过多少分钟须填写原因（并在明细中标记）", "int", 0, 240, "危急值"),
+    ):
+        add(defn)
+
+
+_declare_settings()
+BASIS_CHOICES: Final[Mapping[str, tuple[str, ...]]] = {
+    "cockpit.completion_basis": ("report_approved", "started"),
+    "cockpit.last_year_basis": ("same_days", "whole_month"),
+    "cockpit.appointment_basis": ("on_day", "booked"),
+    "critical.timeliness_basis": ("recorded", "stated"),
+}
+COMPLETION_LABELS: Final[Mapping[str, str]] = {"report_approved": "报告审核完成", "started": "检查已执行"}
+
+
+def basis(key: str, value: object) -> str:
+    """A basis setting's value, or its default when an admin stored something unknown."""
+    choices = BASIS_CHOICES[key]
+    return str(value) if value in choices else choices[0]

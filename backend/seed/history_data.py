@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 # Exams per day at each scale, and the default history length in days.
-SCALES: dict[str, tuple[int, int]] = {"demo": (150, 60), "hospital": (3000, 730)}
+# demo: 570 days (19 months) at a small daily volume, so every year-over-year figure and last year's
+# six-month line of the cockpit are filled after `make run` (issue 14.10); hospital: two years at full volume.
+SCALES: dict[str, tuple[int, int]] = {"demo": (40, 570), "hospital": (3000, 730)}
 
 # Patient class shares, and the items each class orders (code, weight).
 CLASS_SHARES = [("outpatient", 0.55), ("inpatient", 0.25), ("emergency", 0.08), ("health_check", 0.12)]

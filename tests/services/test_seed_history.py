@@ -170,3 +170,19 @@ def test_check_in_continues_the_seeded_ticket_numbers(seeded):
     engine.dispose()
     assert sorted(numbers) == list(range(1, len(numbers) + 1))
     assert len(numbers) > 1
+
+
+def test_demo_history_fills_every_year_over_year_figure_of_the_cockpit(seeded):
+    """Issue 14.10: after the default demo seed every cockpit figure has its last-year value and line."""
+    from backend.services.cockpit import board as cockpit
+
+    svc = build_services(Settings(database_url=seeded[0]), clock=FakeClock(FIXED_NOW))
+    head = auth.login(svc, "head", PASSWORDS["head"])
+    f = cockpit.figures(svc, by=head)
+    assert f["CP-1"]["last_year"] > 0
+    assert f["CP-2"]["last_year"] > 0
+    assert all(i["last_year"] > 0 for i in f["CP-6"]["items"]), f["CP-6"]["items"]
+    for fig in ("CP-11", "CP-12"):
+        assert all(n > 0 for n in f[fig]["last_year"]), (fig, f[fig]["last_year"])
+        assert all(n > 0 for n in f[fig]["this_year"]), (fig, f[fig]["this_year"])
+    assert f["CP-10"]["last_year_rate"] is not None

@@ -74,7 +74,9 @@ class CriticalValue(Base):
     notified_to: Mapped[str | None] = mapped_column(String(64))
     notified_via: Mapped[str | None] = mapped_column(String(16))  # phone / system / in_person / sms
     notified_by: Mapped[str | None] = mapped_column(String(64))
-    notified_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    notified_at: Mapped[datetime | None] = mapped_column(TZDateTime)  # as entered (may be earlier than entry)
+    notified_recorded_at: Mapped[datetime | None] = mapped_column(TZDateTime)  # when it was entered
+    notify_late_reason: Mapped[str | None] = mapped_column(Text)  # why the time entered is earlier
     read_back: Mapped[bool] = mapped_column(Boolean, default=False)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(TZDateTime)

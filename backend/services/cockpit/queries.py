@@ -11,12 +11,23 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import aliased
 
 from backend.db.models import CriticalValue, Exam, ExamEvent, ExamItem, Patient
 from backend.db.models.cockpit import CockpitDaily, CockpitMark
-from backend.domain.critical import notified_within
-from backend.domain.metrics import WAIT_KINDS, MarkKind, Window, fold_waits, local_day, waited
+from backend.domain.catalog import TimelineKind
+from backend.domain.metrics import (
+    WAIT_KINDS,
+    CriticalTally,
+    MarkKind,
+    Window,
+    critical_tally,
+    fold_waits,
+    local_day,
+    notice_time,
+    waited,
+)
 from backend.services.base import Tx
 
 Key = tuple[Any, ...]
@@ -58,6 +69,32 @@ def appointments_on(tx: Tx, day: date, *, until: datetime, where: dict[str, Iter
     return Counter({(m,): int(n) for m, n in tx.session.execute(q)})
 
 
+def appointments_by_day(tx: Tx, days: list[date], until: datetime, where: dict[str, Iterable[str]]) -> dict[date, int]:
+    """Appointments falling on each of `days` (booked up to `until`): the CP-7 sparkline."""
+    q = (select(CockpitMark.day, func.count()).where(
+        CockpitMark.day >= days[0], CockpitMark.day <= days[-1], CockpitMark.at <= until,
+        *_filters(CockpitMark, (MarkKind.APPOINTMENT,), where)).group_by(CockpitMark.day))
+    return {d: int(n) for d, n in tx.session.execute(q)}
+
+
+def booked_on(tx: Tx, w: Window, where: dict[str, Iterable[str]]) -> dict[str, int]:
+    """Appointments booked inside the window (whatever day they fall on), by modality."""
+    q = (select(CockpitMark.modality, func.count()).where(
+        CockpitMark.at >= w.start, CockpitMark.at <= w.end, *_filters(CockpitMark, (MarkKind.APPOINTMENT,), where))
+        .group_by(CockpitMark.modality))
+    return {m: int(n) for m, n in tx.session.execute(q)}
+
+
+def booked_per_day(tx: Tx, start: datetime, end: datetime, where: dict[str, Iterable[str]]) -> Counter[Key]:
+    """Appointments booked per local day: (day, "appointment", patient_class) -> n."""
+    out: Counter[Key] = Counter()
+    q = select(CockpitMark.at, CockpitMark.patient_class).where(
+        CockpitMark.at >= start, CockpitMark.at <= end, *_filters(CockpitMark, (MarkKind.APPOINTMENT,), where))
+    for at, cls in tx.session.execute(q):
+        out[(local_day(at, tx.tz), MarkKind.APPOINTMENT.value, cls)] += 1
+    return out
+
+
 def daily_series(tx: Tx, kinds: Iterable[str], first_day: date, end: datetime, *, by: tuple[str, ...],
                  where: dict[str, Iterable[str]] | None = None) -> Counter[Key]:
     """Counts per (day, kind, *by) from `first_day` to the moment `end` (whose day is partial)."""
@@ -78,35 +115,66 @@ def daily_series(tx: Tx, kinds: Iterable[str], first_day: date, end: datetime, *
     return out
 
 
-def critical_counts(tx: Tx, w: Window, limit: timedelta) -> tuple[int, int]:
-    """(raised in the window, of which notified within `limit` by the window's end)."""
-    rows = tx.session.execute(select(CriticalValue.raised_at, CriticalValue.notified_at).where(
-        CriticalValue.raised_at >= w.start, CriticalValue.raised_at <= w.end))
-    total = within = 0
-    for raised_at, notified_at in rows:
-        total += 1
-        seen = notified_at if notified_at is not None and notified_at <= w.end else None
-        within += notified_within(raised_at, seen, limit)
-    return total, within
+def critical_rows(tx: Tx, w: Window, modalities: Iterable[str], basis: str) -> list[tuple[datetime, datetime | None]]:
+    """(raised_at, notice time on `basis`) of the critical values raised in the window on exams of the scope."""
+    rows = tx.session.execute(
+        select(CriticalValue.raised_at, CriticalValue.notified_at, CriticalValue.notified_recorded_at)
+        .join(Exam, Exam.id == CriticalValue.exam_id)
+        .where(CriticalValue.raised_at >= w.start, CriticalValue.raised_at <= w.end,
+               Exam.modality_code.in_(tuple(modalities))))
+    return [(raised, notice_time(stated, recorded, basis)) for raised, stated, recorded in rows]
 
 
-def critical_exam_ids(tx: Tx, w: Window) -> list[int]:
-    return list(tx.session.scalars(select(CriticalValue.exam_id).where(
-        CriticalValue.raised_at >= w.start, CriticalValue.raised_at <= w.end).order_by(CriticalValue.raised_at)))
+def critical_tally_in(tx: Tx, w: Window, limit: timedelta, modalities: Iterable[str], basis: str) -> CriticalTally:
+    return critical_tally(critical_rows(tx, w, modalities, basis), w.end, limit)
 
 
-def waits_today(tx: Tx, start: datetime, as_of: datetime) -> dict[int, tuple[datetime, datetime | None]]:
-    """Today's check-ins: exam id -> (checked in at, started at or None while still waiting)."""
-    rows = tx.session.execute(select(ExamEvent.exam_id, ExamEvent.kind, ExamEvent.at).where(
-        ExamEvent.kind.in_(WAIT_KINDS), ExamEvent.at >= start, ExamEvent.at <= as_of)
-        .order_by(ExamEvent.at, ExamEvent.id))
-    return fold_waits((exam_id, kind, at) for exam_id, kind, at in rows)
+def critical_page(tx: Tx, w: Window, modalities: Iterable[str], *, after: tuple[datetime, int] | None,
+                  limit: int) -> list[Any]:
+    """One page of the critical values raised in the window (oldest first, keyset on raised_at, id)."""
+    q = (select(CriticalValue, Exam.accession, ExamItem.name, Patient.name, Exam.modality_code)
+         .join(Exam, Exam.id == CriticalValue.exam_id).join(Patient, Patient.id == Exam.patient_id)
+         .join(ExamItem, ExamItem.id == Exam.exam_item_id)
+         .where(CriticalValue.raised_at >= w.start, CriticalValue.raised_at <= w.end,
+                Exam.modality_code.in_(tuple(modalities))))
+    if after is not None:
+        q = q.where(tuple_(CriticalValue.raised_at, CriticalValue.id) > tuple_(*after))
+    return list(tx.session.execute(q.order_by(CriticalValue.raised_at, CriticalValue.id).limit(limit)))
 
 
-def long_waits(tx: Tx, start: datetime, as_of: datetime, threshold: timedelta) -> list[dict[str, Any]]:
+def critical_count(tx: Tx, w: Window, modalities: Iterable[str]) -> int:
+    return int(tx.session.scalar(select(func.count()).select_from(CriticalValue)
+                                 .join(Exam, Exam.id == CriticalValue.exam_id)
+                                 .where(CriticalValue.raised_at >= w.start, CriticalValue.raised_at <= w.end,
+                                        Exam.modality_code.in_(tuple(modalities)))) or 0)
+
+
+def waits_today(tx: Tx, start: datetime, as_of: datetime, modalities: Iterable[str] = (),
+                carry: timedelta = timedelta(days=7)) -> dict[int, tuple[datetime, datetime | None]]:
+    """Today's waits: exam id -> (checked in at, started at or None while still waiting).
+
+    Today's check-ins, and patients who checked in before midnight (up to `carry` earlier) and had not
+    started, been undone or cancelled by midnight: a patient still waiting stays on the list.
+    """
+    mods = tuple(modalities)
+    scoped = [ExamEvent.exam_id.in_(select(Exam.id).where(Exam.modality_code.in_(mods)))] if mods else []
+    later = aliased(ExamEvent)
+    ended = (select(later.id).where(later.exam_id == ExamEvent.exam_id, later.at > ExamEvent.at, later.at < start,
+                                    later.kind.in_(WAIT_KINDS)).exists())
+    carried = list(tx.session.execute(select(ExamEvent.exam_id, ExamEvent.kind, ExamEvent.at, ExamEvent.id).where(
+        ExamEvent.kind == TimelineKind.CHECKED_IN, ExamEvent.at >= start - carry, ExamEvent.at < start, ~ended,
+        *scoped)))
+    rows = tx.session.execute(select(ExamEvent.exam_id, ExamEvent.kind, ExamEvent.at, ExamEvent.id).where(
+        ExamEvent.kind.in_(WAIT_KINDS), ExamEvent.at >= start, ExamEvent.at <= as_of, *scoped))
+    ordered = sorted([*carried, *rows], key=lambda r: (r[2], r[3]))
+    return fold_waits((exam_id, kind, at) for exam_id, kind, at, _id in ordered)
+
+
+def long_waits(tx: Tx, start: datetime, as_of: datetime, threshold: timedelta,
+               modalities: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Exams of today whose wait exceeded `threshold` (started ones and those still waiting)."""
     over = {}
-    for exam_id, (checked_in, started) in waits_today(tx, start, as_of).items():
+    for exam_id, (checked_in, started) in waits_today(tx, start, as_of, modalities).items():
         wait = waited(checked_in, started, as_of)
         if wait > threshold:
             over[exam_id] = (checked_in, started, wait)
@@ -126,10 +194,29 @@ def long_waits(tx: Tx, start: datetime, as_of: datetime, threshold: timedelta) -
     return sorted(out, key=lambda r: -r["waited_min"])
 
 
+def marks_query(tx: Tx, kinds: Iterable[str], w: Window, where: dict[str, Iterable[str]], *,
+                by_at: bool = False) -> Any:
+    """The marks behind a count: marks of `kinds` counted in the window (by their day, or by when they were made)."""
+    if by_at:
+        span = [CockpitMark.at >= w.start, CockpitMark.at <= w.end]
+    else:
+        span = [CockpitMark.day >= w.start_day, CockpitMark.day <= local_day(w.end, tx.tz), CockpitMark.at <= w.end]
+    return select(CockpitMark.exam_id, CockpitMark.at).where(*span, *_filters(CockpitMark, kinds, where))
+
+
+def marks_count(tx: Tx, q: Any) -> int:
+    return int(tx.session.scalar(select(func.count()).select_from(q.subquery())) or 0)
+
+
+def marks_page(tx: Tx, q: Any, *, after: tuple[datetime, int] | None, limit: int) -> list[tuple[int, datetime]]:
+    """One page of (exam_id, at), newest first; keyset on (at, exam_id) so deep pages cost the same."""
+    if after is not None:
+        q = q.where(tuple_(CockpitMark.at, CockpitMark.exam_id) < tuple_(*after))
+    return [(int(i), at) for i, at in tx.session.execute(
+        q.order_by(CockpitMark.at.desc(), CockpitMark.exam_id.desc()).limit(limit))]
+
+
 def marked_exam_ids(tx: Tx, kinds: Iterable[str], w: Window, where: dict[str, Iterable[str]],
                     *, limit: int) -> list[int]:
     """The exams behind a count: marks of `kinds` in the window (newest first)."""
-    q = (select(CockpitMark.exam_id).where(CockpitMark.day >= w.start_day, CockpitMark.day <= local_day(
-        w.end, tx.tz), CockpitMark.at <= w.end, *_filters(CockpitMark, kinds, where))
-        .order_by(CockpitMark.at.desc()).limit(limit))
-    return list(tx.session.scalars(q))
+    return [i for i, _ in marks_page(tx, marks_query(tx, kinds, w, where), after=None, limit=limit)]

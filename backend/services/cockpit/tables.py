@@ -36,11 +36,13 @@ def _appointments(f: dict[str, Any]) -> Table:
 
 
 def _critical(f: dict[str, Any]) -> Table:
-    return f["label"], ["危急值总数", f"{f['limit_min']}分钟内通知数"], [[f["total"], f["within"]]]
+    return f["label"], ["危急值总数", f"{f['limit_min']}分钟内通知数", "超时", "待通知（未超时）"], [
+        [f["total"], f["within"], f["late"], f["pending"]]]
 
 
 def _critical_rate(f: dict[str, Any]) -> Table:
-    return f["label"], ["及时通知率"], [[f["text"]]]
+    return f["label"], ["及时通知率", "及时", "已判定", "待通知（不计入）"], [
+        [f["text"], f["within"], f["judged"], f["pending"]]]
 
 
 def _critical_yoy(f: dict[str, Any]) -> Table:
@@ -49,8 +51,9 @@ def _critical_yoy(f: dict[str, Any]) -> Table:
 
 
 def _trend(f: dict[str, Any]) -> Table:
-    return f["label"], ["月份", f["this_year_label"], f["last_year_label"]], [
-        [m, a, b] for m, a, b in zip(f["labels"], f["this_year"], f["last_year"], strict=True)]
+    return f["label"], ["月份", f["this_year_label"], "去年同期月份", f["last_year_label"]], [
+        [m, a, lm, b] for m, a, lm, b in zip(f["labels"], f["this_year"], f["last_year_labels"], f["last_year"],
+                                             strict=True)]
 
 
 def _flow(f: dict[str, Any]) -> Table:

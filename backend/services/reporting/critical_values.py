@@ -28,6 +28,7 @@ from backend.domain.critical_flow import (
 )
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.exam_flow import EXAM_STATUS_LABELS, ExamStatus, performed
+from backend.domain.metrics import backdated
 from backend.domain.permissions import Perm
 from backend.services import audit, settings_store, timeline
 from backend.services.base import Services, Tx, transaction
@@ -74,8 +75,12 @@ def _load(tx: Tx, critical_id: int) -> tuple[CriticalValue, Exam]:
 
 
 def notify(svc: Services, critical_id: int, *, to: str, via: str, read_back: bool, by: Actor,
-           at: datetime | None = None) -> dict[str, Any]:
-    """Record who was told, how and when (default now), and whether they read it back; only once."""
+           at: datetime | None = None, reason: str = "") -> dict[str, Any]:
+    """Record who was told, how and when (default now), and whether they read it back; only once.
+
+    The time entered and the time recorded are both kept; a time entered more than the setting
+    `critical.backdate_tolerance_min` before the entry needs a reason (flagged in the cockpit drill-down).
+    """
     by.require(Perm.CRITICAL_MANAGE)
     to = _text(to, "接收人", "recipient_required", 64)
     if via not in NOTIFY_CHANNELS:
@@ -90,7 +95,13 @@ def notify(svc: Services, critical_id: int, *, to: str, via: str, read_back: boo
             raise InvalidInput("通知时间须在上报时间之后且不晚于当前时间", code="invalid_notify_time")
         cv.status = next_critical_status(CriticalStatus(cv.status), CriticalTrigger.NOTIFY).value
         cv.notified_to, cv.notified_via, cv.notified_by = to, via, by.name[:64]
+        tolerance = timedelta(minutes=int(settings_store.get_in(tx, "critical.backdate_tolerance_min")))
+        reason = (reason or "").strip()[:500]
+        if backdated(when, tx.now, tolerance) and not reason:
+            raise InvalidInput(f"通知时间早于登记时间超过 {tolerance.total_seconds() / 60:g} 分钟，请填写补登原因",
+                               code="backdate_reason_required")
         cv.notified_at, cv.read_back = when, bool(read_back)
+        cv.notified_recorded_at, cv.notify_late_reason = tx.now, reason or None
         view = _view(tx, cv, exam)
         timeline.append(tx, exam, TimelineKind.CRITICAL_NOTIFIED, by, critical_id=cv.id, via=via,
                         read_back=bool(read_back), minutes=view["minutes_to_notify"],
@@ -155,6 +166,8 @@ def _view(tx: Tx, cv: CriticalValue, exam: Exam) -> dict[str, Any]:
         "notified_via_label": NOTIFY_CHANNELS.get(cv.notified_via or "", ""), "notified_by": cv.notified_by,
         "notified_at": cv.notified_at.isoformat() if cv.notified_at else None,
         "notified_local": _local(cv.notified_at, tx), "read_back": cv.read_back,
+        "notified_recorded_at": cv.notified_recorded_at.isoformat() if cv.notified_recorded_at else None,
+        "notify_late_reason": cv.notify_late_reason,
         "acknowledged_by": cv.acknowledged_by, "acknowledged_local": _local(cv.acknowledged_at, tx),
         "minutes_since_raised": int((tx.now - cv.raised_at).total_seconds() // 60),
         "minutes_to_notify": round((end - cv.raised_at).total_seconds() / 60, 1),
