@@ -148,6 +148,16 @@ def check_eligibility(exam: ExamFacts, terminal: TerminalFacts | None, *, at: da
     return Ok()
 
 
+ULTRASOUND_MODALITY: Final = "US"
+
+
+def terminal_scope(modalities: frozenset[str]) -> str:
+    """What a kiosk's header says it checks in for, from the modalities of the queues it serves."""
+    parts = (["影像检查"] if modalities - {ULTRASOUND_MODALITY} else []) + \
+        (["超声检查"] if ULTRASOUND_MODALITY in modalities else [])
+    return " · ".join(parts) or "检查签到"
+
+
 def listed_for_checkin(exam: ExamFacts) -> bool:
     """Whether a check-in list shows the exam: an item done without the patient present (the lung-nodule
     reconstruction, needs_room False) is not the patient's to check in, so it is not listed at all."""

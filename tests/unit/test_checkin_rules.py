@@ -17,6 +17,7 @@ from backend.domain.checkin import (
     check_eligibility,
     effective_priority,
     listed_for_checkin,
+    terminal_scope,
 )
 from backend.domain.queue_flow import in_current_lines, line_start
 from backend.domain.queueing import (
@@ -142,3 +143,13 @@ def test_requeue_counts_only_its_own_class_and_empty_line():
     placed = in_order([*waiting, TicketFacts(id=99, priority="routine", sort_at=s, line_at=ln)])
     assert [x.id for x in placed] == [1, 2, 99, 3]
     assert requeue_position([], priority="routine", rule=RequeueRule.END, n=2, now=AT) == (AT, AT)
+
+
+@pytest.mark.parametrize(("modalities", "scope"), [
+    (frozenset({"CT", "MR", "DX"}), "影像检查"),  # K2 serves no ultrasound queue (issue 14.11)
+    (frozenset({"CT", "US"}), "影像检查 · 超声检查"),
+    (frozenset({"US"}), "超声检查"),
+    (frozenset(), "检查签到"),
+])
+def test_terminal_scope(modalities, scope):
+    assert terminal_scope(modalities) == scope
