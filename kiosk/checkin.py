@@ -8,14 +8,18 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
+from backend.domain.checkin import Refusal
 from backend.domain.errors import DomainError
+from backend.domain.queue_flow import MISSED_INSTRUCTION
 from backend.services.patient_flow import checkin, kiosks
 from backend.web.context import services
 
 MODES = {"barcode": "扫描条码", "evoucher": "医保电子凭证", "mrn": "输入病案号"}
 HINTS = {"barcode": "请将检查单或就诊卡条码对准扫描口", "evoucher": "请打开医保电子凭证二维码，对准扫描口",
          "mrn": "请在下方键盘输入病案号，然后按“确定”"}
-KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "清空", "0", "删除"]
+# Four columns: digits, and the `TJ` prefix of the health-check centre's MRNs (TJ00001234); 确定 closes the pad.
+KEYS = ["1", "2", "3", "TJ", "4", "5", "6", "删除", "7", "8", "9", "清空", "0"]
+ALREADY = Refusal.ALREADY_CHECKED_IN.value
 
 
 def _mode_classes(active: str) -> list[str]:
@@ -28,11 +32,13 @@ def _mode_buttons(active: str) -> list[Any]:
 
 
 def _identify_panel() -> Any:
+    # 确定 sits in the keypad's last row, so the pad and its main action fit the shortest screen (issue 14.5).
     keypad = html.Div([
         html.Div("", id="kiosk-mrn", className="kiosk-mrn"),
-        html.Div([html.Button(k, id={"type": "kiosk-key", "key": k}, n_clicks=0, className="kiosk-key")
-                  for k in KEYS], className="kiosk-keypad"),
-        html.Button("确定", id="kiosk-mrn-ok", n_clicks=0, className="kiosk-btn kiosk-btn-primary mt-3 w-100"),
+        html.Div([*[html.Button(k, id={"type": "kiosk-key", "key": k}, n_clicks=0, className="kiosk-key")
+                    for k in KEYS],
+                  html.Button("确定", id="kiosk-mrn-ok", n_clicks=0, className="kiosk-key kiosk-key-ok")],
+                 className="kiosk-keypad"),
     ], id="kiosk-pad", style={"display": "none"})
     return html.Div([
         html.Div(_mode_buttons("barcode"), id="kiosk-modes", className="kiosk-modes"),
@@ -40,7 +46,7 @@ def _identify_panel() -> Any:
         dcc.Input(id="kiosk-scan", type="text", autoFocus=True, debounce=False, n_submit=0, value="",
                   autoComplete="off", className="kiosk-input", placeholder="等待扫码……"),
         keypad,
-    ])
+    ], className="kiosk-identify")
 
 
 def layout(terminal: str | None = None, **_: Any) -> Any:
@@ -62,13 +68,15 @@ def layout(terminal: str | None = None, **_: Any) -> Any:
         dcc.Interval(id="kiosk-tick", interval=1000),
         html.Div([html.Div([html.H1("自助签到"), html.Div(f"{info['campus']} · {info['name']}",
                                                         className="kiosk-sub")]),
-                  html.Div("影像检查 · 超声检查", className="kiosk-sub")], className="kiosk-head"),
+                  html.Div(info["scope"], className="kiosk-sub", id="kiosk-scope")], className="kiosk-head"),
         html.Div([
             _identify_panel(),
-            html.Div([html.Div(_welcome(), id="kiosk-view"),
-                      html.Button("全部签到", id="kiosk-checkin", n_clicks=0, disabled=True,
-                                  className="kiosk-btn kiosk-btn-go", style={"display": "none"}),
-                      html.Button("返回首页", id="kiosk-home", n_clicks=0, className="kiosk-btn mt-3 w-100")]),
+            # The list scrolls in its own frame; the actions below it never leave the screen (issue 14.5).
+            html.Div([html.Div(_welcome(), id="kiosk-view", className="kiosk-list"),
+                      html.Div([html.Button("全部签到", id="kiosk-checkin", n_clicks=0, disabled=True,
+                                            className="kiosk-btn kiosk-btn-go", style={"display": "none"}),
+                                html.Button("返回首页", id="kiosk-home", n_clicks=0, className="kiosk-btn w-100")],
+                               className="kiosk-actions")], className="kiosk-side"),
         ], className="kiosk-body"),
     ], className=f"kiosk kiosk-{info['profile']}", id="kiosk-root")
 
@@ -78,34 +86,61 @@ def _welcome() -> Any:
                      html.Div("扫描检查单条码、出示医保电子凭证，或输入病案号。", className="kiosk-hint")])
 
 
-def _exam_list(found: dict[str, Any]) -> Any:
+def _slip_link(terminal: str, ticket: dict[str, Any]) -> Any:
+    return html.A("打印凭条", href=f"/kiosk/{terminal}/ticket/{ticket['ticket_id']}", target="_blank",
+                  className="kiosk-btn kiosk-btn-primary mt-2 text-decoration-none kiosk-print")
+
+
+def _where(r: dict[str, Any]) -> str:
+    t = r["ticket"]
+    return f"请到 {t['room_name'] or t['queue_name']} 候检 · 前面还有 {r['people_ahead']} 人"
+
+
+def _exam_state(e: dict[str, Any], terminal: str) -> Any:
+    """可以签到; a checked-in exam in green with its number (and its slip again); else the reason."""
+    if e["ok"]:
+        return html.Div("可以签到", className="kiosk-state-ok")
+    if e["reason"] == ALREADY and e.get("ticket"):
+        return html.Div([html.Div(f"已签到 {e['ticket']['code']}", className="kiosk-state-ok kiosk-done-code"),
+                         html.Div(_where(e), className="meta"), _slip_link(terminal, e["ticket"])],
+                        className="kiosk-state-done")
+    if e["reason"] == ALREADY:
+        return html.Div("已签到", className="kiosk-state-ok")
+    return html.Div(e["message"], className="kiosk-state-bad")
+
+
+def _exam_list(found: dict[str, Any], terminal: str) -> Any:
+    def cls(e: dict[str, Any]) -> str:
+        return "ok" if e["ok"] else ("done" if e["reason"] == ALREADY else "bad")
+
     rows = [html.Div([
         html.Div([html.Div(e["item"], className="name"),
                   html.Div(f"{e['scheduled'] or '当日'} · {e['status_label']}", className="meta")]),
-        html.Div("可以签到", className="kiosk-state-ok") if e["ok"] else html.Div(e["message"],
-                                                                               className="kiosk-state-bad"),
-    ], className="kiosk-exam " + ("ok" if e["ok"] else "bad")) for e in found["exams"]]
+        _exam_state(e, terminal),
+    ], className=f"kiosk-exam {cls(e)}") for e in found["exams"]]
     return html.Div([html.Div(f"{found['masked_name']}，您今天的检查：", className="kiosk-where"),
                      *(rows or [html.Div("今天没有待签到的检查", className="kiosk-hint")])], id="kiosk-exams")
 
 
 def _results(out: dict[str, Any], terminal: str) -> Any:
     cards = []
-    for r in sorted(out["results"], key=lambda r: not r["ok"]):  # successes first, the most prominent
-        if r["ok"]:
+    def good(r: dict[str, Any]) -> bool:
+        return bool(r["ok"] or (r["reason"] == ALREADY and r.get("ticket")))
+
+    for r in sorted(out["results"], key=lambda r: not good(r)):  # successes first, the most prominent
+        if good(r):
             t = r["ticket"]
             cards.append(html.Div([
-                html.Div(f"✔ {r['item']} 签到成功", className="kiosk-where"),
+                html.Div(f"✔ {r['item']} {'签到成功' if r['ok'] else '已签到'}", className="kiosk-where"),
                 html.Div(t["code"], className="kiosk-number kiosk-ticket-code"),
-                html.Div(f"请到 {t['room_name'] or t['queue_name']} 候检 · 前面还有 {r['people_ahead']} 人",
-                         className="kiosk-where"),
-                html.A("打印凭条", href=f"/kiosk/{terminal}/ticket/{t['ticket_id']}", target="_blank",
-                       className="kiosk-btn kiosk-btn-primary mt-2 text-decoration-none"),
+                html.Div(_where(r), className="kiosk-where"),
+                _slip_link(terminal, t),
             ], className="kiosk-result ok"))
         else:
             cards.append(html.Div([html.Div(f"✘ {r['item']} 未能签到", className="kiosk-where"),
                                    html.Div(r["message"], className="kiosk-reason")], className="kiosk-result"))
-    return html.Div([html.Div(f"{out['masked_name']}，签到结果：", className="kiosk-where"), *cards],
+    return html.Div([html.Div(f"{out['masked_name']}，签到结果：", className="kiosk-where"), *cards,
+                     html.Div(f"听到叫号请到对应诊室检查；{MISSED_INSTRUCTION}", className="kiosk-hint")],
                     id="kiosk-results")
 
 
@@ -138,7 +173,7 @@ def _lookup(terminal: str, mode: str, code: str) -> tuple[Any, Any]:
         found = checkin.lookup(svc, terminal, mode, code, by=kiosks.kiosk_actor(svc, terminal))
     except DomainError as exc:
         return html.Div(exc.message, className="kiosk-error", id="kiosk-message"), None
-    return _exam_list(found), found
+    return _exam_list(found, terminal), found
 
 
 def _check_in(terminal: str, found: dict[str, Any]) -> Any:

@@ -1,5 +1,6 @@
-"""The printed queue slip (/kiosk/<terminal>/ticket/<id>): number, queue/room, people ahead and a Code 128
-barcode of the accession, drawn as SVG on the server (no CDN); the browser's print dialog opens by itself."""
+"""The printed queue slip (/kiosk/<terminal>/ticket/<id>): number, queue/room, people ahead, masked name, time
+and a Code 128 barcode of the accession (a re-scan at any kiosk shows the ticket again), drawn as SVG on the
+server (no CDN); fits 58 mm and 80 mm receipt paper; the browser's print dialog opens by itself."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from reportlab.graphics import renderSVG
 from reportlab.graphics.barcode import createBarcodeDrawing
 
 from backend.domain.errors import DomainError
+from backend.domain.queue_flow import MISSED_INSTRUCTION
 from backend.services.patient_flow import kiosks
 from backend.web.context import services
 
@@ -24,7 +26,7 @@ def barcode_svg(value: str) -> str:
 
 
 def layout(terminal: str | None = None, ticket_id: str | None = None, **_: Any) -> Any:
-    """The slip, sized for a 80 mm thermal printer; a button prints again."""
+    """The slip, as wide as the receipt paper (58 or 80 mm); a button prints again."""
     try:
         slip = kiosks.ticket_slip(services(), int(ticket_id or 0))
         info = kiosks.terminal_info(services(), terminal or "")
@@ -36,20 +38,25 @@ def layout(terminal: str | None = None, ticket_id: str | None = None, **_: Any) 
             html.Div(f"{services().settings.hospital_name} {services().settings.department_name}"),
             html.Div("排队凭条", className="fw-bold"),
             html.Div(slip["code"], className="kiosk-number", id="slip-code"),
-            html.Div(f"{slip['queue_name']}{' · ' + slip['room_name'] if slip['room_name'] else ''}"),
-            html.Div(f"前面还有 {slip['people_ahead']} 人"),
-            html.Div(f"{slip['masked_name']}  签到时间 {slip['checked_in']}"),
-            html.Img(src=barcode_svg(slip["accession"]), id="slip-barcode", style={"width": "100%"}),
-            html.Div(f"{info['name']} · 过号请重新签到", className="small"),
+            html.Div(f"{slip['queue_name']}{' · ' + slip['room_name'] if slip['room_name'] else ''}",
+                     id="slip-where"),
+            html.Div(f"前面还有 {slip['people_ahead']} 人", id="slip-ahead"),
+            html.Div(slip["masked_name"], id="slip-name"),
+            html.Div(f"签到时间 {slip['checked_in']}", id="slip-time"),
+            html.Img(src=barcode_svg(slip["accession"]), id="slip-barcode", className="kiosk-slip-barcode"),
+            html.Div(f"听到叫号请到对应诊室检查；{MISSED_INSTRUCTION}", className="small", id="slip-note"),
+            html.Div(info["name"], className="small"),
         ], className="kiosk-slip", id="slip"),
         html.Button("打印", id="slip-print", n_clicks=0, className="kiosk-btn kiosk-noprint mt-3"),
-    ], className="p-3")
+    ], className="kiosk-slip-page")
 
 
 PRINT_JS = "function(n) { setTimeout(function() { window.print(); }, 300); return 0; }"
 
 
 def register(app: dash.Dash) -> None:
+    # order=0: Dash tries page templates in registry order and `<terminal>` matches across "/", so the kiosk
+    # page (/kiosk/<terminal>) would catch /kiosk/K1/ticket/165 (issue 14.3); the longer template goes first.
     dash.register_page(__name__, path_template="/kiosk/<terminal>/ticket/<ticket_id>", title="排队凭条",
-                       name="排队凭条", layout=layout)
+                       name="排队凭条", layout=layout, order=0)
     app.clientside_callback(PRINT_JS, Output("slip-print", "value"), Input("slip-print", "n_clicks"))

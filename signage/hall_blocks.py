@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from dash import html
 
+from backend.domain.queue_flow import MISSED_INSTRUCTION
 from backend.domain.screen_layout import BLOCK_TYPES, Block, Layout
 
 HEADER_VH = 5.0  # height of a block's title bar, in % of the screen height
 ROW_FILL = 0.52  # font size as a share of a list row's height
+GRID_PAD_VH, GRID_GAP_VH = 0.8, 0.6  # .hall-grid padding and gap
+WIDE_PX = 960  # a list block at least this wide (on the design screen) shows two columns
+MAX_COLUMNS = 3
 
 
 def block_metrics(layout: Layout, block: Block) -> dict[str, Any]:
     """Sizes of a block's list rows: row height in vh, its pixels on the design screen, font size (vmin)."""
     rows = int(block.option("rows"))
-    block_vh = 100.0 * block.row_span / layout.grid.rows
+    # The grid's padding and gaps (assets/hall_screen.css) take their share first, or the last row is cut.
+    g = layout.grid.rows
+    block_vh = (100.0 - 2 * GRID_PAD_VH - (g - 1) * GRID_GAP_VH) * block.row_span / g \
+        + (block.row_span - 1) * GRID_GAP_VH
     header = HEADER_VH if block.type in ("now_calling", "waiting", "missed") else 0.0
-    row_vh = max((block_vh - header - 1.0) / rows, 1.0)
+    row_vh = max((block_vh - header - 1.2) / rows, 1.0)  # 1 vh body padding, 0.2 vh borders
     font_vh = row_vh * ROW_FILL * float(block.option("font_scale"))
     return {"type": block.type, "rows": rows, "row_vh": round(row_vh, 3), "font_vh": round(min(font_vh, 9.0), 3),
             "row_px": row_vh / 100.0 * layout.grid.height, "speed": float(block.option("scroll_speed")),
             "queues": list(block.options.get("queues", [])), "rooms": list(block.options.get("rooms", [])),
-            "title": block.options.get("title", ""), "text": block.options.get("text", "")}
+            "title": block.options.get("title", ""), "text": block.options.get("text", ""),
+            "width_px": layout.grid.width * block.col_span / layout.grid.columns}
 
 
 def grid_style(layout: Layout) -> dict[str, str]:
@@ -34,9 +43,20 @@ def place(block: Block) -> dict[str, str]:
     return {"gridRow": f"{block.row} / span {block.row_span}", "gridColumn": f"{block.col} / span {block.col_span}"}
 
 
-def _row(m: dict[str, Any], cells: list[Any], cls: str = "") -> Any:
-    style = {"height": f"{m['row_vh']}vh", "fontSize": f"{m['font_vh']}vmin"}
-    return html.Div(cells, className=f"hall-row {cls}".strip(), style=style)
+def _row(m: dict[str, Any], cells: list[Any], cls: str = "", cols: int = 1, **attrs: Any) -> Any:
+    # Several columns share the width: the font shrinks with them so that codes and names stay readable.
+    font = m["font_vh"] * (1.0 if cols == 1 else 0.8 / math.sqrt(cols - 1))
+    style = {"height": f"{m['row_vh']}vh", "fontSize": f"{font:.3f}vmin"}
+    return html.Div(cells, className=f"hall-row {cls}".strip(), style=style, **attrs)
+
+
+def _columns(rows: list[Any], m: dict[str, Any], cols: int) -> list[Any]:
+    """Rows in `cols` columns, filled top to bottom then left to right (reading order of a list)."""
+    if cols == 1:
+        return rows
+    style = {"gridTemplateColumns": f"repeat({cols}, minmax(0, 1fr))",
+             "gridTemplateRows": f"repeat({m['rows']}, {m['row_vh']}vh)"}
+    return [html.Div(rows, className="hall-columns", style=style)]
 
 
 def _filter(items: list[dict[str, Any]], m: dict[str, Any]) -> list[dict[str, Any]]:
@@ -44,47 +64,57 @@ def _filter(items: list[dict[str, Any]], m: dict[str, Any]) -> list[dict[str, An
 
 
 def now_calling(state: dict[str, Any], m: dict[str, Any]) -> Any:
-    """One line per room: the room, the ticket called there and the (masked) name."""
-    lines = []
+    """One line per room in a fixed room order (a call never moves a row); more rooms than rows: columns."""
     shown = [r for r in state["now_calling"] if not m["rooms"] or r["room_code"] in m["rooms"]]
-    # Rooms with a live call first (latest first), so a call is never cut off by the row limit.
-    live = sorted((r for r in shown if r["ticket"]), key=lambda r: r["ticket"]["called_at"], reverse=True)
-    for room in live + [r for r in shown if not r["ticket"]]:
+    if not shown:
+        return [html.Div("暂无诊室", className="hall-empty")]
+    cols = min(math.ceil(len(shown) / m["rows"]), MAX_COLUMNS)
+    lines = []
+    for room in shown[: m["rows"] * cols]:
         t = room["ticket"]
         cells = [html.Span(room["room_name"], className="hall-room"),
                  html.Span(t["code"] if t else "—", className="hall-code"),
                  html.Span(t["name"] if t else "暂无叫号", className="hall-name" if t else "hall-idle")]
-        lines.append(_row(m, cells, "hall-calling-live" if t else "hall-calling-idle"))
-    return lines[: m["rows"]] or [html.Div("暂无诊室", className="hall-empty")]
+        lines.append(_row(m, cells, "hall-calling-live" if t else "hall-calling-idle", cols,
+                          **{"data-room": room["room_code"]}))
+    return _columns(lines, m, cols)
 
 
 def waiting(state: dict[str, Any], m: dict[str, Any]) -> Any:
-    """The next patients in queue order, two per line when the block is wide enough to read."""
+    """The next patients in queue order, in two columns when the block is wide enough to read them."""
     items = _filter(state["waiting"], m)
     if not items:
         return [html.Div("当前无候检患者", className="hall-empty")]
+    cols = 2 if m.get("width_px", 0) >= WIDE_PX else 1
+    slots = m["rows"] * cols
+    queue = [] if cols > 1 else ["queue"]  # two columns: the queue name gives its room to the patient's name
     rows = [_row(m, [html.Span(f"{i}", className="hall-seq"), html.Span(t["code"], className="hall-code"),
-                     html.Span(t["name"], className="hall-name"), html.Span(t["queue_name"], className="hall-queue")])
-            for i, t in enumerate(items[: m["rows"]], 1)]
-    if len(items) > m["rows"]:
-        rows[-1] = _row(m, [html.Span(f"另有 {len(items) - m['rows'] + 1} 位候检患者", className="hall-more")])
-    return rows
+                     html.Span(t["name"], className="hall-name"),
+                     *[html.Span(t["queue_name"], className="hall-queue") for _ in queue]],
+                 "hall-waiting-row", cols)
+            for i, t in enumerate(items[:slots], 1)]
+    if len(items) > slots:
+        rows[-1] = _row(m, [html.Span(f"另有 {len(items) - slots + 1} 位候检患者", className="hall-more")],
+                        "hall-waiting-more", cols)
+    return _columns(rows, m, cols)
 
 
 def missed(state: dict[str, Any], m: dict[str, Any]) -> Any:
-    """Missed patients (过号); when more than fit, the list scrolls upward at the configured speed."""
+    """Missed patients (过号); when more than fit, assets/hall_missed.js pages through them by ticket, so that
+    every one is shown within one loop however often ticket events and the re-sync redraw the block (14.4)."""
     items = _filter(state["missed"], m)
     if not items:
         return [html.Div("暂无过号患者", className="hall-empty")]
     rows = [_row(m, [html.Span(t["code"], className="hall-code"), html.Span(t["name"], className="hall-name"),
-                     html.Span(t["room_name"], className="hall-queue")], "hall-missed-row") for t in items]
+                     html.Span(t["room_name"], className="hall-queue")], "hall-missed-row",
+                 **{"data-ticket": str(t["ticket_id"])}) for t in items]
     if len(items) <= m["rows"]:
         return [html.Div(rows, className="hall-track")]
-    # The list is shown twice and moved up by one copy's height, so the loop has no visible seam.
-    seconds = max(len(items) * m["row_px"] / max(m["speed"], 1.0), 2.0)
-    twice = rows + [_row(m, r.children, "hall-missed-row hall-copy") for r in rows]
-    return [html.Div(twice, className="hall-track hall-scroll", style={"animationDuration": f"{seconds:.1f}s"},
-                     **{"data-seconds": f"{seconds:.1f}"})]
+    # One page stays as long as its rows take to pass at the layout's scroll speed.
+    seconds = max(m["rows"] * m["row_px"] / max(m["speed"], 1.0), 2.0)
+    return [html.Div(rows, className="hall-track hall-paged", **{"data-rows": str(m["rows"]),
+                                                                "data-seconds": f"{seconds:.1f}",
+                                                                "data-total": str(len(items))})]
 
 
 def ticker(state: dict[str, Any], m: dict[str, Any]) -> Any:
@@ -93,7 +123,7 @@ def ticker(state: dict[str, Any], m: dict[str, Any]) -> Any:
 
 
 RENDER = {"now_calling": now_calling, "waiting": waiting, "missed": missed, "ticker": ticker}
-TITLES = {**BLOCK_TYPES, "missed": "过号患者 · 请到分诊台登记"}
+TITLES = {**BLOCK_TYPES, "missed": f"过号患者 · {MISSED_INSTRUCTION.removeprefix('过号患者')}"}
 
 
 def body(kind: str, state: dict[str, Any], m: dict[str, Any]) -> Any:

@@ -66,6 +66,8 @@ class ExamFacts:
     priority: str = Priority.ROUTINE
     patient_class: str = PatientClass.OUTPATIENT
     ticket_status: str | None = None
+    # The exam's open ticket stands in a current line (queue_flow.in_current_lines); False: none, or stale.
+    ticket_current: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +90,11 @@ class CheckinRules:
 
 @dataclass(frozen=True, slots=True)
 class Ok:
-    """Eligible: a new ticket, or (requeue=True) a missed ticket goes back in line."""
+    """Eligible: a new ticket, (requeue=True) a missed ticket goes back in line, or (reissue=True) an arrived
+    exam whose ticket fell out of the current lines gets a ticket in today's line again (the desk only)."""
 
     requeue: bool = False
+    reissue: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +121,18 @@ def check_eligibility(exam: ExamFacts, terminal: TerminalFacts | None, *, at: da
     status = ExamStatus(exam.status)
     if status is ExamStatus.CANCELLED:
         return Refused(Refusal.CANCELLED)
+    if status is ExamStatus.ARRIVED and not exam.ticket_current:
+        # Stuck: checked in, but no line holds its ticket. The desk sees the patient and re-issues it.
+        return Ok(reissue=True) if terminal is None else Refused(Refusal.NURSE_DESK)
     if status is ExamStatus.ARRIVED and exam.ticket_status == TicketStatus.MISSED:
         return Ok(requeue=True)
     if status in PAST_CHECKIN:
         return Refused(Refusal.ALREADY_CHECKED_IN)
     if not exam.needs_room or exam.queue_id is None or status in OPEN_BEFORE_CHECKIN:
         return Refused(Refusal.NURSE_DESK)
+    # The day first: an exam of another day is refused as such, wherever it is (no trip to another campus).
+    if _timed(exam) and exam.scheduled_at is not None and exam.scheduled_at.date() != today:
+        return Refused(Refusal.NOT_TODAY)
     if terminal is not None:
         if not terminal.active:
             return Refused(Refusal.WRONG_TERMINAL)
@@ -130,7 +140,7 @@ def check_eligibility(exam: ExamFacts, terminal: TerminalFacts | None, *, at: da
             return Refused(Refusal.WRONG_CAMPUS)
         if terminal.queue_ids and exam.queue_id not in terminal.queue_ids:
             return Refused(Refusal.WRONG_TERMINAL)
-    timing = _timing(exam, at=at, today=today, rules=rules)
+    timing = _timing(exam, at=at, rules=rules)
     if timing is not None:
         return Refused(timing)
     if not exam.paid:
@@ -138,13 +148,30 @@ def check_eligibility(exam: ExamFacts, terminal: TerminalFacts | None, *, at: da
     return Ok()
 
 
-def _timing(exam: ExamFacts, *, at: datetime, today: date, rules: CheckinRules) -> Refusal | None:
-    """Appointment day and window; walk-in exams (no slot) and emergencies have no window."""
-    if exam.scheduled_at is None or exam.patient_class == PatientClass.EMERGENCY:
-        return None
-    if exam.scheduled_at.date() != today:
-        return Refusal.NOT_TODAY
-    if rules.ignore_time_window:
+ULTRASOUND_MODALITY: Final = "US"
+
+
+def terminal_scope(modalities: frozenset[str]) -> str:
+    """What a kiosk's header says it checks in for, from the modalities of the queues it serves."""
+    parts = (["影像检查"] if modalities - {ULTRASOUND_MODALITY} else []) + \
+        (["超声检查"] if ULTRASOUND_MODALITY in modalities else [])
+    return " · ".join(parts) or "检查签到"
+
+
+def listed_for_checkin(exam: ExamFacts) -> bool:
+    """Whether a check-in list shows the exam: an item done without the patient present (the lung-nodule
+    reconstruction, needs_room False) is not the patient's to check in, so it is not listed at all."""
+    return exam.needs_room
+
+
+def _timed(exam: ExamFacts) -> bool:
+    """Walk-in exams (no slot) and emergencies have no appointment day or window."""
+    return exam.scheduled_at is not None and exam.patient_class != PatientClass.EMERGENCY
+
+
+def _timing(exam: ExamFacts, *, at: datetime, rules: CheckinRules) -> Refusal | None:
+    """The appointment window of today's timed exams (the day is checked before the place)."""
+    if exam.scheduled_at is None or not _timed(exam) or rules.ignore_time_window:
         return None
     if at < exam.scheduled_at - timedelta(minutes=rules.early_window_min):
         return Refusal.TOO_EARLY

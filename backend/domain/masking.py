@@ -1,7 +1,8 @@
 """The one masking (脱敏) rule set for public screens, kiosks and voice calls (standards.md 6.2).
 
-Names: 2 chars `张*`, 3 chars `张*明`, >= 4 chars keep first + last (`欧**明`),
-non-Chinese names keep the initial + `***` (`J***`). Numbers keep the last 4 (`****1234`).
+Names: 1 char `*` (the one character is the whole name: nothing of it is shown), 2 chars `张*`, 3 chars
+`张*明`, >= 4 chars keep first + last (`欧**明`), non-Chinese names keep the initial + `***` (`J***`).
+Numbers keep the last 4 (`****1234`). Screens, voice calls, kiosks and slips all call `mask_name`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ def _mask_chinese(chars: str) -> str:
     """Mask a name written (mainly) in Chinese characters by its length."""
     n = len(chars)
     if n == 1:
-        return chars
+        # Keeping "the surname" of a one-character name would show it in full (王 on the hall screen).
+        return MASK
     if n == 2:
         return chars[0] + MASK
     if n == 3:

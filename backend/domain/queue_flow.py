@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -42,6 +43,7 @@ TICKET_TRANSITIONS: Final[Mapping[tuple[TicketStatus, TicketTrigger], TicketStat
     (S.CALLED, T.MISS): S.MISSED,
     (S.CALLED, T.REQUEUE): S.WAITING,
     (S.MISSED, T.REQUEUE): S.WAITING,
+    (S.WAITING, T.REQUEUE): S.WAITING,  # a stale ticket re-issued at the desk into today's line
     (S.MISSED, T.CALL): S.CALLED,
     (S.CALLED, T.FINISH): S.DONE,
     (S.WAITING, T.FINISH): S.DONE,
@@ -77,6 +79,26 @@ TICKET_TRIGGER_KINDS: Final[Mapping[TicketTrigger, frozenset[TimelineKind]]] = {
     TicketTrigger.FINISH: frozenset({TimelineKind.TICKET_DONE}),
     TicketTrigger.CANCEL: frozenset({TimelineKind.TICKET_CANCELLED}),
 }
+
+
+# Open tickets carry over the day change: a 24-hour emergency room works through midnight, so a line holds
+# the open tickets of today and of the day before (numbering restarts each day). An open ticket older than
+# that is stale: no line shows or calls it, and the nurse desk re-issues it by checking the exam in again.
+CARRY_OVER_DAYS: Final = 1
+
+# The one instruction to a missed patient, on hall screens, kiosks and slips alike: the kiosk re-queues
+# a missed patient by itself (US-11), so nobody is sent to a desk for it.
+MISSED_INSTRUCTION: Final = "过号患者请到自助机重新签到"
+
+
+def line_start(today: date) -> date:
+    """The oldest ticket day still in the current lines (today's lines on `today`)."""
+    return today - timedelta(days=CARRY_OVER_DAYS)
+
+
+def in_current_lines(day: date, *, today: date) -> bool:
+    """Whether an open ticket of `day` still stands in a line on `today`."""
+    return line_start(today) <= day <= today
 
 
 def next_ticket_status(current: TicketStatus, trigger: TicketTrigger) -> TicketStatus:

@@ -43,7 +43,7 @@ class LiveServer:
         self.clock = clock
         self.settings = Settings(database_url=self.url_db, secret_key="browser-test", testing=True,
                                  var_dir=tmp / "var", start_scheduler=False, port=self.port,
-                                 layouts_dir=ROOT / "layouts", **settings)
+                                 **{"layouts_dir": ROOT / "layouts", **settings})
         self.engine = make_engine(self.url_db)
         self.services = build_services(self.settings, clock=clock, notifier=SocketIONotifier(socketio),
                                        session_factory=make_session_factory(self.engine))

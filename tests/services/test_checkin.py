@@ -56,13 +56,23 @@ def test_unknown_code(svc, kiosk):
     assert "未找到" in err.value.message
 
 
+def test_the_lung_nodule_reconstruction_is_not_listed_to_the_patient(svc, actors, kiosk):
+    """Issue 14.8: an item done without the patient present is not the patient's to check in."""
+    p = new_patient()
+    ln = exam_for(svc, actors["clerk"], p, "CT-LN-TR", hour=None)
+    ct = exam_for(svc, actors["clerk"], p)
+    listed = [x["exam_id"] for x in checkin.lookup(svc, "K1", "mrn", p.mrn, by=kiosk)["exams"]]
+    assert listed == [ct["exam_id"]]
+    assert ln["exam_id"] not in [r["exam_id"] for r in checkin.check_in(svc, None, "mrn", p.mrn,
+                                                                        by=actors["nurse"])["results"]]
+
+
 @pytest.mark.parametrize(("setup", "terminal", "reason"), [
     ({"paid": False}, "K1", "not_paid"),
     ({"days": 1}, "K1", "not_today"),
     ({"hour": 15}, "K1", "too_early"),
     ({}, "K3", "wrong_campus"),
     ({"item": "US-ABD", "hour": None}, "K2", "wrong_terminal"),
-    ({"item": "CT-LN-TR", "hour": None}, "K1", "nurse_desk"),
 ])
 def test_each_refusal_reason(svc, actors, kiosk, setup, terminal, reason):
     p = new_patient()

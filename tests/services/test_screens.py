@@ -103,3 +103,32 @@ def test_assign_layout_accepts_valid_refuses_invalid(svc, actors, tmp_path):
     with pytest.raises(LayoutError, match=r"broken\.toml:4: grid\.rows"):
         screens.assign_layout(svc, sid, "broken.toml", by=actors["admin"])
     assert screens.list_layouts(svc)[0]["ok"] is False
+
+
+def test_a_one_character_name_is_never_shown_in_full(svc, actors, clock):
+    """Issue 14.7: 王 is the whole name; the screen, the voice call, the slip and the kiosk hide it alike."""
+    from backend.services.patient_flow import checkin, kiosks
+    from tests.services.kiosk_helpers import exam_for, new_patient
+
+    p = new_patient(name="王")
+    exam = exam_for(svc, actors["clerk"], p, "DR-CHEST", hour=None)
+    ticket = checkin.check_in_exam(svc, exam["exam_id"], None, by=actors["nurse"])["ticket"]
+    state = screens.screen_state(svc, "HALL-MAIN")
+    assert [t["name"] for t in state["waiting"] if t["ticket_id"] == ticket["ticket_id"]] == ["*"]
+    call(svc, actors, "DR1")
+    said = screens.announcement(svc, "HALL-MAIN", ticket["ticket_id"])
+    assert said is not None
+    assert "王" not in said["text"]
+    assert "王" not in said["speech"]
+    assert said["speech"] == f"请 {ticket['code']} 号 某 到 DR1室 检查"
+    assert kiosks.ticket_slip(svc, ticket["ticket_id"])["masked_name"] == "*"
+    assert checkin.lookup(svc, "K1", "mrn", p.mrn, by=kiosks.kiosk_actor(svc, "K1"))["masked_name"] == "*"
+
+
+def test_one_missed_instruction_everywhere(svc):
+    """Issue 14.8: the screens tell missed patients what the kiosk does (re-check-in), not the triage desk."""
+    from backend.domain.queue_flow import MISSED_INSTRUCTION
+
+    notice = screens.screen_state(svc, "HALL-MAIN")["screen"]["notice"]
+    assert MISSED_INSTRUCTION in notice
+    assert "分诊台" not in notice

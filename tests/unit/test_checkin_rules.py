@@ -16,7 +16,10 @@ from backend.domain.checkin import (
     TerminalFacts,
     check_eligibility,
     effective_priority,
+    listed_for_checkin,
+    terminal_scope,
 )
+from backend.domain.queue_flow import in_current_lines, line_start
 from backend.domain.queueing import (
     RequeueRule,
     TicketFacts,
@@ -61,9 +64,34 @@ def test_every_reason_has_plain_chinese_text():
     ({"scheduled_at": None}, TERM, Ok()),
     ({"paid": False}, TERM, Refused(Refusal.NOT_PAID)),
     ({"campus_id": 2, "queue_id": 99}, None, Ok()),
+    # Issue 14.8: another day at another campus says "another day", not "go to the other campus".
+    ({"campus_id": 2, "scheduled_at": AT + timedelta(days=1)}, TERM, Refused(Refusal.NOT_TODAY)),
+    ({"campus_id": 2, "scheduled_at": AT + timedelta(minutes=61)}, TERM, Refused(Refusal.WRONG_CAMPUS)),
+    # Issue 14.1: checked in, but its ticket is in no current line: the desk re-issues, a kiosk sends there.
+    ({"status": "arrived", "ticket_status": "waiting", "ticket_current": False}, None, Ok(reissue=True)),
+    ({"status": "arrived", "ticket_status": None, "ticket_current": False}, None, Ok(reissue=True)),
+    ({"status": "arrived", "ticket_status": "missed", "ticket_current": False}, TERM, Refused(Refusal.NURSE_DESK)),
+    ({"status": "arrived", "ticket_status": "waiting", "ticket_current": True}, None,
+     Refused(Refusal.ALREADY_CHECKED_IN)),
 ])
 def test_check_eligibility(kw, terminal, expected):
     assert check_eligibility(facts(**kw), terminal, at=AT, today=TODAY, rules=CheckinRules()) == expected
+
+
+def test_an_exam_without_the_patient_is_not_listed_for_check_in():
+    assert listed_for_checkin(facts())
+    assert not listed_for_checkin(facts(needs_room=False, queue_id=None))
+
+
+@pytest.mark.parametrize(("day", "today", "inside"), [
+    (date(2026, 11, 27), date(2026, 11, 27), True),
+    (date(2026, 11, 26), date(2026, 11, 27), True),  # checked in before midnight: still in line
+    (date(2026, 11, 25), date(2026, 11, 27), False),  # stale: the desk re-issues it
+    (date(2026, 11, 28), date(2026, 11, 27), False),
+])
+def test_open_tickets_carry_over_one_day_change(day, today, inside):
+    assert in_current_lines(day, today=today) is inside
+    assert line_start(today) == date(2026, 11, 26)
 
 
 def test_desk_ignores_window():
@@ -115,3 +143,13 @@ def test_requeue_counts_only_its_own_class_and_empty_line():
     placed = in_order([*waiting, TicketFacts(id=99, priority="routine", sort_at=s, line_at=ln)])
     assert [x.id for x in placed] == [1, 2, 99, 3]
     assert requeue_position([], priority="routine", rule=RequeueRule.END, n=2, now=AT) == (AT, AT)
+
+
+@pytest.mark.parametrize(("modalities", "scope"), [
+    (frozenset({"CT", "MR", "DX"}), "影像检查"),  # K2 serves no ultrasound queue (issue 14.11)
+    (frozenset({"CT", "US"}), "影像检查 · 超声检查"),
+    (frozenset({"US"}), "超声检查"),
+    (frozenset(), "检查签到"),
+])
+def test_terminal_scope(modalities, scope):
+    assert terminal_scope(modalities) == scope

@@ -13,7 +13,8 @@ from backend.domain.masking import mask_display, mask_name, mask_number
     ("欧阳小明", "欧**明"),
     ("欧阳娜娜子", "欧***子"),
     ("司马相如", "司**如"),  # compound surname: first + last kept, the rest hidden
-    ("李", "李"),  # one character: nothing to hide beyond the surname itself
+    ("李", "*"),  # one character is the whole name: hidden entirely (issue 14.7)
+    (" 王 ", "*"),
     ("", ""),
     (None, ""),
     ("   ", ""),

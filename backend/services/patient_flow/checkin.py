@@ -22,6 +22,7 @@ from backend.domain.checkin import (
     TerminalFacts,
     check_eligibility,
     effective_priority,
+    listed_for_checkin,
     refusal_text,
 )
 from backend.domain.errors import InvalidInput, NotFound
@@ -29,7 +30,7 @@ from backend.domain.exam_flow import EXAM_STATUS_LABELS, OPEN_EXAM, ExamStatus, 
 from backend.domain.masking import mask_name
 from backend.domain.numbering import ticket_code
 from backend.domain.permissions import Perm
-from backend.domain.queue_flow import TicketStatus
+from backend.domain.queue_flow import OPEN_TICKET, TicketStatus, TicketTrigger
 from backend.domain.queueing import initial_position
 from backend.services import counters, settings_store, timeline
 from backend.services.base import Services, Tx, transaction
@@ -67,13 +68,18 @@ def _find_patient(tx: Tx, svc: Services, method: str, code: str) -> Patient | No
     return tx.session.scalars(select(Patient).where(Patient.mrn == code)).first()
 
 
+def _ticket_of(tx: Tx, exam_id: int) -> QueueTicket | None:
+    return tx.session.scalars(select(QueueTicket).where(QueueTicket.exam_id == exam_id)).first()
+
+
 def _facts(tx: Tx, exam: Exam, item: ExamItem) -> ExamFacts:
-    ticket = tx.session.scalars(select(QueueTicket).where(QueueTicket.exam_id == exam.id)).first()
+    ticket = _ticket_of(tx, exam.id)
+    current = ticket is not None and TicketStatus(ticket.status) in OPEN_TICKET and tickets.is_current(tx, ticket)
     return ExamFacts(exam_id=exam.id, status=exam.status, paid=exam.paid, needs_room=item.needs_room,
                      queue_id=item.queue_id, campus_id=exam.campus_id,
                      scheduled_at=exam.scheduled_at.astimezone(tx.tz) if exam.scheduled_at else None,
                      priority=exam.priority, patient_class=exam.patient_class,
-                     ticket_status=ticket.status if ticket else None)
+                     ticket_status=ticket.status if ticket else None, ticket_current=current)
 
 
 def _decide(tx: Tx, exam: Exam, terminal: TerminalFacts | None, rules: CheckinRules) -> tuple[Any, ExamItem]:
@@ -85,8 +91,19 @@ def _decide(tx: Tx, exam: Exam, terminal: TerminalFacts | None, rules: CheckinRu
 
 def _reason(tx: Tx, reason: Refusal, exam: Exam, rules: CheckinRules) -> dict[str, Any]:
     campus = tx.session.get(Campus, exam.campus_id)
-    return {"ok": False, "reason": reason.value,
-            "message": refusal_text(reason, early_min=rules.early_window_min, campus=campus.name if campus else "")}
+    out = {"ok": False, "reason": reason.value,
+           "message": refusal_text(reason, early_min=rules.early_window_min, campus=campus.name if campus else "")}
+    if reason is Refusal.ALREADY_CHECKED_IN:
+        out.update(_checked_in(tx, exam))
+    return out
+
+
+def _checked_in(tx: Tx, exam: Exam) -> dict[str, Any]:
+    """An exam checked in already: its number while it waits or is called, so the kiosk shows and reprints it."""
+    ticket = _ticket_of(tx, exam.id)
+    if ticket is None or ticket.status not in (TicketStatus.WAITING.value, TicketStatus.CALLED.value):
+        return {}
+    return {"ticket": tickets.ticket_dict(tx, ticket), "people_ahead": tickets.ahead_of(tx, ticket)}
 
 
 def _exam_row(tx: Tx, exam: Exam, item: ExamItem) -> dict[str, Any]:
@@ -118,6 +135,9 @@ def _lookup_in(tx: Tx, svc: Services, ctx: Context, method: str, code: str) -> d
         raise NotFound(refusal_text(Refusal.UNKNOWN_CODE), code=Refusal.UNKNOWN_CODE.value)
     rows = []
     for exam in _patient_exams(tx, patient.id):
+        item = tx.session.get(ExamItem, exam.exam_item_id)
+        if item is None or not listed_for_checkin(_facts(tx, exam, item)):
+            continue
         decision, item = _decide(tx, exam, *ctx)
         row = _exam_row(tx, exam, item)
         row.update({"ok": True, "reason": None, "message": "可以签到"} if isinstance(decision, Ok)
@@ -175,14 +195,49 @@ def _check_in_in(tx: Tx, exam_id: int, ctx: Context, terminal_code: str | None, 
         return {**_exam_row(tx, exam, item), **_reason(tx, decision.reason, exam, ctx[1])}
     if decision.requeue:
         ticket = requeue.requeue_missed(tx, exam, by=by)
+    elif decision.reissue:
+        ticket = _reissue(tx, exam, item, by)
     else:
         timeline.apply_in(tx, exam, Trigger.CHECK_IN, by, terminal=terminal_code or "desk")
         ticket = _new_ticket(tx, exam, item, by)
     triage.place_ticket(tx, ticket, by)
     tx.session.flush()
     info = tickets.ticket_dict(tx, ticket)
-    return {**_exam_row(tx, exam, item), "ok": True, "reason": None, "requeued": decision.requeue,
+    return {**_exam_row(tx, exam, item), "ok": True, "reason": None,
+            "requeued": decision.requeue or decision.reissue,
             "message": "签到成功", "ticket": info, "people_ahead": tickets.ahead_of(tx, ticket)}
+
+
+def _number(tx: Tx, queue: Queue) -> int:
+    """Today's next number of the queue, skipping numbers that open tickets carried over from yesterday
+    still hold in its line (two CT001 in one line would answer one call)."""
+    day = tickets.today(tx)
+    held = set(tx.session.scalars(select(QueueTicket.number).where(
+        QueueTicket.queue_id == queue.id, QueueTicket.day < day, tickets.in_lines(tx),
+        QueueTicket.status.in_(OPEN_TICKET))))
+    number = counters.next_value(tx, f"ticket:{queue.id}:{day}")
+    while number in held:
+        number = counters.next_value(tx, f"ticket:{queue.id}:{day}")
+    return number
+
+
+def _reissue(tx: Tx, exam: Exam, item: ExamItem, by: Actor) -> QueueTicket:
+    """The desk re-issues the ticket of an arrived exam that no line holds (stale, or none): today's number,
+    in line as a walk-in from now (its old place was days ago)."""
+    ticket = tx.session.scalars(select(QueueTicket).where(QueueTicket.exam_id == exam.id)
+                                .with_for_update(of=QueueTicket)).first()
+    if ticket is None:
+        return _new_ticket(tx, exam, item, by)
+    queue = tx.session.get(Queue, ticket.queue_id)
+    assert queue is not None
+    old_code = ticket.code
+    ticket.day, ticket.number = tickets.today(tx), _number(tx, queue)
+    ticket.code = ticket_code(queue.prefix, ticket.number)
+    ticket.room_id, ticket.sort_at, ticket.line_at = None, tx.now, tx.now
+    tickets.move(ticket, TicketTrigger.REQUEUE)
+    exam.room_id = None
+    tickets.record(tx, exam, ticket, TimelineKind.TICKET_REQUEUED, by, reason="reissued", old_code=old_code)
+    return ticket
 
 
 def _new_ticket(tx: Tx, exam: Exam, item: ExamItem, by: Actor) -> QueueTicket:
@@ -190,7 +245,7 @@ def _new_ticket(tx: Tx, exam: Exam, item: ExamItem, by: Actor) -> QueueTicket:
     queue = tx.session.get(Queue, item.queue_id)
     assert queue is not None
     day = tickets.today(tx)
-    number = counters.next_value(tx, f"ticket:{queue.id}:{day}")
+    number = _number(tx, queue)
     sort_at, line_at = initial_position(scheduled_at=exam.scheduled_at, checked_in_at=tx.now)
     ticket = QueueTicket(exam_id=exam.id, queue_id=queue.id, room_id=None, first_room_id=None, day=day,
                          number=number, code=ticket_code(queue.prefix, number), status=TicketStatus.WAITING.value,

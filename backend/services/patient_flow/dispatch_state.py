@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from backend.db.models import QueueTicket, Room
 from backend.db.models.ultrasound import Shift, ShiftQueue, ShiftSession
 from backend.domain.dispatch import RoomLoad, capacity
-from backend.domain.queue_flow import ROOM_LOAD
+from backend.domain.queue_flow import ROOM_LOAD, line_start
 from backend.services.base import Tx
 
 
@@ -61,13 +61,13 @@ def session_queue_ids(tx: Tx, shift_id: int) -> list[int]:
 
 
 def loads(tx: Tx, room_ids: Iterable[int]) -> dict[int, int]:
-    """Today's load of each room (one grouped count)."""
+    """The current load of each room (one grouped count; open tickets carry over midnight)."""
     ids = list(room_ids)
     if not ids:
         return {}
     day = tx.now.astimezone(tx.tz).date()
     rows = tx.session.execute(select(QueueTicket.room_id, func.count()).where(
-        QueueTicket.room_id.in_(ids), QueueTicket.day == day, QueueTicket.status.in_(ROOM_LOAD))
+        QueueTicket.room_id.in_(ids), QueueTicket.day >= line_start(day), QueueTicket.status.in_(ROOM_LOAD))
         .group_by(QueueTicket.room_id))
     out = dict.fromkeys(ids, 0)
     out.update({int(r): int(n) for r, n in rows if r is not None})

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from backend.db.models import Campus, Queue, QueueTicket
 from backend.db.models.kiosk import KioskTerminal
 from backend.domain.actor import Actor
-from backend.domain.checkin import TerminalFacts
+from backend.domain.checkin import TerminalFacts, terminal_scope
 from backend.domain.errors import Forbidden, NotFound
 from backend.domain.permissions import Perm
 from backend.services import settings_store
@@ -55,7 +55,11 @@ def terminal_info(svc: Services, code: str) -> dict[str, Any]:
     with transaction(svc, readonly=True) as tx:
         row = _terminal(tx, code)
         campus = tx.session.get(Campus, row.campus_id)
+        q = select(Queue.modality_code).where(Queue.campus_id == row.campus_id, Queue.active.is_(True))
+        if row.queue_codes:
+            q = q.where(Queue.code.in_(row.queue_codes))
         return {"code": row.code, "name": row.name, "campus": campus.name if campus else "",
+                "scope": terminal_scope(frozenset(tx.session.scalars(q))),
                 "profile": row.display_profile if row.display_profile in PROFILES else "portrait",
                 "active": row.active, "idle_seconds": int(settings_store.get_in(tx, "kiosk.idle_seconds"))}
 

@@ -15,7 +15,7 @@ from backend.domain.actor import Actor
 from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.masking import mask_display
 from backend.domain.permissions import Perm
-from backend.domain.queue_flow import SHOWN_ON_SCREEN
+from backend.domain.queue_flow import MISSED_INSTRUCTION, SHOWN_ON_SCREEN, line_start
 from backend.domain.queueing import TicketFacts
 from backend.domain.screen_board import ScreenTicket, board
 from backend.domain.screen_layout import Layout, LayoutError, parse_layout
@@ -25,7 +25,7 @@ from backend.services.base import Services, Tx, transaction
 logger = logging.getLogger(__name__)
 
 LAYOUT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,58}\.toml$")
-DEFAULT_NOTICE = "请留意屏幕叫号，听到呼叫请到对应诊室检查；过号患者请到分诊台登记后重新排队。"
+DEFAULT_NOTICE = f"请留意屏幕叫号，听到呼叫请到对应诊室检查；{MISSED_INSTRUCTION}。"
 
 
 def load_layout(layouts_dir: Path, file: str) -> Layout:
@@ -117,7 +117,7 @@ def screen_state(svc: Services, ref: str | int) -> dict[str, Any]:
         rows = tx.session.execute(
             select(QueueTicket, Patient.name).join(Exam, Exam.id == QueueTicket.exam_id)
             .join(Patient, Patient.id == Exam.patient_id)
-            .where(QueueTicket.queue_id.in_(queues), QueueTicket.day == today,
+            .where(QueueTicket.queue_id.in_(queues), QueueTicket.day >= line_start(today),
                    QueueTicket.status.in_(SHOWN_ON_SCREEN))
         ).all()
         names = {t.id: n for t, n in rows}

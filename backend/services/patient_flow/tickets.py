@@ -5,14 +5,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from backend.db.models import Exam, Queue, QueueRoom, QueueTicket, Room
 from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
 from backend.domain.errors import NotFound
 from backend.domain.events import ticket_rooms
-from backend.domain.queue_flow import TICKET_STATUS_LABELS, TicketStatus, TicketTrigger, next_ticket_status
+from backend.domain.queue_flow import (
+    TICKET_STATUS_LABELS,
+    TicketStatus,
+    TicketTrigger,
+    in_current_lines,
+    line_start,
+    next_ticket_status,
+)
 from backend.domain.queueing import TicketFacts, in_order, people_ahead
 from backend.services import timeline
 from backend.services.base import Tx
@@ -21,6 +28,16 @@ from backend.services.patient_flow import dispatch_state
 
 def today(tx: Tx) -> date:
     return tx.now.astimezone(tx.tz).date()
+
+
+def in_lines(tx: Tx) -> ColumnElement[bool]:
+    """Tickets of the current lines: open tickets carry over the day change (queue_flow.CARRY_OVER_DAYS)."""
+    return QueueTicket.day >= line_start(today(tx))
+
+
+def is_current(tx: Tx, ticket: QueueTicket) -> bool:
+    """Whether an open ticket still stands in a line (False: stale, the desk re-issues it)."""
+    return in_current_lines(ticket.day, today=today(tx))
 
 
 def facts(t: QueueTicket) -> TicketFacts:
@@ -39,13 +56,13 @@ def pool_queue_ids(tx: Tx, room_id: int) -> list[int]:
 
 
 def room_line(tx: Tx, room_id: int, *, status: TicketStatus = TicketStatus.WAITING) -> list[QueueTicket]:
-    """Today's tickets a room may call, in calling order: pinned to it, or unplaced in a queue it serves."""
+    """Current tickets a room may call, in calling order: pinned to it, or unplaced in a queue it serves."""
     qids = pool_queue_ids(tx, room_id)
     cond = QueueTicket.room_id == room_id
     if status == TicketStatus.WAITING and qids:
         cond = or_(cond, (QueueTicket.room_id.is_(None)) & QueueTicket.queue_id.in_(qids))
     rows = list(tx.session.scalars(select(QueueTicket).where(
-        QueueTicket.day == today(tx), QueueTicket.status == status.value, cond)))
+        in_lines(tx), QueueTicket.status == status.value, cond)))
     by_id = {t.id: t for t in rows}
     return [by_id[f.id] for f in in_order([facts(t) for t in rows])]
 
@@ -55,7 +72,7 @@ def line_of(tx: Tx, ticket: QueueTicket) -> list[QueueTicket]:
     if ticket.room_id is not None:
         return room_line(tx, ticket.room_id)
     rows = list(tx.session.scalars(select(QueueTicket).where(
-        QueueTicket.day == ticket.day, QueueTicket.queue_id == ticket.queue_id,
+        in_lines(tx), QueueTicket.queue_id == ticket.queue_id,
         QueueTicket.status == TicketStatus.WAITING.value)))
     by_id = {t.id: t for t in rows}
     return [by_id[f.id] for f in in_order([facts(t) for t in rows])]
@@ -64,8 +81,7 @@ def line_of(tx: Tx, ticket: QueueTicket) -> list[QueueTicket]:
 def ahead_of(tx: Tx, ticket: QueueTicket) -> int:
     """People waiting before `ticket` in its line (columns only: this runs on every check-in)."""
     q = select(QueueTicket.id, QueueTicket.priority, QueueTicket.sort_at, QueueTicket.line_at,
-               QueueTicket.checked_in_at).where(QueueTicket.day == ticket.day,
-                                                QueueTicket.status == TicketStatus.WAITING.value)
+               QueueTicket.checked_in_at).where(in_lines(tx), QueueTicket.status == TicketStatus.WAITING.value)
     if ticket.room_id is not None:
         qids = pool_queue_ids(tx, ticket.room_id)
         q = q.where(or_(QueueTicket.room_id == ticket.room_id,

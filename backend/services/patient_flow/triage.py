@@ -77,7 +77,7 @@ def _pool(tx: Tx, queue_ids: list[int]) -> list[int]:
     rows = tx.session.execute(select(QueueTicket.id, QueueTicket.priority, QueueTicket.sort_at,
                                      QueueTicket.line_at, QueueTicket.checked_in_at).where(
         QueueTicket.room_id.is_(None), QueueTicket.status == WAITING, QueueTicket.queue_id.in_(queue_ids),
-        QueueTicket.day == tickets.today(tx)))
+        tickets.in_lines(tx)))
     return [f.id for f in in_order([TicketFacts(id=r[0], priority=r[1], sort_at=r[2], line_at=r[3] or r[4])
                                     for r in rows])]
 
@@ -123,7 +123,7 @@ def session_closed(tx: Tx, room_id: int, actor: Actor) -> int:
     if ds.open_sessions(tx, room_ids=[room_id]):
         return 0
     rows = list(tx.session.scalars(select(QueueTicket).where(
-        QueueTicket.room_id == room_id, QueueTicket.status == WAITING, QueueTicket.day == tickets.today(tx))
+        QueueTicket.room_id == room_id, QueueTicket.status == WAITING, tickets.in_lines(tx))
         .with_for_update(of=QueueTicket)))
     by_id = {t.id: t for t in rows}
     for f in in_order([tickets.facts(t) for t in rows]):

@@ -53,9 +53,8 @@ def board(svc: Services, *, by: Actor) -> dict[str, Any]:
         rooms = list(tx.session.scalars(select(Room).where(Room.id.in_(room_ids), Room.active.is_(True))
                                         .order_by(Room.campus_id, Room.code)))
         counts = ds.loads(tx, [r.id for r in rooms])
-        today = tickets.today(tx)
         waiting = list(tx.session.scalars(select(QueueTicket).where(
-            QueueTicket.day == today, QueueTicket.status == WAITING, QueueTicket.queue_id.in_(qids))))
+            tickets.in_lines(tx), QueueTicket.status == WAITING, QueueTicket.queue_id.in_(qids))))
         by_room: dict[int | None, list[QueueTicket]] = {}
         for t in waiting:
             by_room.setdefault(t.room_id, []).append(t)
@@ -76,7 +75,7 @@ def queue_counts(svc: Services, *, by: Actor) -> list[dict[str, Any]]:
         for q in tx.session.scalars(select(Queue).where(Queue.id.in_(ds.session_queue_ids(tx, s.shift_id)))
                                     .order_by(Queue.code)):
             base = select(func.count()).select_from(QueueTicket).where(
-                QueueTicket.queue_id == q.id, QueueTicket.day == tickets.today(tx), QueueTicket.status == WAITING)
+                QueueTicket.queue_id == q.id, tickets.in_lines(tx), QueueTicket.status == WAITING)
             out.append({"queue_id": q.id, "queue_code": q.code, "queue_name": q.name,
                         "waiting": tx.session.scalar(base) or 0,
                         "pool": tx.session.scalar(base.where(QueueTicket.room_id.is_(None))) or 0,
