@@ -131,7 +131,7 @@ def test_patient_mismatch_is_matched_by_hand_to_the_right_patient(svc, actors):
         monitor.match_patient(svc, row["id"], mrn="NOPE", by=actors["clerk"])
     done = monitor.match_patient(svc, row["id"], mrn="TJM000007", by=actors["clerk"])
     assert done["state"] == "resolved"
-    assert done["note"] == "匹配患者 TJM000007"
+    assert done["note"].startswith("匹配患者 TJM000007：已登记，检查号 ")
     with transaction(svc, readonly=True) as tx:
         exam = tx.session.get(Exam, done["exam_id"])
         assert (exam.patient.name, exam.source_order_no) == ("欧阳建华", "TJM0007")

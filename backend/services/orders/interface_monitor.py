@@ -151,10 +151,9 @@ def _settle(svc: Services, message_id: int, outcome: IntakeOutcome, *, by: Actor
         done = outcome.ack is AckCode.AA
         row.state = (MessageState.RESOLVED if done else MessageState.REFUSED).value
         row.reason = "" if done else outcome.code[:32]
-        row.ack_text = outcome.text[:500]
         row.attempts += 1
         row.handled_by, row.handled_at, row.updated_at = by.name[:64], tx.now, tx.now
-        row.note = note[:200]
+        row.note = f"{note}：{outcome.text}"[:200]  # the ACK and its text stay what the center was answered
         if done:
             row.exam_id, row.accession = outcome.exam_id, outcome.accession
         audit.record(tx, by, "interface.handle", "interface_message", row.id, note=note[:200], outcome=outcome.code,
