@@ -83,7 +83,7 @@ def default_ports(settings: Settings) -> Ports:
 
 
 def _health_check_ports(settings: Settings) -> dict[str, Any]:
-    """The health-check center's result receiver (ORU^R01 over MLLP) and the order reader (PE-4, PE-5)."""
+    """The health-check center's result receiver (ORU^R01 over MLLP) and the order reader (issue 14.12-13)."""
     from zoneinfo import ZoneInfo
 
     from integrations.health_check.results import Er7OrderDecoder, MllpResultSender

@@ -44,7 +44,7 @@ class Settings:
     recon_destination_port: int = 11112
     recon_fault: str = "none"
     recon_delay_s: float = 30.0
-    # The health-check center's result receiver (PE-5): ORU^R01 over MLLP, in this MSH-18 charset (table
+    # The health-check center's result receiver (issue 14.13): ORU^R01 over MLLP, in this MSH-18 charset (table
     # 0211); the report PDF goes as ED (base64) unless a URL template (with {exam_id}, {accession}) is set.
     health_check_results_host: str = "127.0.0.1"
     health_check_results_port: int = 2576

@@ -307,7 +307,7 @@ class ObjectStore(Protocol):
     def stat(self, *, key: str) -> StoredObject | None: ...
 
 
-# --- The health-check center (体检中心, PE-1..PE-5): orders in over HL7, results back as ORU^R01 ----------
+# --- The health-check center (体检中心, PE-1..PE-3, issue 14.12-13): orders in, results back as ORU^R01 -----
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The interface monitor's vocabulary (PE-4, PE-5): message directions and states, the Chinese reasons of
+"""The interface monitor's vocabulary (issue 14.12-13): message directions and states, the Chinese reasons of
 refused orders, the ORU result status, and how a raw HL7 message is masked for staff who need not read it.
 
 Pure: every function takes ER7 text and plain values; the services store, the page words.

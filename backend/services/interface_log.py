@@ -1,4 +1,4 @@
-"""The interface monitor's log (PE-4, PE-5): write one row per HL7 message in or out, shared by the areas.
+"""The interface monitor's log (issue 14.12-13): write one row per HL7 message in or out, shared by the areas.
 
 Inbound: the MLLP listener records every message after it answered (`record_inbound`), in a transaction of
 its own, so a refused order (which writes nothing else) is still seen. Outbound: the reporting area adds a

@@ -1,4 +1,4 @@
-"""The health-check center's result receiver, emulated (PE-5): a real MLLP server on loopback that reads
+"""The health-check center's result receiver, emulated (issue 14.13): a real MLLP server on loopback that reads
 each ORU^R01, keeps it, answers an ACK in the message's charset, and shows what it received.
 
 Fault switch (`fault`): "none" answers AA; "ae" answers AE (try again later); "ar" answers AR (never).
@@ -18,6 +18,7 @@ from backend.domain.errors import DomainError
 from backend.domain.order_intake import AckCode, IntakeOutcome
 from integrations.health_check import er7
 from integrations.health_check.ack import build_ack
+from integrations.health_check.message import MessageHeader
 from integrations.health_check.mllp import FramingError
 from integrations.health_check.server import MllpServer
 
@@ -90,7 +91,7 @@ class ResultReceiver:
                             result.control_id, result.placer_order_no, result.status)
         return self._answer(header, IntakeOutcome(AckCode.AA, "result_received", "体检系统已接收报告"))
 
-    def _answer(self, header: er7.MessageHeader | None, outcome: IntakeOutcome) -> bytes:
+    def _answer(self, header: MessageHeader | None, outcome: IntakeOutcome) -> bytes:
         with self._lock:
             self.answered.append((header.control_id if header else "", outcome.ack.value))
         return build_ack(header, outcome, at=datetime.now(UTC))

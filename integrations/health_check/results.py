@@ -1,4 +1,4 @@
-"""Results back to the health-check center (PE-5): ORU^R01 written, sent over MLLP and acknowledged, and the
+"""Results back to the health-check center (issue 14.13): ORU^R01 written, sent over MLLP and acknowledged, and the
 reader of stored order messages that re-processing uses.
 
 ORU^R01 v2.5.1: MSH, PID, ORC (RE, placer order number, our accession), OBR (placer, filler, item, times,

@@ -1,4 +1,4 @@
-"""Results back to the health-check center (PE-5): an approved health-check report (and again an amended one)
+"""Results back to the health-check center (issue 14.13): an approved health-check report (and again an amended one)
 is queued in the outbox with its monitor line and sent by the job: AA done, AE retried with back-off, AR
 dead until a person sends it again; other exams send nothing."""
 

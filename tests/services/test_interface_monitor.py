@@ -1,4 +1,4 @@
-"""The interface monitor (PE-4): every HL7 order message is logged with its ACK and reason, refused ones
+"""The interface monitor (issue 14.12): every HL7 order message is logged with its ACK and reason, refused ones
 included; staff read it masked unless admin, re-process it after a fix, match it by hand; every action is
 authorised by the service."""
 

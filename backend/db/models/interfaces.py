@@ -1,4 +1,4 @@
-"""The interface monitor's log (PE-4, PE-5): every HL7 message in (accepted or refused) and every result out."""
+"""The interface monitor's log (issue 14.12-13): every HL7 message in (accepted or refused) and every result out."""
 
 from __future__ import annotations
 

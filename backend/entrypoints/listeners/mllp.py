@@ -33,7 +33,7 @@ HL7_ACTOR = Actor(kind="system", id=None, name="体检系统（HL7）",
 
 def handle_message(svc: Services, raw: bytes) -> bytes:
     """One raw HL7 order in, one raw ACK out; only an accepted order changes exams, and every message, refused
-    ones included, is logged for the interface monitor (PE-4) with its raw bytes and its answer."""
+    ones included, is logged for the interface monitor (issue 14.12) with its raw bytes and its answer."""
     header: MessageHeader | None = None
     try:
         header = er7.parse_header(raw)

@@ -192,7 +192,7 @@ def intake_log(svc: Services, *, by: Actor, placer_order_no: str | None = None,
 
 
 def link_order(svc: Services, command: IntakeCommand, *, exam_id: int, by: Actor) -> IntakeOutcome:
-    """Attach a refused new order to an exam the desk registered for it (manual match, PE-4).
+    """Attach a refused new order to an exam the desk registered for it (manual match, issue 14.12).
 
     The exam takes the order's placer number (so its result goes back to the center under it) and the
     message is recorded as accepted, so the center's resend of it is answered AA with this exam. Refused

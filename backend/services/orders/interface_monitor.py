@@ -1,4 +1,4 @@
-"""The interface monitor (PE-4): every HL7 message in and out with its answer, and what staff do about
+"""The interface monitor (issue 14.12): every HL7 message in and out with its answer, and what staff do about
 refused orders: re-process after a fix, match by hand to a patient or to an exam, send a result again.
 
 Who may do what (backend/domain/permissions.py): the monitor and its actions need "登记检查"
@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from backend.db.models import Exam, Outbox, Patient
 from backend.db.models.interfaces import InterfaceMessage
@@ -101,8 +102,8 @@ def reasons(svc: Services, *, by: Actor) -> list[str]:
     """The refusal codes seen so far (for the filter)."""
     by.require(VIEW)
     with transaction(svc, readonly=True) as tx:
-        found = tx.session.scalars(select(InterfaceMessage.first_reason).distinct()).all()
-        found += tx.session.scalars(select(InterfaceMessage.reason).distinct()).all()
+        found = [*tx.session.scalars(select(InterfaceMessage.first_reason).distinct()),
+                 *tx.session.scalars(select(InterfaceMessage.reason).distinct())]
     return sorted({r for r in found if r})
 
 
@@ -122,7 +123,7 @@ def detail(svc: Services, message_id: int, *, by: Actor) -> dict[str, Any]:
     return view
 
 
-def _load(session: Any, message_id: int) -> InterfaceMessage:
+def _load(session: Session, message_id: int) -> InterfaceMessage:
     row = session.get(InterfaceMessage, message_id)
     if row is None:
         raise NotFound("未找到该接口消息", code="interface_message_not_found")

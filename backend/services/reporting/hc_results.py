@@ -1,4 +1,4 @@
-"""Close the loop with the health-check center (PE-5): each approved version of a health-check exam's report
+"""Close the loop with the health-check center (issue 14.13): each approved version of a health-check exam's report
 goes back as one HL7 ORU^R01 (report text, the PDF as ED or a URL, the center's placer order number).
 
 `queue_result` runs inside the approval's transaction and writes one outbox row (key per exam and version,
