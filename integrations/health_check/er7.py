@@ -92,8 +92,11 @@ def decode(raw: bytes, header: MessageHeader | None = None) -> Hl7Message:
 
 
 def readable_text(raw: bytes, charset: str) -> str:
-    """The message as text for people to read: decoded by its MSH-18, else UTF-8, bytes that do not fit
-    shown as U+FFFD (a message refused for its charset is still shown as it came)."""
+    """The message as text for people to read: decoded by its MSH-18 (else UTF-8), bytes that do not fit
+    shown as U+FFFD. Non-ASCII bytes that are valid UTF-8 are read as UTF-8 whatever MSH-18 says: that is
+    the usual `wrong_charset` (UTF-8 sent as GB18030), and real GB18030 text is practically never valid UTF-8."""
+    if not raw.isascii() and _is_utf8(raw):
+        return raw.decode("utf-8")
     return raw.decode(charset_codec(charset) or "utf-8", errors="replace")
 
 

@@ -69,6 +69,7 @@ def test_a_message_in_the_wrong_charset_is_kept_and_shown_as_it_came(svc, actors
     text = monitor.detail(svc, row["id"], by=actors["admin"])["text"]
     assert text.startswith("MSH|")
     assert "TJM0003" in text
+    assert "李秀兰" in text  # the UTF-8 bytes are shown as the sender meant them, not as GB18030 mojibake
 
 
 def test_raw_message_is_masked_unless_the_reader_is_an_admin(svc, actors):

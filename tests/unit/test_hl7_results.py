@@ -51,3 +51,13 @@ def test_a_url_instead_of_the_pdf_and_a_correction():
 def test_an_unsupported_charset_is_refused_before_sending():
     with pytest.raises(ValueError, match="unsupported"):
         build_oru(result(), at=datetime(2026, 11, 27, tzinfo=UTC), charset="UNICODE UTF-16", tz=TZ)
+
+
+@pytest.mark.parametrize(("data", "charset"), [("PID|1||X||李秀兰".encode("gb18030"), "GB 18030-2000"),
+                                              ("PID|1||X||李秀兰".encode(), "GB18030"),
+                                              ("PID|1||X||李秀兰".encode(), "")])
+def test_the_monitor_reads_gb18030_and_utf8_declared_right_or_wrong(data, charset):
+    from integrations.health_check.er7 import readable_text
+
+    assert readable_text(data, charset) == "PID|1||X||李秀兰"
+    assert "\ufffd" in readable_text(b"PID|\xff\xfe", "UNICODE UTF-8")
