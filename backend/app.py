@@ -153,6 +153,7 @@ def _page_modules() -> tuple[ModuleType, ...]:
         critical_values,
         er_popup,
         exam_list,
+        interface_monitor,
         register,
         report_editor,
         report_review,
@@ -167,7 +168,8 @@ def _page_modules() -> tuple[ModuleType, ...]:
 
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
-            users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api)
+            users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api,
+            interface_monitor)
 
 
 def _init_dash(app: Flask) -> None:

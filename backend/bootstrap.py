@@ -78,4 +78,17 @@ def default_ports(settings: Settings) -> Ports:
         insurance=HttpInsuranceResolver(httpx.Client(base_url=settings.insurance_url,
                                                      timeout=httpx.Timeout(5, connect=2))),
         revocations=revocations,
+        **_health_check_ports(settings),
     )
+
+
+def _health_check_ports(settings: Settings) -> dict[str, Any]:
+    """The health-check center's result receiver (ORU^R01 over MLLP) and the order reader (issue 14.12-13)."""
+    from zoneinfo import ZoneInfo
+
+    from integrations.health_check.results import Er7OrderDecoder, MllpResultSender
+
+    return {"health_check": MllpResultSender(settings.health_check_results_host, settings.health_check_results_port,
+                                             charset=settings.health_check_results_charset,
+                                             tz=ZoneInfo(settings.site_timezone)),
+            "order_decoder": Er7OrderDecoder()}

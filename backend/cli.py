@@ -140,6 +140,7 @@ def commands() -> tuple[Command, ...]:
         Command("create-user", "create a staff account", _user_args, _create_user),
         Command("create-api-key", "create an API key for a system and print it once", _key_args, _create_key),
         health_check.SEND,
+        health_check.RECEIVE,
     )
 
 

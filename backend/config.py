@@ -44,6 +44,12 @@ class Settings:
     recon_destination_port: int = 11112
     recon_fault: str = "none"
     recon_delay_s: float = 30.0
+    # The health-check center's result receiver (issue 14.13): ORU^R01 over MLLP, in this MSH-18 charset (table
+    # 0211); the report PDF goes as ED (base64) unless a URL template (with {exam_id}, {accession}) is set.
+    health_check_results_host: str = "127.0.0.1"
+    health_check_results_port: int = 2576
+    health_check_results_charset: str = "UNICODE UTF-8"
+    health_check_pdf_url: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_(self, **changes: object) -> Settings:
@@ -97,6 +103,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                                     _int(env, "RADOPS_DICOM_PORT", base.recon_destination_port)),
         recon_fault=env.get("RADOPS_RECON_FAULT", base.recon_fault),
         recon_delay_s=float(env.get("RADOPS_RECON_DELAY_S", base.recon_delay_s)),
+        health_check_results_host=env.get("RADOPS_HEALTH_CHECK_RESULTS_HOST", base.health_check_results_host),
+        health_check_results_port=_int(env, "RADOPS_HEALTH_CHECK_RESULTS_PORT", base.health_check_results_port),
+        health_check_results_charset=env.get("RADOPS_HEALTH_CHECK_RESULTS_CHARSET",
+                                             base.health_check_results_charset),
+        health_check_pdf_url=env.get("RADOPS_HEALTH_CHECK_PDF_URL", base.health_check_pdf_url),
         extra={k: v for k, v in env.items() if k.startswith("RADOPS_X_")},
     )
 

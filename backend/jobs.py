@@ -35,7 +35,7 @@ def scheduled_jobs() -> tuple[Job, ...]:
     from backend.services import audit, health
     from backend.services.data_api import access as data_api_access
     from backend.services.patient_flow import triage
-    from backend.services.reporting import er_reminders
+    from backend.services.reporting import er_reminders, hc_results
 
     return (
         # The queued read-audit rows of this process (backend/services/audit.py).
@@ -47,6 +47,8 @@ def scheduled_jobs() -> tuple[Job, ...]:
         # Fill open ultrasound rooms from the pool: the safety net for a check-in that committed to the pool
         # while a shift session was opening in another transaction.
         Job("triage_pull", 30, lambda svc: triage.pull_all(svc, by=SYSTEM)),
+        # Approved health-check reports back to the center as ORU^R01 through the outbox (issue 14.13).
+        Job("health_check_results", 15, hc_results.send_results),
         # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
     )

@@ -24,6 +24,7 @@ NAV: list[tuple[str, str, Perm]] = [
     ("/panels/triage", "超声分诊", Perm.TRIAGE),
     ("/panels/us-room", "超声叫号", Perm.EXAM_OPERATE),
     ("/cockpit", "驾驶舱", Perm.COCKPIT_VIEW),
+    ("/panels/interfaces", "接口监控", Perm.EXAM_REGISTER),
     ("/admin/users", "系统管理", Perm.ADMIN),
 ]
 

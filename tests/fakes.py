@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from backend.domain.events import Event
-from backend.ports import InsuredPerson, Ports
+from backend.ports import HealthCheckResult, InsuredPerson, Ports, ResultAck
 
 
 @dataclass
@@ -51,6 +51,30 @@ class FakeInsuranceResolver:
         return self.people.get(qr_payload)
 
 
+@dataclass
+class FakeHealthCheckResults:
+    """HealthCheckResults: keeps every result sent; answers `answers` in turn (then AA), or raises `fail_with`."""
+
+    sent: list[HealthCheckResult] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)  # ACK codes to answer first, e.g. ["AE", "AR"]
+    fail_with: Exception | None = None
+
+    def send_result(self, *, result: HealthCheckResult) -> ResultAck:
+        if self.fail_with is not None:
+            raise self.fail_with
+        code = self.answers.pop(0) if self.answers else "AA"
+        self.sent.append(result)
+        text = f"ORU {result.control_id} {result.placer_order_no}"
+        return ResultAck(ack_code=code, text="已接收" if code == "AA" else "拒收", sent=text.encode(),
+                         sent_text=text, charset="UNICODE UTF-8", partner="hl7:FAKE/TJZX")
+
+
 def fake_ports() -> Ports:
-    """A `Ports` made of fakes only: no test reaches a partner unless it asks for a real client."""
-    return Ports(insurance=FakeInsuranceResolver())
+    """A `Ports` made of fakes only: no test reaches a partner unless it asks for a real client.
+
+    The order decoder is the real one: it reads bytes, it reaches no partner.
+    """
+    from integrations.health_check.results import Er7OrderDecoder
+
+    return Ports(insurance=FakeInsuranceResolver(), health_check=FakeHealthCheckResults(),
+                 order_decoder=Er7OrderDecoder())

@@ -45,3 +45,37 @@ def health_check_send(settings: Settings, ns: argparse.Namespace) -> int:
 
 SEND = Command("health-check-send", "send health-check orders over MLLP as the 体检 system would, print each ACK",
                _args, health_check_send)
+
+
+def _receive_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default settings.health_check_results_port, 2576)")
+    p.add_argument("--fault", default="none", choices=("none", "ae", "ar"), help="answer AA, AE or AR")
+    p.add_argument("--seconds", type=float, default=0, help="stop after this many seconds (default: run until ^C)")
+
+
+def health_check_receive(settings: Settings, ns: argparse.Namespace) -> int:
+    import time
+
+    from integrations.health_check.result_receiver import ResultReceiver, describe
+
+    receiver = ResultReceiver(ns.host, ns.port or settings.health_check_results_port, fault=ns.fault).start()
+    sys.stdout.write(f"体检结果接收模拟：mllp://{receiver.host}:{receiver.port}（应答 {ns.fault}）\n")
+    sys.stdout.flush()
+    shown, deadline = 0, time.monotonic() + ns.seconds if ns.seconds else None
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            for r in receiver.results[shown:]:
+                sys.stdout.write(describe(r) + "\n")
+                shown += 1
+            sys.stdout.flush()
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.stop()
+    return 0
+
+
+RECEIVE = Command("health-check-receive", "receive report results (ORU^R01) over MLLP as the 体检 system would, "
+                  "print each", _receive_args, health_check_receive)

@@ -13,8 +13,8 @@ from backend.domain.order_intake import reject
 from integrations.health_check.escapes import DEFAULT_ENCODING, escape, unescape
 from integrations.health_check.message import Hl7Message, MessageHeader, Segment, charset_codec
 
-__all__ = ["DEFAULT_ENCODING", "decode", "encode", "escape", "msh", "parse_header", "repeated", "segment",
-           "unescape"]
+__all__ = ["DEFAULT_ENCODING", "decode", "encode", "escape", "msh", "parse_header", "placer_order_of", "readable_text",
+           "repeated", "segment", "unescape"]
 
 
 def _split_msh(raw: bytes) -> list[str]:
@@ -89,6 +89,27 @@ def decode(raw: bytes, header: MessageHeader | None = None) -> Hl7Message:
         # GB18030 Chinese text is practically never valid UTF-8, so this mismatch is reliable.
         raise reject("消息声明为 GB18030，但内容是 UTF-8 编码", "wrong_charset", "102", "MSH^1^18")
     return parse_text(text, header=header, codec=codec)
+
+
+def readable_text(raw: bytes, charset: str) -> str:
+    """The message as text for people to read: decoded by its MSH-18 (else UTF-8), bytes that do not fit
+    shown as U+FFFD. Non-ASCII bytes that are valid UTF-8 are read as UTF-8 whatever MSH-18 says: that is
+    the usual `wrong_charset` (UTF-8 sent as GB18030), and real GB18030 text is practically never valid UTF-8."""
+    if not raw.isascii() and _is_utf8(raw):
+        return raw.decode("utf-8")
+    return raw.decode(charset_codec(charset) or "utf-8", errors="replace")
+
+
+def placer_order_of(text: str) -> str:
+    """ORC-2 (else OBR-2) of a message's text, read leniently: "" when there is none."""
+    lines = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
+    sep = lines[0][3] if lines and lines[0].startswith("MSH") and len(lines[0]) > 3 else "|"
+    found = {ln[:3]: ln.split(sep) for ln in reversed(lines) if ln[:3] in ("ORC", "OBR")}
+    for name in ("ORC", "OBR"):
+        fields = found.get(name)
+        if fields and len(fields) > 2 and fields[2]:
+            return fields[2].split("^")[0].strip()[:64]
+    return ""
 
 
 def _is_utf8(raw: bytes) -> bool:

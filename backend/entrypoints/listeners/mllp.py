@@ -15,6 +15,7 @@ from backend.domain.errors import DomainError
 from backend.domain.order_intake import AckCode, IntakeOutcome, internal_error, rejection
 from backend.domain.permissions import Perm
 from backend.entrypoints.background import Stoppable, port_failure
+from backend.services import interface_log
 from backend.services.base import Services
 from backend.services.orders import intake as order_intake
 from integrations.health_check import er7
@@ -31,7 +32,8 @@ HL7_ACTOR = Actor(kind="system", id=None, name="体检系统（HL7）",
 
 
 def handle_message(svc: Services, raw: bytes) -> bytes:
-    """One raw HL7 order in, one raw ACK out; nothing is written unless the order is accepted."""
+    """One raw HL7 order in, one raw ACK out; only an accepted order changes exams, and every message, refused
+    ones included, is logged for the interface monitor (issue 14.12) with its raw bytes and its answer."""
     header: MessageHeader | None = None
     try:
         header = er7.parse_header(raw)
@@ -44,7 +46,18 @@ def handle_message(svc: Services, raw: bytes) -> bytes:
     except Exception:
         logger.exception("HL7 order %s failed", header.control_id if header else "?")
         outcome = internal_error()
+    interface_log.record_inbound(svc, received(raw, header, outcome))
     return build_ack(header, outcome, at=svc.clock().astimezone(svc.tz))
+
+
+def received(raw: bytes, header: MessageHeader | None, outcome: IntakeOutcome) -> interface_log.Received:
+    """What the monitor keeps of one message: its bytes, its text as well as it can be read, and its answer."""
+    h = header or MessageHeader()
+    text = er7.readable_text(raw, h.charset)
+    return interface_log.Received(
+        raw=raw, text=text, partner=h.sender, control_id=h.control_id, message_type=h.type_label,
+        charset=h.charset, placer_order_no=er7.placer_order_of(text), ack_code=outcome.ack.value,
+        reason=outcome.code, ack_text=outcome.text, exam_id=outcome.exam_id, accession=outcome.accession)
 
 
 def framing_ack(svc: Services, exc: FramingError) -> bytes:

@@ -189,3 +189,36 @@ def intake_log(svc: Services, *, by: Actor, placer_order_no: str | None = None,
                  "received_at": r.received_at.isoformat(),
                  "requested_at": r.requested_at.isoformat() if r.requested_at else None}
                 for r in tx.session.scalars(q)]
+
+
+def link_order(svc: Services, command: IntakeCommand, *, exam_id: int, by: Actor) -> IntakeOutcome:
+    """Attach a refused new order to an exam the desk registered for it (manual match, issue 14.12).
+
+    The exam takes the order's placer number (so its result goes back to the center under it) and the
+    message is recorded as accepted, so the center's resend of it is answered AA with this exam. Refused
+    when the exam already answers another health-check order, or is not the order's exam item.
+    """
+    by.require(Perm.EXAM_REGISTER)
+    if command.action is not IntakeAction.NEW or command.order is None:
+        raise Conflict("只有新开申请单可以匹配到已有检查", code="not_a_new_order")
+    with transaction(svc) as tx:
+        if _stored(tx, command) is not None:
+            raise Conflict("该消息已被接收，无需匹配", code="already_accepted")
+        if _exam_by_placer(tx, command.placer_order_no) is not None:
+            raise Conflict(f"申请单号 {command.placer_order_no} 已对应其他检查", code="placer_order_conflict")
+        exam = timeline.load_exam(tx, exam_id)
+        if exam.source_system == SOURCE_SYSTEM and exam.source_order_no:
+            raise Conflict(f"检查 {exam.accession} 已对应体检申请单 {exam.source_order_no}", code="exam_has_order")
+        item_code = tx.session.scalars(select(ExamItem.code).where(ExamItem.id == exam.exam_item_id)).one()
+        if item_code != command.order.item_code:
+            raise Conflict(f"检查项目不一致：申请单为 {command.order.item_code}，检查为 {item_code}",
+                           code="item_mismatch")
+        previous = {"source_system": exam.source_system, "source_order_no": exam.source_order_no}
+        exam.source_system, exam.source_order_no, exam.updated_at = SOURCE_SYSTEM, command.placer_order_no, tx.now
+        timeline.append(tx, exam, TimelineKind.EDITED, by, fields=["source_order_no"],
+                        placer_order_no=command.placer_order_no, control_id=command.control_id)
+        audit.record(tx, by, "order.link", "exam", exam.id, placer_order_no=command.placer_order_no, **previous)
+        outcome = IntakeOutcome(AckCode.AA, "order_linked", f"已匹配到检查 {exam.accession}", exam_id=exam.id,
+                                accession=exam.accession, status=exam.status)
+        _record(tx, command, outcome)
+        return outcome

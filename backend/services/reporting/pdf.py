@@ -212,6 +212,13 @@ def _print_data(tx: Tx, svc: Services, exam_id: int) -> tuple[PrintData, Any, Re
     return data, exam, v
 
 
+def final_pdf(tx: Tx, svc: Services, exam_id: int) -> tuple[bytes, int]:
+    """The newest approved version as PDF bytes and its number, inside the caller's transaction (no print
+    is recorded: results sent to a partner are not prints)."""
+    data, _exam, version = _print_data(tx, svc, exam_id)
+    return render_pdf(data, font_for(svc.settings)), version.number
+
+
 def print_report(svc: Services, exam_id: int, *, by: Actor) -> bytes:
     """The final report of an exam as PDF bytes; refused until a version is approved."""
     by.require(Perm.REPORT_PRINT)
