@@ -25,7 +25,7 @@ from backend.ports import HealthCheckResult, ResultAck
 from backend.services import interface_log, outbox
 from backend.services.base import Services, Tx, transaction
 from backend.services.outbox import DrainReport, OutboxItem
-from backend.services.reporting.pdf import _performed_at, final_pdf
+from backend.services.reporting.pdf import final_pdf, performed_at
 from backend.services.reporting.queries import template_for, user_names
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def build_result(svc: Services, item: OutboxItem) -> HealthCheckResult | None:
             control_id=result_control_id(item.id), placer_order_no=str(item.payload["placer_order_no"]),
             accession=exam.accession, mrn=p.mrn, patient_name=p.name, sex=p.sex, birth_date=p.birth_date,
             item_code=item_row.code if item_row else "", item_name=item_row.name if item_row else "",
-            result_status=result_status(v.number), version=v.number, observed_at=_performed_at(tx, exam.id),
+            result_status=result_status(v.number), version=v.number, observed_at=performed_at(tx, exam.id),
             approved_at=v.approved_at, author=names.get(v.author_id or 0, ""),
             approver=names.get(v.approved_by or 0, ""),
             sections=tuple(printable(template_for(tx, exam, report.template_code).sections, v.sections)),

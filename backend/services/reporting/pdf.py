@@ -172,7 +172,7 @@ def render_pdf(data: PrintData, font: str) -> bytes:
     return out.getvalue()
 
 
-def _performed_at(tx: Tx, exam_id: int) -> datetime | None:
+def performed_at(tx: Tx, exam_id: int) -> datetime | None:
     """When the exam was done: its `completed` (else `started`) timeline row."""
     kinds = (TimelineKind.STARTED, TimelineKind.COMPLETED)
     rows = dict(tx.session.execute(select(ExamEvent.kind, func.max(ExamEvent.at)).where(
@@ -197,7 +197,7 @@ def _print_data(tx: Tx, svc: Services, exam_id: int) -> tuple[PrintData, Any, Re
                ("病案号", p.mrn), ("检查号", exam.accession), ("检查项目", item.name if item else ""),
                ("患者类别", PATIENT_CLASS_LABELS.get(PatientClass(exam.patient_class), "")),
                ("申请科室", exam.ordering_department), ("申请医师", exam.ordering_doctor),
-               ("登记时间", local(exam.created_at, tx)), ("检查时间", local(_performed_at(tx, exam.id), tx)),
+               ("登记时间", local(exam.created_at, tx)), ("检查时间", local(performed_at(tx, exam.id), tx)),
                ("报告时间", local(v.saved_at, tx))]
     signatures = [("报告医师", f"{names.get(v.author_id or 0, '')}  {local(v.saved_at, tx)}"),
                   ("审核医师", f"{names.get(v.approved_by or 0, '')}  {local(v.approved_at, tx)}")]
