@@ -6,6 +6,7 @@ from backend.db.models.data_api import DataApiUsage
 from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
 from backend.db.models.health import ComponentBeat
 from backend.db.models.hl7_intake import InboundMessage
+from backend.db.models.imaging import DicomNode, ImagingInstance, ImagingSeries, ImagingStudy
 from backend.db.models.kiosk import KioskTerminal
 from backend.db.models.org import (
     Campus,
@@ -33,10 +34,14 @@ __all__ = [
     "CriticalValue",
     "DataApiUsage",
     "Department",
+    "DicomNode",
     "ErReminder",
     "Exam",
     "ExamEvent",
     "ExamItem",
+    "ImagingInstance",
+    "ImagingSeries",
+    "ImagingStudy",
     "InboundMessage",
     "KioskTerminal",
     "Modality",
