@@ -164,3 +164,19 @@ def header_problem(header: InstanceHeader) -> HeaderProblem | None:
                                       header.sop_class_uid)):
         return HeaderProblem.MISSING_UID
     return None
+
+
+class StepStatus(StrEnum):
+    """A Modality Performed Procedure Step's status, in DICOM's words (PerformedProcedureStepStatus)."""
+
+    IN_PROGRESS = "IN PROGRESS"
+    COMPLETED = "COMPLETED"
+    DISCONTINUED = "DISCONTINUED"
+
+
+# The exam trigger each MPPS status fires (IHE Scheduled Workflow: the scanner's own start and end).
+STEP_TRIGGER: Final = {StepStatus.IN_PROGRESS: "start", StepStatus.COMPLETED: "complete",
+                       StepStatus.DISCONTINUED: "discontinue"}
+FINAL_STEPS: Final = frozenset({StepStatus.COMPLETED, StepStatus.DISCONTINUED})
+# Exams a worklist lists: registered or checked in, not yet started by anyone.
+WORKLIST_STATUSES: Final = ("registered", "arrived")

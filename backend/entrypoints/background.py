@@ -52,13 +52,14 @@ def port_failure(name: str, host: str, port: int, exc: OSError) -> StartFailed:
 
 def starters() -> tuple[Helper, ...]:
     """Every listener and emulator, in start order."""
-    from backend.entrypoints.listeners import insurance_emulator, mllp, mllp_demo, recon_emulator
+    from backend.entrypoints.listeners import dicom_scp, insurance_emulator, mllp, mllp_demo, recon_emulator
 
     return (
         Helper("医保电子凭证模拟", insurance_emulator.start_insurance_emulator, required=False),
         Helper("HL7 MLLP", mllp.start_mllp),
         Helper("体检演示申请单", mllp_demo.start_demo_orders, required=False),
         Helper("靶重建系统模拟", recon_emulator.start_recon_emulator, required=False),
+        Helper("DICOM 服务", dicom_scp.start_dicom),
     )
 
 

@@ -6,7 +6,7 @@ from backend.db.models.data_api import DataApiUsage
 from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
 from backend.db.models.health import ComponentBeat
 from backend.db.models.hl7_intake import InboundMessage
-from backend.db.models.imaging import DicomNode, ImagingInstance, ImagingSeries, ImagingStudy
+from backend.db.models.imaging import DicomNode, ImagingInstance, ImagingSeries, ImagingStudy, PerformedStep
 from backend.db.models.kiosk import KioskTerminal
 from backend.db.models.org import (
     Campus,
@@ -47,6 +47,7 @@ __all__ = [
     "Modality",
     "Outbox",
     "Patient",
+    "PerformedStep",
     "Queue",
     "QueueRoom",
     "QueueTicket",

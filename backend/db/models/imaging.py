@@ -96,3 +96,16 @@ class ImagingInstance(Base):
     path: Mapped[str] = mapped_column(String(255))
     received_from: Mapped[str] = mapped_column(String(16), default="")
     received_at: Mapped[datetime] = mapped_column(TZDateTime)
+
+
+class PerformedStep(Base):
+    """A Modality Performed Procedure Step a scanner created (N-CREATE) and closed (N-SET) for an exam."""
+
+    __tablename__ = "imaging_performed_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sop_instance_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    exam_id: Mapped[int | None] = mapped_column(ForeignKey("exams.id"), index=True)
+    step_status: Mapped[str] = mapped_column(String(16))  # IN PROGRESS, COMPLETED, DISCONTINUED (DICOM's words)
+    performed_by: Mapped[str] = mapped_column(String(16), default="")
+    created_at: Mapped[datetime] = mapped_column(TZDateTime)
+    updated_at: Mapped[datetime] = mapped_column(TZDateTime)
