@@ -152,3 +152,33 @@ def seed_nodes(svc: Services, by: Actor) -> int:
             save_node(svc, data, by=by)
             added += 1
     return added
+
+
+def node_rows(svc: Services, by: Actor) -> list[dict[str, Any]]:
+    """The nodes for the admin page (rights as codes and as Chinese labels)."""
+    by.require(Perm.ADMIN)
+    from backend.domain.imaging import RIGHT_LABELS
+
+    return [{"id": n.id, "ae_title": n.ae_title, "host": n.host, "port": n.port, "description": n.description,
+             "rights": sorted(r.value for r in n.rights),
+             "rights_label": "、".join(RIGHT_LABELS[r] for r in NodeRight if r in n.rights), "active": n.enabled}
+            for n in all_nodes(svc)]
+
+
+def _by_id(svc: Services, node_id: int) -> Node:
+    found = next((n for n in all_nodes(svc) if n.id == node_id), None)
+    if found is None:
+        raise NotFound(f"DICOM 节点不存在：{node_id}", code="node_not_found")
+    return found
+
+
+def update_node(svc: Services, node_id: int, data: dict[str, Any], *, by: Actor) -> dict[str, Any]:
+    """Edit a node by id (its AE title stays; a new AE title is a new node)."""
+    old = _by_id(svc, node_id)
+    merged = {"host": old.host, "port": old.port, "description": old.description,
+              "rights": [r.value for r in old.rights], "enabled": old.enabled, **data, "ae_title": old.ae_title}
+    return save_node(svc, merged, by=by)
+
+
+def delete_node_by_id(svc: Services, node_id: int, *, by: Actor) -> None:
+    delete_node(svc, _by_id(svc, node_id).ae_title, by=by)
