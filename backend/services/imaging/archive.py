@@ -14,8 +14,9 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.db.models import ImagingInstance, ImagingSeries, ImagingStudy
@@ -84,8 +85,8 @@ def _store_once(svc: Services, store: ImageStore, header: InstanceHeader, data: 
     staged: str | None = None
     try:
         with transaction(svc) as tx:
-            existing = tx.session.scalars(select(ImagingInstance).where(
-                ImagingInstance.sop_instance_uid == header.sop_instance_uid)).first()
+            known_id = tx.session.connection().execute(_FIND, {"sop": header.sop_instance_uid}).scalar()
+            existing = tx.session.get(ImagingInstance, known_id) if known_id is not None else None
             if existing is not None:
                 result, staged = _duplicate(tx, svc, store, existing, header, data, digest, received_from)
             else:
@@ -103,15 +104,49 @@ def _store_once(svc: Services, store: ImageStore, header: InstanceHeader, data: 
 
 
 def _index_new(tx: Tx, header: InstanceHeader, key: str, size: int, digest: str, received_from: str) -> Stored:
-    study, series = _study_and_series(tx, header, received_from)
-    tx.session.add(ImagingInstance(
-        series_id=series.id, study_id=study.id, sop_instance_uid=header.sop_instance_uid,
-        sop_class_uid=header.sop_class_uid, instance_number=header.instance_number,
-        transfer_syntax=header.transfer_syntax, rows=header.rows, columns=header.columns,
-        frames=header.frames, size_bytes=size, sha256=digest, path=key,
-        received_from=received_from, received_at=tx.now))
-    _count(tx, study, series, size, header.modality)
-    return Stored(StoreOutcome.STORED, study.study_uid, study.exam_id, key)
+    # The common case (the series is known): three statements, counters moved in SQL (row-locked on
+    # PostgreSQL by the UPDATE itself); the ORM path below only for a study's or series' first instance.
+    known = _count_known(tx, header, size)
+    if known is None:
+        study, series = _study_and_series(tx, header, received_from)
+        _count(tx, study, series, size, header.modality)
+        tx.session.flush()
+        known = (series.id, study.id, study.study_uid, study.exam_id)
+    series_id, study_id, study_uid, exam_id = known
+    tx.session.connection().execute(insert(_INSTANCES), {
+        "series_id": series_id, "study_id": study_id, "sop_instance_uid": header.sop_instance_uid,
+        "sop_class_uid": header.sop_class_uid, "instance_number": header.instance_number,
+        "transfer_syntax": header.transfer_syntax, "rows": header.rows, "columns": header.columns,
+        "frames": header.frames, "size_bytes": size, "sha256": digest, "path": key,
+        "received_from": received_from, "received_at": tx.now})
+    return Stored(StoreOutcome.STORED, study_uid, exam_id, key)
+
+
+def _count_known(tx: Tx, header: InstanceHeader, size: int) -> tuple[int, int, str, int | None] | None:
+    """Count one more instance into its known series and study; None when the series is new."""
+    conn = tx.session.connection()
+    series = conn.execute(_BUMP_SERIES, {"uid": header.series_uid, "size": size, "now": tx.now}).first()
+    if series is None:
+        return None
+    study = conn.execute(_BUMP_STUDY, {"sid": series.study_id, "size": size, "now": tx.now}).one()
+    if header.modality and header.modality not in study.modalities.split("\\"):
+        conn.execute(update(_STUDIES).where(_STUDIES.c.id == series.study_id).values(
+            modalities="\\".join(filter(None, [*study.modalities.split("\\"), header.modality]))[:64]))
+    return series.id, series.study_id, study.study_uid, study.exam_id
+
+
+# Built once: the hot path of every received instance runs them with new values only (no ORM, no recompile).
+_SERIES, _STUDIES, _INSTANCES = (cast(Table, m.__table__) for m in (ImagingSeries, ImagingStudy, ImagingInstance))
+_NOW = bindparam("now", type_=ImagingSeries.last_received_at.type)
+_BUMP_SERIES = (update(_SERIES).where(_SERIES.c.series_uid == bindparam("uid"))
+                .values(instance_count=_SERIES.c.instance_count + 1,
+                        size_bytes=_SERIES.c.size_bytes + bindparam("size"), last_received_at=_NOW, completed_at=None)
+                .returning(_SERIES.c.id, _SERIES.c.study_id))
+_BUMP_STUDY = (update(_STUDIES).where(_STUDIES.c.id == bindparam("sid"))
+               .values(instance_count=_STUDIES.c.instance_count + 1,
+                       size_bytes=_STUDIES.c.size_bytes + bindparam("size"), last_received_at=_NOW, received_at=None)
+               .returning(_STUDIES.c.study_uid, _STUDIES.c.exam_id, _STUDIES.c.modalities))
+_FIND = select(_INSTANCES.c.id).where(_INSTANCES.c.sop_instance_uid == bindparam("sop"))
 
 
 def _duplicate(tx: Tx, svc: Services, store: ImageStore, row: ImagingInstance, header: InstanceHeader,
