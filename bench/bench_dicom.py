@@ -164,7 +164,7 @@ def bench_orthanc(files: list[Path], size: int, tmp: Path) -> None:
                                "DicomPort": port, "HttpPort": http, "RemoteAccessAllowed": False,
                                "DicomCheckCalledAet": False, "TcpNoDelay": True, "Plugins": [],
                                "StorageCompression": False, "HttpServerEnabled": True}))
-    proc = subprocess.Popen(["Orthanc", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(["Orthanc", str(cfg)], env=NODELAY, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_port(port)
         _figure("receive_orthanc", len(files), size, storescu(port, files, called="ORTHANC"))

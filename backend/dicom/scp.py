@@ -242,7 +242,7 @@ def build_ae(svc: Services) -> tuple[AE, list[tuple[Any, ...]]]:
     s = svc.settings
     ae = KnownNodesAE(s.dicom_ae_title, lambda: list(nodes.known_nodes(svc)))
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = s.dicom_timeout_s
-    ae.maximum_pdu_size = 0  # no limit: peers send PDUs as large as they like (fewer, faster)
+    ae.maximum_pdu_size = 131072  # dcmtk sends PDUs of at most this size; 0 (no limit) makes it fall back to 16 KiB
     ae.maximum_associations = 32
     ae.add_supported_context(Verification, ALL_TRANSFER_SYNTAXES)
     for cx in AllStoragePresentationContexts:

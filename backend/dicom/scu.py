@@ -11,7 +11,6 @@ from typing import Any
 
 from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom import _config as pynetdicom_config
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
@@ -103,9 +102,8 @@ def send(target: Target, files: list[Path], *, calling_ae: str, timeout: float =
     for batch in _batches(good):
         pairs = sorted({m for _f, m in batch})
         ae = _ae(calling_ae, timeout)
-        for sop in sorted({s for s, _t in pairs}):
-            syntaxes = sorted({t for s, t in pairs if s == sop} | {ExplicitVRLittleEndian, ImplicitVRLittleEndian})
-            ae.add_requested_context(sop, syntaxes)
+        for sop, syntax in pairs:  # one context per exact transfer syntax: the file's bytes go as they are
+            ae.add_requested_context(sop, [syntax])
         previous = pynetdicom_config.STORE_SEND_CHUNKED_DATASET
         pynetdicom_config.STORE_SEND_CHUNKED_DATASET = True
         try:
@@ -132,14 +130,14 @@ def send(target: Target, files: list[Path], *, calling_ae: str, timeout: float =
 
 
 def _batches(items: list[tuple[Path, tuple[str, str]]]) -> Iterator[list[tuple[Path, tuple[str, str]]]]:
-    """Runs of files whose SOP classes fit in one association's presentation contexts."""
+    """Runs of files whose (SOP class, transfer syntax) pairs fit in one association's presentation contexts."""
     batch: list[tuple[Path, tuple[str, str]]] = []
-    classes: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
     for f, m in items:
-        if m[0] not in classes and len(classes) >= MAX_CONTEXTS:
+        if m not in pairs and len(pairs) >= MAX_CONTEXTS:
             yield batch
-            batch, classes = [], set()
-        classes.add(m[0])
+            batch, pairs = [], set()
+        pairs.add(m)
         batch.append((f, m))
     if batch:
         yield batch
