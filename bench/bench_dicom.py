@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import emit  # noqa: E402
+from bench._common import emit
 
 NODELAY = {**os.environ, "TCP_NODELAY": "1"}
 
@@ -115,12 +115,12 @@ def radops(tmp: Path) -> tuple[Any, Any, int]:
 def bench_radops(files: list[Path], size: int, senders: int, tmp: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    svc, handle, port = radops(tmp / "radops1")
+    _svc, handle, port = radops(tmp / "radops1")
     try:
         _figure("receive_radops", len(files), size, storescu(port, files))
     finally:
         handle.stop()
-    svc, handle, port = radops(tmp / "radops4")
+    _svc, handle, port = radops(tmp / "radops4")
     try:
         chunks = [files[i::senders] for i in range(senders)]
         started = time.perf_counter()
