@@ -161,15 +161,29 @@ def _page_modules() -> tuple[ModuleType, ...]:
         room_desk,
         shift,
         triage,
+        unmatched_studies,
         us_room,
     )
-    from panels.admin import api_keys, audit, data_api, items, queues, rooms, screens, settings, shifts, slots, users
+    from panels.admin import (
+        api_keys,
+        audit,
+        data_api,
+        dicom_nodes,
+        items,
+        queues,
+        rooms,
+        screens,
+        settings,
+        shifts,
+        slots,
+        users,
+    )
     from signage import hall_screen
 
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
             users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api,
-            interface_monitor)
+            interface_monitor, dicom_nodes, unmatched_studies)
 
 
 def _init_dash(app: Flask) -> None:

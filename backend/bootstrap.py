@@ -8,7 +8,7 @@ from typing import Any, cast
 from backend.config import Settings
 from backend.db.session import make_engine, make_session_factory
 from backend.domain.clock import Clock, system_clock
-from backend.ports import InsuranceResolver, Notifier, NullNotifier, Ports
+from backend.ports import ImageStore, InsuranceResolver, Notifier, NullNotifier, Ports
 from backend.services import health
 from backend.services.base import Services
 
@@ -79,6 +79,7 @@ def default_ports(settings: Settings) -> Ports:
                                                      timeout=httpx.Timeout(5, connect=2))),
         revocations=revocations,
         **_health_check_ports(settings),
+        images=image_store(settings),
     )
 
 
@@ -92,3 +93,15 @@ def _health_check_ports(settings: Settings) -> dict[str, Any]:
                                              charset=settings.health_check_results_charset,
                                              tz=ZoneInfo(settings.site_timezone)),
             "order_decoder": Er7OrderDecoder()}
+
+
+def image_store(settings: Settings) -> ImageStore | None:
+    """The archive's file storage by settings: S3-compatible object storage, or None (files under var/dicom)."""
+    if settings.image_store != "s3":
+        return None
+    from integrations.object_storage.images import S3ImageStore
+    from integrations.object_storage.s3 import make_client
+
+    client = make_client(endpoint_url=settings.image_s3_endpoint, access_key=settings.image_s3_access_key,
+                         secret_key=settings.image_s3_secret_key, region=settings.image_s3_region)
+    return S3ImageStore(client, bucket=settings.image_s3_bucket, prefix=settings.image_s3_prefix)

@@ -125,7 +125,7 @@ def _create_key(settings: Settings, ns: argparse.Namespace) -> int:
 
 def commands() -> tuple[Command, ...]:
     """Every sub-command, in the order `--help` lists them."""
-    from backend.commands import health_check
+    from backend.commands import dicom, health_check
 
     return (
         Command("run", "start everything in one process: web, Socket.IO, scheduler, listeners, emulators",
@@ -141,6 +141,9 @@ def commands() -> tuple[Command, ...]:
         Command("create-api-key", "create an API key for a system and print it once", _key_args, _create_key),
         health_check.SEND,
         health_check.RECEIVE,
+        dicom.ECHO,
+        dicom.SEND,
+        dicom.IMPORT,
     )
 
 

@@ -50,6 +50,23 @@ class Settings:
     health_check_results_port: int = 2576
     health_check_results_charset: str = "UNICODE UTF-8"
     health_check_pdf_url: str = ""
+    # The DICOM services (issue 10): our AE title and address, association and network timeouts, the
+    # largest instance accepted, what a second copy with other bytes does (keep / replace), how many
+    # quiet seconds make a series complete and a study received, and where the files live (file under
+    # var/dicom, or s3 with the bucket settings).
+    dicom_ae_title: str = "RADOPS"
+    dicom_host: str = "127.0.0.1"
+    dicom_timeout_s: float = 30.0
+    dicom_max_instance_mb: int = 2048
+    dicom_duplicate_policy: str = "keep"
+    dicom_study_quiet_s: float = 60.0
+    image_store: str = "file"
+    image_s3_endpoint: str = ""
+    image_s3_bucket: str = "radops-images"
+    image_s3_prefix: str = "dicom/"
+    image_s3_region: str = "cn-hangzhou"
+    image_s3_access_key: str = ""
+    image_s3_secret_key: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_(self, **changes: object) -> Settings:
@@ -108,6 +125,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         health_check_results_charset=env.get("RADOPS_HEALTH_CHECK_RESULTS_CHARSET",
                                              base.health_check_results_charset),
         health_check_pdf_url=env.get("RADOPS_HEALTH_CHECK_PDF_URL", base.health_check_pdf_url),
+        dicom_ae_title=env.get("RADOPS_DICOM_AE_TITLE", base.dicom_ae_title),
+        dicom_host=env.get("RADOPS_DICOM_HOST", base.dicom_host),
+        dicom_timeout_s=float(env.get("RADOPS_DICOM_TIMEOUT_S", base.dicom_timeout_s)),
+        dicom_max_instance_mb=_int(env, "RADOPS_DICOM_MAX_INSTANCE_MB", base.dicom_max_instance_mb),
+        dicom_duplicate_policy=env.get("RADOPS_DICOM_DUPLICATE_POLICY", base.dicom_duplicate_policy),
+        dicom_study_quiet_s=float(env.get("RADOPS_DICOM_STUDY_QUIET_S", base.dicom_study_quiet_s)),
+        image_store=env.get("RADOPS_IMAGE_STORE", base.image_store),
+        image_s3_endpoint=env.get("RADOPS_IMAGE_S3_ENDPOINT", base.image_s3_endpoint),
+        image_s3_bucket=env.get("RADOPS_IMAGE_S3_BUCKET", base.image_s3_bucket),
+        image_s3_prefix=env.get("RADOPS_IMAGE_S3_PREFIX", base.image_s3_prefix),
+        image_s3_region=env.get("RADOPS_IMAGE_S3_REGION", base.image_s3_region),
+        image_s3_access_key=env.get("RADOPS_IMAGE_S3_ACCESS_KEY", base.image_s3_access_key),
+        image_s3_secret_key=env.get("RADOPS_IMAGE_S3_SECRET_KEY", base.image_s3_secret_key),
         extra={k: v for k, v in env.items() if k.startswith("RADOPS_X_")},
     )
 

@@ -34,6 +34,7 @@ def scheduled_jobs() -> tuple[Job, ...]:
     from backend.domain.actor import SYSTEM
     from backend.services import audit, health
     from backend.services.data_api import access as data_api_access
+    from backend.services.imaging import received as imaging_received
     from backend.services.patient_flow import triage
     from backend.services.reporting import er_reminders, hc_results
 
@@ -49,6 +50,8 @@ def scheduled_jobs() -> tuple[Job, ...]:
         Job("triage_pull", 30, lambda svc: triage.pull_all(svc, by=SYSTEM)),
         # Approved health-check reports back to the center as ORU^R01 through the outbox (issue 14.13).
         Job("health_check_results", 15, hc_results.send_results),
+        # Series complete and studies received after RADOPS_DICOM_STUDY_QUIET_S quiet seconds (issue 10 item 4).
+        Job("imaging_received", 10, imaging_received.mark_received),
         # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
     )

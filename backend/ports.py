@@ -7,7 +7,7 @@ fake (`Fake*`, recording calls) in `tests/fakes.py`. A new partner adds all four
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -91,6 +91,8 @@ class Ports:
     # None where the installation has no health-check interface (results then stay queued in the outbox).
     health_check: HealthCheckResults | None = None
     order_decoder: OrderDecoder | None = None
+    # The image archive's files; None: files under var/dicom (backend/dicom/storage.py).
+    images: ImageStore | None = None
 # --- The provincial health cloud (HC-1..HC-9): index (注册入库) and file transfer -----------------------
 
 
@@ -362,3 +364,32 @@ class OrderDecoder(Protocol):
     """
 
     def decode_order(self, *, raw: bytes, tz: tzinfo) -> IntakeCommand: ...
+# --- The image archive's file storage (issue 10 item 3) -------------------------------------------------
+
+
+class ImageStore(Protocol):
+    """Where archived DICOM files live, by key (`domain.imaging.content_path`): files under var/ by
+    default (`backend/dicom/storage.py`), S3-compatible object storage at scale
+    (`integrations/object_storage/images.py`). A new file is first *staged* (a temporary copy under the
+    key), then indexed, then *committed* (renamed into place), so a crash leaves either a staged copy that
+    the start-up repair finishes or drops, or nothing: never a file without its index row."""
+
+    def stage(self, key: str, data: bytes) -> None: ...
+
+    def commit(self, key: str) -> None: ...
+
+    def discard(self, key: str) -> None: ...
+
+    def read(self, key: str) -> bytes: ...
+
+    def read_staged(self, key: str) -> bytes: ...
+
+    def local_path(self, key: str) -> Path | None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def staged(self) -> Iterator[str]: ...
+
+    def keys(self) -> Iterator[str]: ...

@@ -20,6 +20,7 @@ NAV: list[tuple[str, str, Perm]] = [
     ("/panels/worklist", "报告工作台", Perm.REPORT_WRITE),
     ("/panels/review", "报告审核", Perm.REPORT_APPROVE),
     ("/panels/critical", "危急值", Perm.CRITICAL_MANAGE),
+    ("/panels/imaging/unmatched", "未匹配影像", Perm.EXAM_REGISTER),
     ("/panels/room-desk", "叫号", Perm.EXAM_OPERATE),
     ("/panels/triage", "超声分诊", Perm.TRIAGE),
     ("/panels/us-room", "超声叫号", Perm.EXAM_OPERATE),

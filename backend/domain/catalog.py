@@ -46,6 +46,13 @@ class TimelineKind(StrEnum):
     ER_REMINDER_ACKNOWLEDGED = "er_reminder_acknowledged"
     ER_REMINDER_SNOOZED = "er_reminder_snoozed"
     ER_REMINDER_OPENED = "er_reminder_opened"
+    # Images (issue 10 item 4): the first instance of the exam's study, a series quiet for the setting's
+    # seconds, the whole study quiet for them (docs/imaging_archive.md), a second copy of an instance.
+    IMAGES_FIRST_RECEIVED = "images_first_received"
+    SERIES_COMPLETED = "series_completed"
+    STUDY_RECEIVED = "study_received"
+    INSTANCE_DUPLICATE = "instance_duplicate"
+    STUDY_MATCHED = "study_matched"
 
 
 class EventName(StrEnum):
@@ -86,6 +93,9 @@ class EventName(StrEnum):
     ER_REMINDER_ACKNOWLEDGED = "er_reminder_acknowledged"
     ER_REMINDER_SNOOZED = "er_reminder_snoozed"
     ER_REMINDER_OPENED = "er_reminder_opened"
+    IMAGES_FIRST_RECEIVED = "images_first_received"
+    SERIES_COMPLETED = "series_completed"
+    STUDY_RECEIVED = "study_received"
 
 
 K, E = TimelineKind, EventName
@@ -109,6 +119,8 @@ TIMELINE_EVENT: Final[Mapping[TimelineKind, EventName | None]] = {
     K.ER_REMINDER_SHOWN: None, K.ER_REMINDER_ESCALATED: None,
     K.ER_REMINDER_ACKNOWLEDGED: E.ER_REMINDER_ACKNOWLEDGED, K.ER_REMINDER_SNOOZED: E.ER_REMINDER_SNOOZED,
     K.ER_REMINDER_OPENED: E.ER_REMINDER_OPENED,
+    K.IMAGES_FIRST_RECEIVED: E.IMAGES_FIRST_RECEIVED, K.SERIES_COMPLETED: E.SERIES_COMPLETED,
+    K.STUDY_RECEIVED: E.STUDY_RECEIVED, K.INSTANCE_DUPLICATE: None, K.STUDY_MATCHED: E.IMAGES_FIRST_RECEIVED,
 }
 
 # The exam detail dialog's Chinese names of the procedure's milestones (other kinds show as they are).
@@ -116,6 +128,8 @@ TIMELINE_LABELS: Final[Mapping[TimelineKind, str]] = {
     K.ORDERED: "开单", K.SCHEDULED: "预约", K.REGISTERED: "登记", K.CHECKED_IN: "签到",
     K.CHECK_IN_UNDONE: "撤销签到", K.STARTED: "开始检查", K.COMPLETED: "检查完成", K.DISCONTINUED: "检查中断",
     K.CANCELLED: "取消检查", K.EDITED: "修改检查",
+    K.IMAGES_FIRST_RECEIVED: "收到首幅图像", K.SERIES_COMPLETED: "序列接收完成", K.STUDY_RECEIVED: "图像接收完成",
+    K.INSTANCE_DUPLICATE: "重复图像", K.STUDY_MATCHED: "图像人工匹配",
 }
 
 # A ticket joined, left or moved in a line (its status changed, or it changed rooms): a line re-reads.
@@ -151,7 +165,7 @@ LISTENS: Final[Mapping[Audience, frozenset[EventName]]] = {
     Audience.ROOM_DESK: LINE_CHANGED | {E.TICKET_RECALLED},
     Audience.US_ROOM: LINE_CHANGED | {E.TICKET_RECALLED} | PLACEMENT_CHANGED,
     Audience.TRIAGE_BOARD: LINE_CHANGED | PLACEMENT_CHANGED,
-    Audience.EXAM_LIST: EXAM_CHANGED | REPORT_REVIEWED,
+    Audience.EXAM_LIST: EXAM_CHANGED | REPORT_REVIEWED | {E.IMAGES_FIRST_RECEIVED, E.STUDY_RECEIVED},
     # The figures that move during the day: orders, appointments, check-ins, starts, reports, criticals.
     Audience.COCKPIT: frozenset({E.EXAM_ORDERED, E.EXAM_SCHEDULED, E.EXAM_CHECKED_IN, E.EXAM_STARTED,
                                  E.EXAM_CANCELLED, E.REPORT_APPROVED, E.REPORT_AMENDED, E.CRITICAL_RAISED,
@@ -167,6 +181,7 @@ UNHEARD: Final[Mapping[EventName, str]] = {
     E.ER_REMINDER_ACKNOWLEDGED: "the popup that acted re-reads its reminders; the event is the doctor's own echo",
     E.ER_REMINDER_SNOOZED: "the popup that acted re-reads its reminders; the event is the doctor's own echo",
     E.ER_REMINDER_OPENED: "the popup that acted re-reads its reminders; the event is the doctor's own echo",
+    E.SERIES_COMPLETED: "a series is a step inside a study; the exam list shows the study's arrival only",
 }
 del E
 

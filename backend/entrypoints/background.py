@@ -52,7 +52,14 @@ def port_failure(name: str, host: str, port: int, exc: OSError) -> StartFailed:
 
 def starters() -> tuple[Helper, ...]:
     """Every listener and emulator, in start order."""
-    from backend.entrypoints.listeners import hc_results_emulator, insurance_emulator, mllp, mllp_demo, recon_emulator
+    from backend.entrypoints.listeners import (
+        dicom_scp,
+        hc_results_emulator,
+        insurance_emulator,
+        mllp,
+        mllp_demo,
+        recon_emulator,
+    )
 
     return (
         Helper("医保电子凭证模拟", insurance_emulator.start_insurance_emulator, required=False),
@@ -60,6 +67,7 @@ def starters() -> tuple[Helper, ...]:
         Helper("体检演示申请单", mllp_demo.start_demo_orders, required=False),
         Helper("靶重建系统模拟", recon_emulator.start_recon_emulator, required=False),
         Helper("体检结果接收模拟", hc_results_emulator.start_result_receiver, required=False),
+        Helper("DICOM 服务", dicom_scp.start_dicom),
     )
 
 

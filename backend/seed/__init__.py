@@ -41,4 +41,8 @@ def run_seed(settings: Settings, *, scale: str, seed: int, days: int | None, pro
 
     ref = seed_reference(settings, seed=seed)
     hist = seed_history(settings, scale=scale, seed=seed, days=days, progress=progress)
-    return {"reference": ref, "history": hist}
+    if scale != "demo":
+        return {"reference": ref, "history": hist}
+    from backend.seed.images import seed_images
+
+    return {"reference": ref, "history": hist, "images": seed_images(settings, seed=seed)}

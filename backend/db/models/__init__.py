@@ -7,6 +7,7 @@ from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
 from backend.db.models.health import ComponentBeat
 from backend.db.models.hl7_intake import InboundMessage
 from backend.db.models.interfaces import InterfaceMessage
+from backend.db.models.imaging import DicomNode, ImagingInstance, ImagingSeries, ImagingStudy, PerformedStep
 from backend.db.models.kiosk import KioskTerminal
 from backend.db.models.org import (
     Campus,
@@ -34,16 +35,21 @@ __all__ = [
     "CriticalValue",
     "DataApiUsage",
     "Department",
+    "DicomNode",
     "ErReminder",
     "Exam",
     "ExamEvent",
     "ExamItem",
+    "ImagingInstance",
+    "ImagingSeries",
+    "ImagingStudy",
     "InboundMessage",
     "InterfaceMessage",
     "KioskTerminal",
     "Modality",
     "Outbox",
     "Patient",
+    "PerformedStep",
     "Queue",
     "QueueRoom",
     "QueueTicket",

@@ -1,7 +1,7 @@
 """interfaces: the interface monitor's log of HL7 messages in (accepted and refused) and results out
 
 Revision ID: 0016_interfaces
-Revises: 0013_cockpit
+Revises: 0014_imaging
 Create Date: 2026-11-30 21:20:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import backend.db.base
 
 revision: str = "0016_interfaces"
-down_revision: str | Sequence[str] | None = "0013_cockpit"
+down_revision: str | Sequence[str] | None = "0014_imaging"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
