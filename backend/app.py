@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         cockpit,
         data_api,
+        dicomweb,
         exams,
         health,
         kiosk,
@@ -101,7 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from backend.web import routes
 
     for bp in (admin.bp, admin_access.bp, auth.bp, cockpit.bp, exams.bp, health.bp, kiosk.bp, openapi.bp,
-               orders.bp, reports.bp, rooms.bp, ultrasound.bp, routes.bp, data_api.bp):
+               orders.bp, reports.bp, rooms.bp, ultrasound.bp, routes.bp, data_api.bp, dicomweb.bp):
         app.register_blueprint(bp)
 
 
