@@ -162,13 +162,14 @@ def _page_modules() -> tuple[ModuleType, ...]:
         shift,
         triage,
         us_room,
+        viewer,
     )
     from panels.admin import api_keys, audit, data_api, items, queues, rooms, screens, settings, shifts, slots, users
     from signage import hall_screen
 
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
-            users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api)
+            users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api, viewer)
 
 
 def _init_dash(app: Flask) -> None:
