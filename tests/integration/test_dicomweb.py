@@ -56,7 +56,9 @@ def study(server: ApiServer) -> dict[str, Any]:
     slices[2].compress(JPEGLSLossless, ramp)
     mr = ct_slice(accession="DWA2", patient_id="DW1", study_date="20251120", modality="MR", size=16)
     other = ct_slice(accession="DWB1", patient_id="DW2", study_date="20261001", size=16)
-    files = [file_bytes(d) for d in (*slices, mr, other)]
+    other_sr = ct_slice(study_uid=other.StudyInstanceUID, accession="DWB1", patient_id="DW2", study_date="20261001",
+                        size=16, modality="SR")  # DWB1 lists CT\SR
+    files = [file_bytes(d) for d in (*slices, mr, other, other_sr)]
     answer = client.store_instances([dcmread(BytesIO(f)) for f in files])
     return {"ct_study": ct_study, "ct_series": ct_series, "slices": slices, "files": files, "ramp": ramp,
             "answer": answer, "mr": mr, "other": other}
@@ -64,7 +66,7 @@ def study(server: ApiServer) -> dict[str, Any]:
 
 def test_stow_stores_through_the_archive(server: ApiServer, study: dict[str, Any]) -> None:
     refs = study["answer"].ReferencedSOPSequence
-    assert len(refs) == 5
+    assert len(refs) == 6
     assert "FailedSOPSequence" not in study["answer"]
     sop = study["slices"][0].SOPInstanceUID
     info = index.get_instance(server.services, sop)
@@ -97,6 +99,10 @@ def test_qido_studies_by_the_standard_keys(server: ApiServer, study: dict[str, A
     assert accessions(search_filters={"PatientID": "DW*", "StudyDate": "20261001-"}) == ["DWA1", "DWB1"]
     assert accessions(search_filters={"PatientID": "DW1", "ModalitiesInStudy": "MR"}) == ["DWA2"]
     assert accessions(search_filters={"StudyInstanceUID": study["ct_study"]}) == ["DWA1"]
+    assert accessions(search_filters={"ModalitiesInStudy": "SR"}) == ["DWB1"]
+    assert accessions(search_filters={"PatientID": "DW*", "ModalitiesInStudy": "CT"}) == ["DWA1", "DWB1"]
+    assert accessions(search_filters={"PatientID": "DW*", "ModalitiesInStudy": "MR,SR"}) == ["DWA2", "DWB1"]
+    assert accessions(search_filters={"PatientID": "DW?"}) == ["DWA1", "DWA2", "DWB1"]
     page1 = client.search_for_studies(search_filters={"PatientID": "DW*"}, limit=2, offset=0)
     page2 = client.search_for_studies(search_filters={"PatientID": "DW*"}, limit=2, offset=2)
     assert len(page1) == 2
