@@ -188,16 +188,22 @@ def search_studies(svc: Services, params: Mapping[str, Sequence[str]], *, base: 
     columns = {"PatientID": ImagingStudy.patient_id, "PatientName": ImagingStudy.patient_name,
                "AccessionNumber": ImagingStudy.accession, "StudyInstanceUID": ImagingStudy.study_uid,
                "StudyID": ImagingStudy.study_id}
-    for kw, raw in _filters(params).items():
+    filters = _filters(params)
+    # With a patient, accession or UID key the rows are few: keep the planner on that key's index rather
+    # than walking the date index for the ORDER BY (coalesce(x, x) hides the date from index choice).
+    day: Any = ImagingStudy.study_date
+    if filters.keys() & {"PatientID", "AccessionNumber", "StudyInstanceUID"}:
+        day = func.coalesce(ImagingStudy.study_date, ImagingStudy.study_date)
+    for kw, raw in filters.items():
         if kw in columns:
             q = q.where(_match(columns[kw], raw))
         elif kw == "StudyDate":
             low, high = date_range(raw)
-            q = q.where(ImagingStudy.study_date >= low) if low else q
-            q = q.where(ImagingStudy.study_date <= high) if high else q
+            q = q.where(day >= low) if low else q
+            q = q.where(day <= high) if high else q
         elif kw == "ModalitiesInStudy":  # any of the listed modalities among the study's (backslash-joined)
             q = q.where(_modalities(_values(raw)))
-    q = q.order_by(ImagingStudy.study_date.desc(), ImagingStudy.id.desc()).limit(page.limit).offset(page.offset)
+    q = q.order_by(day.desc(), ImagingStudy.id.desc()).limit(page.limit).offset(page.offset)
     wanted = [kw for kw in STUDY_FIELDS if kw in _DEFAULT_STUDY or kw in page.fields]
     with transaction(svc, readonly=True) as tx:
         rows = list(tx.session.scalars(q))
