@@ -16,7 +16,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from backend.api.openapi import ERRORS, doc
 from backend.api.security import actor, requires, services
-from backend.domain.errors import InvalidInput, NotFound
+from backend.domain.errors import InvalidInput
 from backend.domain.permissions import Perm
 from backend.services.imaging import web
 
@@ -73,6 +73,8 @@ def _json(value: Any, status: int = 200) -> Response:
 
 
 def _params() -> dict[str, list[str]]:
+    """The query string, its documented keys checked against `Qido` (lengths, ranges: a 400 when wrong)."""
+    Qido.model_validate({k: request.args[k] for k in request.args if k in Qido.model_fields})
     return {k: request.args.getlist(k) for k in request.args}
 
 
@@ -209,6 +211,7 @@ def retrieve_frames(study: str, series: str, sop: str, frames: str) -> Any:
 
 
 def _render(study: str, series: str, sop: str, frame: int) -> Response:
+    Rendered.model_validate({k: request.args[k] for k in request.args if k in Rendered.model_fields})
     window = _window(request.args.get("window", ""))
     box = _viewport(request.args.get("viewport", ""))
     quality = request.args.get("quality", "90")
@@ -324,7 +327,3 @@ def header(study: str, series: str, sop: str) -> Any:
     return Response(json.dumps({"rows": rows, "pixel_spacing": spacing}, ensure_ascii=False),
                     content_type="application/json")
 
-
-@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def unknown(rest: str) -> Any:
-    raise NotFound("没有这个 DICOMweb 资源", code="http_404")

@@ -35,7 +35,9 @@ from backend.services.base import Services, transaction
 from backend.services.imaging import archive, index
 
 AnySelect = Select[*tuple[Any, ...]]
-MAX_LIMIT: Final = 1000
+MAX_LIMIT: Final = 1000  # a larger limit is served as this many (PS3.18 allows the server to cap)
+LIMIT_TOP: Final = 100_000  # beyond these a query is refused (the OpenAPI says so)
+OFFSET_TOP: Final = 10**9
 DEFAULT_LIMIT: Final = 100
 STOW_SOURCE: Final = "STOW-RS"
 # PS3.18 Table 10.6.3-3 failure reasons used by STOW-RS.
@@ -136,19 +138,20 @@ class Paging:
 
 
 def _paging(params: Mapping[str, Sequence[str]], known: Mapping[str, Any]) -> Paging:
-    def number(name: str, default: int) -> int:
+    def number(name: str, default: int, top: int) -> int:
         raw = (params.get(name) or [""])[0]
         if raw == "":
             return default
-        if not raw.isdigit():
-            raise InvalidInput(f"{name} 必须是非负整数", code="invalid_query", field=name)
+        if not raw.isdigit() or int(raw) > top:
+            raise InvalidInput(f"{name} 必须是 0 到 {top} 的整数", code="invalid_query", field=name)
         return int(raw)
 
     fields: set[str] = set()
     for raw in params.get("includefield", []):
         for name in _values(raw):
             fields |= set(known) if name == "all" else {_key(name)}
-    return Paging(min(number("limit", DEFAULT_LIMIT), MAX_LIMIT), number("offset", 0), frozenset(fields))
+    return Paging(min(number("limit", DEFAULT_LIMIT, LIMIT_TOP), MAX_LIMIT), number("offset", 0, OFFSET_TOP),
+                  frozenset(fields))
 
 
 def _filters(params: Mapping[str, Sequence[str]]) -> dict[str, str]:
