@@ -86,7 +86,8 @@ def _multipart(parts: Iterable[tuple[bytes, str]], kind: str) -> Response:
             yield f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n".encode() + data + b"\r\n"
         yield f"--{boundary}--\r\n".encode()
 
-    return Response(b"".join(body()), content_type=f'multipart/related; type="{kind}"; boundary={boundary}')
+    # Streamed part by part: a whole study is never held in memory at once.
+    return Response(body(), content_type=f'multipart/related; type="{kind}"; boundary={boundary}')
 
 
 def _wants_explicit() -> bool:

@@ -323,8 +323,14 @@ def instances(svc: Services, *, study_uid: str, series_uid: str | None = None, s
 
 def retrieve(svc: Services, found: Sequence[index.InstanceInfo], *, by: Actor,
              transfer_syntax: str | None = None) -> Iterable[tuple[bytes, str]]:
-    """The Part-10 files (as stored, or decompressed to Explicit VR Little Endian when asked), one by one."""
+    """The Part-10 files (as stored, or decompressed to Explicit VR Little Endian when asked), one by one
+    as the caller iterates (audited at once)."""
     _audit_instances(svc, by, found, "wado")
+    return _files(svc, found, transfer_syntax)
+
+
+def _files(svc: Services, found: Sequence[index.InstanceInfo], transfer_syntax: str | None,
+           ) -> Iterable[tuple[bytes, str]]:
     for info in found:
         data = archive.read_instance(svc, info.sop_instance_uid)
         if transfer_syntax == ExplicitVRLittleEndian and info.transfer_syntax != ExplicitVRLittleEndian:
