@@ -52,19 +52,26 @@ def _database(url: str | None, studies: int) -> str:
         for i in range(1, studies + 1):
             day = date(2024, 1, 1) + timedelta(days=rng.randrange(3 * 365))
             modality = rng.choice(MODALITIES)
-            rows.append({"id": i, "study_uid": f"1.2.826.0.1.3680043.10.99.{i}", "exam_id": None, "match": "unmatched",
+            rows.append({"study_uid": f"1.2.826.0.1.3680043.10.99.{i}", "exam_id": None, "match": "unmatched",
                          "accession": f"BA{i:08d}", "patient_id": f"BP{rng.randrange(studies // 3):07d}",
                          "patient_name": f"BENCH^{i}", "patient_sex": "MF"[i % 2], "patient_birth_date": None,
                          "study_date": day, "study_time": "093000", "study_id": "1", "description": f"{modality} 检查",
                          "referring_physician": "", "modalities": modality, "series_count": 1,
                          "instance_count": 100, "size_bytes": 50_000_000, "received_from": "CT01",
                          "first_received_at": now, "last_received_at": now, "received_at": now})
-            series.append({"id": i, "study_id": i, "series_uid": f"1.2.826.0.1.3680043.10.99.{i}.1",
+            series.append({"study_id": i, "series_uid": f"1.2.826.0.1.3680043.10.99.{i}.1",
                            "modality": modality, "series_number": 1, "description": "", "body_part": "",
                            "instance_count": 100, "size_bytes": 50_000_000, "first_received_at": now,
                            "last_received_at": now, "completed_at": now})
         conn.execute(insert(ImagingStudy), rows)
+        ids = dict(conn.execute(text("SELECT study_uid, id FROM imaging_studies")).all())
+        for row, s in zip(rows, series, strict=True):
+            s["study_id"] = ids[row["study_uid"]]
         conn.execute(insert(ImagingSeries), series)
+    if url.startswith("postgresql"):  # what autovacuum does on a running server
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE imaging_studies"))
+            conn.execute(text("ANALYZE imaging_series"))
     engine.dispose()
     emit("dicomweb_index_fill", studies=studies, seconds=round(time.perf_counter() - t0, 1))
     return url

@@ -27,7 +27,7 @@ from backend.dicom import render as rendering
 from backend.dicom.errors import UnreadableFile, UnsupportedFile
 from backend.dicom.tags import header_of
 from backend.domain.actor import Actor
-from backend.domain.errors import Forbidden, InvalidInput, NotFound
+from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.imaging import HeaderProblem, StoreOutcome, header_problem
 from backend.domain.permissions import Perm
 from backend.services import audit
@@ -303,11 +303,6 @@ def search_instances(svc: Services, params: Mapping[str, Sequence[str]], *, base
     return out
 
 
-def count_studies(svc: Services) -> int:
-    with transaction(svc, readonly=True) as tx:
-        return int(tx.session.scalar(select(func.count()).select_from(ImagingStudy)) or 0)
-
-
 # ---- WADO-RS ---------------------------------------------------------------------------------------
 
 def instances(svc: Services, *, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None,
@@ -555,12 +550,6 @@ def spacing(svc: Services, sop_uid: str) -> tuple[float, float] | None:
     return decoded(svc, sop_uid, 1).spacing
 
 
-def refuse_without_scope(by: Actor) -> None:
-    """For entry points that must refuse early (401/403 before reading a body)."""
-    if not by.can(Perm.IMAGE_READ) and not by.can(Perm.IMAGE_WRITE):
-        raise Forbidden("没有权限：需要“调阅影像”权限", code="forbidden", needed=Perm.IMAGE_READ.value)
-
-
-__all__ = ["count_studies", "date_range", "decoded", "frames", "header_rows", "instance_in", "instances",
-           "metadata", "refuse_without_scope", "rendered", "retrieve", "search_instances", "search_series",
+__all__ = ["date_range", "decoded", "frames", "header_rows", "instance_in", "instances",
+           "metadata", "rendered", "retrieve", "search_instances", "search_series",
            "search_studies", "spacing", "store", "viewer_studies"]
