@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 BOOTSTRAP_DIR = Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5"
 # Staff pages: a browser without a session is sent to sign in (APIs answer 401 instead).
 PROTECTED_PREFIXES = ("/panels", "/admin", "/cockpit")
+# Paths that answer JSON only (never the Dash page): the API and DICOMweb (issue 10).
+API_PREFIXES = ("/api/", "/dicomweb/")
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Flask:
@@ -89,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         cockpit,
         data_api,
+        dicomweb,
         exams,
         health,
         kiosk,
@@ -101,7 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from backend.web import routes
 
     for bp in (admin.bp, admin_access.bp, auth.bp, cockpit.bp, exams.bp, health.bp, kiosk.bp, openapi.bp,
-               orders.bp, reports.bp, rooms.bp, ultrasound.bp, routes.bp, data_api.bp):
+               orders.bp, reports.bp, rooms.bp, ultrasound.bp, routes.bp, data_api.bp, dicomweb.bp):
         app.register_blueprint(bp)
 
 
@@ -121,7 +124,7 @@ def _api_methods(app: Flask, path: str) -> set[str]:
     if "api_map" not in app.extensions:
         app.extensions["api_map"] = Map(
             [Rule(r.rule, methods=r.methods, endpoint=r.endpoint) for r in app.url_map.iter_rules()
-             if r.rule.startswith("/api/")], converters=app.url_map.converters)
+             if r.rule.startswith(API_PREFIXES)], converters=app.url_map.converters)
     return set(app.extensions["api_map"].bind("localhost").allowed_methods(path))
 
 
@@ -129,10 +132,10 @@ def _route_api(app: Flask) -> Any:
     """/api answers JSON only: an unknown path is a JSON 404 (or a 405 naming the API's methods), never the
     Dash page that the catch-all route answers with 200; OPTIONS names only the API's methods; an id in
     the path beyond what the database stores is a 400."""
-    if not request.path.startswith("/api/"):
+    if not request.path.startswith(API_PREFIXES):
         return None
     rule = request.url_rule
-    if request.method == "OPTIONS" or rule is None or not rule.rule.startswith("/api/"):
+    if request.method == "OPTIONS" or rule is None or not rule.rule.startswith(API_PREFIXES):
         methods = _api_methods(app, request.path)
         if not methods:
             raise NotFound()
@@ -163,6 +166,7 @@ def _page_modules() -> tuple[ModuleType, ...]:
         triage,
         unmatched_studies,
         us_room,
+        viewer,
     )
     from panels.admin import (
         api_keys,
@@ -183,7 +187,7 @@ def _page_modules() -> tuple[ModuleType, ...]:
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
             users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api,
-            interface_monitor, dicom_nodes, unmatched_studies)
+            interface_monitor, dicom_nodes, unmatched_studies, viewer)
 
 
 def _init_dash(app: Flask) -> None:

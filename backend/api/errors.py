@@ -14,6 +14,8 @@ from backend.domain.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
+# Paths whose errors are JSON (the API and DICOMweb); pages answer HTML.
+JSON_PREFIXES = ("/api/", "/dicomweb/")
 HTTP_MESSAGES = {
     400: "请求格式错误",
     401: "请先登录",
@@ -53,7 +55,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         status = exc.code or 500
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(JSON_PREFIXES):
             return exc
         response, _ = error_response(status, f"http_{status}", HTTP_MESSAGES.get(status, exc.name))
         for name, value in exc.get_headers():  # Allow on a 405, Retry-After on a 429
@@ -70,6 +72,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         logger.exception("unhandled error on %s", request.path)
-        if not request.path.startswith("/api/"):
+        if not request.path.startswith(JSON_PREFIXES):
             return "服务器内部错误", 500
         return error_response(500, "internal_error", "服务器内部错误，请联系信息科")

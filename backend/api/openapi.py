@@ -78,7 +78,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/"):
+        if not rule.rule.startswith(("/api/", "/dicomweb/")):  # DICOMweb is listed too (issue 10)
             continue
         view = app.view_functions[rule.endpoint]
         info = getattr(view, "openapi", None) or getattr(getattr(view, "__wrapped__", None), "openapi", None)

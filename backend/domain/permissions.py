@@ -25,6 +25,8 @@ class Perm(StrEnum):
     COCKPIT_VIEW = "cockpit.view"
     ADMIN = "admin"
     AUDIT_READ = "audit.read"
+    IMAGE_READ = "image.read"  # DICOMweb QIDO/WADO and the web viewer (issue 10)
+    IMAGE_WRITE = "image.write"  # DICOMweb STOW-RS
 
 
 _ALL: Final = frozenset(Perm)
@@ -33,15 +35,15 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Perm]]] = {
     R.ADMIN: _ALL,
     R.CLERK: frozenset({P.EXAM_READ, P.EXAM_REGISTER, P.EXAM_OPERATE, P.REPORT_PRINT}),
     R.NURSE: frozenset({P.EXAM_READ, P.EXAM_OPERATE, P.TRIAGE, P.REPORT_PRINT}),
-    R.TECHNOLOGIST: frozenset({P.EXAM_READ, P.EXAM_OPERATE}),
+    R.TECHNOLOGIST: frozenset({P.EXAM_READ, P.EXAM_OPERATE, P.IMAGE_READ}),
     R.TYPIST: frozenset({P.EXAM_READ, P.REPORT_WRITE}),
-    R.RADIOLOGIST: frozenset({P.EXAM_READ, P.REPORT_WRITE, P.REPORT_PRINT, P.CRITICAL_MANAGE}),
+    R.RADIOLOGIST: frozenset({P.EXAM_READ, P.REPORT_WRITE, P.REPORT_PRINT, P.CRITICAL_MANAGE, P.IMAGE_READ}),
     R.SENIOR_RADIOLOGIST: frozenset(
-        {P.EXAM_READ, P.REPORT_WRITE, P.REPORT_APPROVE, P.REPORT_PRINT, P.CRITICAL_MANAGE}
+        {P.EXAM_READ, P.REPORT_WRITE, P.REPORT_APPROVE, P.REPORT_PRINT, P.CRITICAL_MANAGE, P.IMAGE_READ}
     ),
     R.DEPARTMENT_HEAD: frozenset(
         {P.EXAM_READ, P.COCKPIT_VIEW, P.AUDIT_READ, P.REPORT_PRINT, P.REPORT_APPROVE, P.REPORT_WRITE,
-         P.CRITICAL_MANAGE}
+         P.CRITICAL_MANAGE, P.IMAGE_READ}
     ),
 }
 del R, P
@@ -88,6 +90,8 @@ PERM_LABELS: Final[Mapping[Perm, str]] = {
     Perm.COCKPIT_VIEW: "查看驾驶舱",
     Perm.ADMIN: "系统管理",
     Perm.AUDIT_READ: "查看审计",
+    Perm.IMAGE_READ: "调阅影像",
+    Perm.IMAGE_WRITE: "上传影像",
 }
 # Every scope an API key may hold, with its Chinese label (the key form lists these).
 SCOPE_LABELS: Final[Mapping[str, str]] = {**{p.value: label for p, label in PERM_LABELS.items()},

@@ -59,6 +59,9 @@ def test_every_operation_holds_its_contract(api_server: ApiServer, tmp_path: Pat
            # /api/health takes no input and answers 503 by design while a required component is down (a
            # test server runs no listeners); tests/e2e and tests/services/test_health.py cover it.
            "--exclude-path", "/api/health",
+           # STOW-RS takes multipart/related, which schemathesis cannot generate; tests/integration/
+           # test_dicomweb.py stores through it with dicomweb-client.
+           "--exclude-operation-id", "dicomweb.stow.post", "--exclude-operation-id", "dicomweb.stow_study.post",
            "--max-failures", "50", "--request-timeout", "30", "--seed", "20261130",
            "--suppress-health-check", "all", "--report", "junit", "--report-dir", str(tmp_path)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900)

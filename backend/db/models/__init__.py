@@ -6,8 +6,8 @@ from backend.db.models.data_api import DataApiUsage
 from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
 from backend.db.models.health import ComponentBeat
 from backend.db.models.hl7_intake import InboundMessage
-from backend.db.models.interfaces import InterfaceMessage
 from backend.db.models.imaging import DicomNode, ImagingInstance, ImagingSeries, ImagingStudy, PerformedStep
+from backend.db.models.interfaces import InterfaceMessage
 from backend.db.models.kiosk import KioskTerminal
 from backend.db.models.org import (
     Campus,
