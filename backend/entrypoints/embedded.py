@@ -34,9 +34,11 @@ def run(settings: Settings, *, seed: bool = True) -> int:
     from backend.seed import is_empty, run_seed
 
     upgrade(settings.database_url)
-    if seed and is_empty(settings):
+    seed_images_now = seed and is_empty(settings)
+    if seed_images_now:
         _say("首次启动：正在生成演示医院数据 / seeding the demo hospital ...")
-        _say(str(run_seed(settings, scale="demo", seed=20261127, days=None, progress=sys.stderr.isatty())))
+        _say(str(run_seed(settings, scale="demo", seed=20261127, days=None, progress=sys.stderr.isatty(),
+                          images=False)))
     app = create_app(settings)
     svc = app.extensions["radops"]
     scheduler = build_scheduler(svc) if settings.start_scheduler else None
@@ -49,7 +51,26 @@ def run(settings: Settings, *, seed: bool = True) -> int:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         return 1
+    if seed_images_now:
+        _seed_images_in_background(settings)
     return _serve(app, settings, scheduler, helpers)
+
+
+def _seed_images_in_background(settings: Settings) -> None:
+    """The demo images (a minute or more of synthetic CT) are archived while the pages already answer, as if
+    the scanners were sending them; the viewer shows each study as it completes."""
+    import threading
+
+    from backend.seed.images import seed_images
+
+    def work() -> None:
+        _say("演示影像后台生成中（约 1000 幅，完成后会提示） / archiving the demo images in the background ...")
+        try:
+            _say(f"演示影像已就绪 / demo images archived: {seed_images(settings, seed=20261127)}")
+        except Exception:  # the demo images are a convenience; the system runs without them
+            logging.getLogger(__name__).exception("演示影像生成失败")
+
+    threading.Thread(target=work, name="demo-images", daemon=True).start()
 
 
 def _serve(app: Flask, settings: Settings, scheduler: BackgroundScheduler | None, helpers: list[Started]) -> int:

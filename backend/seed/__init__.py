@@ -35,13 +35,15 @@ def is_empty(settings: Settings) -> bool:
         engine.dispose()
 
 
-def run_seed(settings: Settings, *, scale: str, seed: int, days: int | None, progress: bool) -> dict[str, Any]:
+def run_seed(settings: Settings, *, scale: str, seed: int, days: int | None, progress: bool,
+             images: bool = True) -> dict[str, Any]:
+    """Reference data, history and (demo scale, unless `images` is False) the demo images."""
     from backend.seed.history import seed_history
     from backend.seed.reference import seed_reference
 
     ref = seed_reference(settings, seed=seed)
     hist = seed_history(settings, scale=scale, seed=seed, days=days, progress=progress)
-    if scale != "demo":
+    if scale != "demo" or not images:
         return {"reference": ref, "history": hist}
     from backend.seed.images import seed_images
 
