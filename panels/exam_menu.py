@@ -46,9 +46,16 @@ def _reportable(row: Row) -> bool:
     return row.get("status") not in {ExamStatus.CANCELLED.value, ExamStatus.ORDERED.value}
 
 
+def _imaged(row: Row) -> bool:
+    """Images exist from the scan on: the viewer is offered once the exam has been started."""
+    return row.get("status") in {ExamStatus.IN_PROGRESS.value, ExamStatus.COMPLETED.value,
+                                 ExamStatus.DISCONTINUED.value}
+
+
 # Append with `MENU_ACTIONS.append(MenuAction(...))` from your module (ids are unique).
 MENU_ACTIONS: list[MenuAction] = [
     MenuAction("detail", "查看详情", Perm.EXAM_READ, order=10),
+    MenuAction("view_images", "查看影像", Perm.IMAGE_READ, _imaged, url="/panels/viewer/{accession}", order=15),
     MenuAction("write_report", "书写报告", Perm.REPORT_WRITE, _reportable, url="/panels/reports/{accession}",
                order=20),
     MenuAction("cancel", "取消检查", Perm.EXAM_REGISTER, _editable, order=90, danger=True),

@@ -26,6 +26,9 @@ def test_builtin_actions_follow_role_and_state():
     done = ROW | {"status": "completed"}
     assert [a.id for a in actions_for(_actor(Role.CLERK), done)] == ["detail"]
     assert exam_menu.find("write_report").href(ROW) == "/panels/reports/RA2026112700007"
+    # The viewer once the scan has started, for those who read images (not the registration clerk).
+    assert [a.id for a in actions_for(_actor(Role.RADIOLOGIST), done)] == ["detail", "view_images", "write_report"]
+    assert exam_menu.find("view_images").href(done) == "/panels/viewer/RA2026112700007"
 
 
 def test_other_modules_append_actions_with_predicates():
