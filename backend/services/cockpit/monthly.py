@@ -9,7 +9,7 @@ from typing import Any
 
 from backend.domain.actor import Actor
 from backend.domain.errors import InvalidInput
-from backend.domain.metrics import DEFAULT_SCOPE, TICK, add_months, local_midnight
+from backend.domain.metrics import DEFAULT_SCOPE, TICK, MarkKind, add_months, local_midnight
 from backend.domain.permissions import Perm
 from backend.services import audit
 from backend.services.base import Services, transaction
@@ -43,6 +43,29 @@ def monthly_report(svc: Services, month: str, *, by: Actor, scope: str = DEFAULT
         f"cockpit-monthly-{scope}-{first:%Y-%m}.pdf"
 
 
+FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+
+
+def _font(configured: str | None) -> str:
+    """An embeddable TrueType CJK font (configured, or Debian's WenQuanYi), else reportlab's CID font."""
+    from pathlib import Path
+
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFError, TTFont
+
+    for path in (configured, *FONTS):
+        if path and Path(path).is_file():
+            try:
+                if "CockpitCJK" not in pdfmetrics.getRegisteredFontNames():
+                    pdfmetrics.registerFont(TTFont("CockpitCJK", path, subfontIndex=0))
+                return "CockpitCJK"
+            except (TTFError, OSError):
+                continue
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    return "STSong-Light"
+
+
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:.1f}%"
 
@@ -70,9 +93,7 @@ def _pdf(f: dict[str, Any], first: date, at: datetime, *, font_path: str | None)
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    from backend.services.reporting.pdf import report_font
-
-    font = report_font(font_path)
+    font = _font(font_path)
     base = ParagraphStyle("b", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
     title = ParagraphStyle("t", parent=base, fontSize=16, leading=22, alignment=1)
     head = ParagraphStyle("h", parent=base, fontSize=12, leading=18, spaceBefore=8, spaceAfter=4)
@@ -115,7 +136,7 @@ def _pdf(f: dict[str, Any], first: date, at: datetime, *, font_path: str | None)
         story.append(drawing)
     readings = f["readings"]
     story.append(Paragraph(
-        f"口径：完成＝{'报告审核完成' if readings['completion'] == 'report_approved' else '检查已执行'}；"
+        f"口径：完成＝{'报告审核完成' if readings['completion'] == MarkKind.REPORT_APPROVED else '检查已执行'}；"
         f"去年同期＝{'去年整月' if readings['last_year'] == 'whole_month' else '去年同月同一时刻为止'}；"
         f"危急值按{'系统登记时间' if readings['critical'] == 'recorded' else '填写的通知时间'}判定，"
         "时限内尚未通知的不计入通知率。定义见 docs/metrics.md。", note))
