@@ -4,6 +4,7 @@ throttled to one recomputation per 2.5 s, plus a slow timer; tiles and bars dril
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import dash
@@ -117,6 +118,11 @@ def body(actor: Actor, *, screen: bool, info: dict[str, Any] | None = None, poll
         html.A(label, href=PATH + ("" if key == DEFAULT_SCOPE else f"?scope={key}"),
                className="cockpit-scope" + (" active" if key == scope else ""), id=f"cockpit-scope-{key}")
         for key, label in info["scopes"].items()]
+    today = services().clock().astimezone(services().tz).date().replace(day=1)
+    last = (today - timedelta(days=1)).replace(day=1)
+    reports = [] if screen else [
+        html.A(f"{m.month}月月报（PDF）", id=f"cockpit-monthly-{i}", className="cockpit-scope",
+               href=f"/api/cockpit/monthly.pdf?month={m:%Y-%m}&scope={scope}") for i, m in enumerate((last, today))]
     banner = html.Div([html.Span(id="cockpit-banner-text"),
                        html.A("重新登录", id="cockpit-relogin", href="#", className="cockpit-relogin d-none")],
                       id="cockpit-banner", className="cockpit-banner")
@@ -129,7 +135,7 @@ def body(actor: Actor, *, screen: bool, info: dict[str, Any] | None = None, poll
     return html.Div([
         html.Div([html.H1(f"{info['scope_label']}运营驾驶舱", className="cockpit-title"),
                   html.Span(id="cockpit-asof", className="cockpit-asof"),
-                  html.Span(id="cockpit-live", className="cockpit-live"), *scopes, switch],
+                  html.Span(id="cockpit-live", className="cockpit-live"), *scopes, *reports, switch],
                  className="cockpit-header"),
         banner,
         html.Div([*tiles, *charts[:4], waits, *charts[4:]], className="cockpit-grid", id="cockpit-grid"),

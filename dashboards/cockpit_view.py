@@ -27,8 +27,8 @@ CHARTS = [("CP-3", "CT检查类别占比", 2), ("CP-4", "MR检查类别占比", 
 # Which reading (describe()["readings"]) each panel states under its title.
 READS = {"CP-1": ("completion", "last_year"), "CP-2": ("completion", "last_year"), "CP-3": ("completion",),
          "CP-4": ("completion",), "CP-5": ("completion",), "CP-6": ("completion", "last_year"),
-         "CP-7": ("appointment",), "CP-8": ("critical",), "CP-9": ("critical",), "CP-10": ("critical", "last_year"),
-         "CP-13": ("appointment",), "CP-14": ("appointment",)}
+         "CP-7": ("booking",), "CP-8": ("critical",), "CP-9": ("critical",), "CP-10": ("critical", "last_year"),
+         "CP-13": ("booking",), "CP-14": ("booking",)}
 # The figure's definition, one click away on the tile (docs/metrics.md is the full text).
 DEFINITIONS = {
     "CP-1": "本月（1日0点至今，医院本地时间）首次审核（或按设置：开始检查）的CT检查数；"

@@ -13,6 +13,7 @@ from backend.api.validation import IsoDateTime, json_body, query_args
 from backend.domain.permissions import Perm
 from backend.services.cockpit import board
 from backend.services.cockpit import drill as cockpit_drill
+from backend.services.cockpit import monthly as cockpit_monthly
 from backend.services.reporting import er_reminders
 
 bp = Blueprint("cockpit", __name__)
@@ -45,6 +46,11 @@ class DrillExportQuery(BaseModel):
     key: str = Field("", max_length=32)
     format: Literal["csv", "xlsx"] = "csv"
     as_of: IsoDateTime | None = None
+    scope: str = SCOPE
+
+
+class MonthlyQuery(BaseModel):
+    month: str = Field(min_length=7, max_length=7, description="月份，如 2026-11")
     scope: str = SCOPE
 
 
@@ -97,6 +103,15 @@ def export() -> Any:
     data, name = cockpit_drill.export(services(), a.panel, a.format, by=actor(), as_of=a.as_of, scope=a.scope)
     return Response(data, mimetype=MIME[a.format],
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/api/cockpit/monthly.pdf")
+@doc("运营月报（PDF，嵌入中文字体）：一个月的指标与图表", query=MonthlyQuery, tags=("cockpit",))
+@requires(Perm.COCKPIT_VIEW)
+def monthly_pdf() -> Any:
+    a = query_args(MonthlyQuery)
+    data, name = cockpit_monthly.monthly_report(services(), a.month, by=actor(), scope=a.scope)
+    return Response(data, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.get("/api/reminders")

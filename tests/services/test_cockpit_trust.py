@@ -184,3 +184,31 @@ def test_readings_switch_by_setting(svc: Any, clock: Any, actors: Any) -> None:
     assert f["CP-1"]["last_year"] == 1
     assert "整月" in f["CP-1"]["reading"]
     assert cockpit_drill.drill(svc, "CP-5", key="DX", by=actors["admin"], as_of=at)["count"] == 1
+
+
+def test_monthly_report_is_a_pdf_with_embedded_font_figures_and_charts(svc: Any, clock: Any, actors: Any,
+                                                                       tmp_path: Any) -> None:
+    import shutil
+    import subprocess
+
+    from backend.services.cockpit import monthly
+
+    approved(svc, clock, "CT", sh(2026, 10, 12, 9, 0))
+    approved(svc, clock, "CT", sh(2025, 10, 14, 9, 0))
+    clock.set(sh(2026, 11, 27, 12, 0))
+    data, name = monthly.monthly_report(svc, "2026-10", by=actors["head"])  # a past month: not admin-only
+    assert name == "cockpit-monthly-radiology-2026-10.pdf"
+    assert data[:5] == b"%PDF-"
+    with pytest.raises(InvalidInput):
+        monthly.monthly_report(svc, "2027-01", by=actors["head"])
+    if shutil.which("pdftotext") is None or shutil.which("pdffonts") is None:
+        pytest.skip("poppler-utils (pdftotext, pdffonts) not installed: content not checked")
+    pdf = tmp_path / "m.pdf"
+    pdf.write_bytes(data)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "放射科运营月报" in text
+    assert "2026年10月" in text
+    assert "+0.0%" in text  # CT: 1 this October against 1 last October
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    embedded = [line.split()[0] for line in fonts.splitlines()[2:] if "TrueType" in line and line.split()[-5] == "yes"]
+    assert embedded, fonts  # the CJK font travels with the file

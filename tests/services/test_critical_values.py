@@ -75,9 +75,16 @@ def test_notification_time_may_be_recorded_afterwards_but_not_in_the_future(svc,
     with pytest.raises(InvalidInput):
         critical_values.notify(svc, cv["id"], to="王医生", via="phone", read_back=True, by=actors["doctor"],
                                at=clock() + timedelta(minutes=1))
+    # Entered 12 minutes after the call: a time that far back needs a reason (issue 17.4).
+    with pytest.raises(InvalidInput) as e:
+        critical_values.notify(svc, cv["id"], to="王医生", via="phone", read_back=True, by=actors["doctor"],
+                               at=clock() - timedelta(minutes=12))
+    assert e.value.code == "backdate_reason_required"
     out = critical_values.notify(svc, cv["id"], to="王医生", via="phone", read_back=True, by=actors["doctor"],
-                                 at=clock() - timedelta(minutes=12))
+                                 at=clock() - timedelta(minutes=12), reason="抢救中电话通知，事后补登")
     assert out["minutes_to_notify"] == 8.0
+    assert out["notify_late_reason"] == "抢救中电话通知，事后补登"
+    assert out["notified_recorded_at"] == clock().isoformat()
     assert out["within_limit"] is True
 
 

@@ -129,7 +129,7 @@ def compute(tx: Tx, at: datetime, *, mask: bool = False, scope: str = DEFAULT_SC
                            "scope_label": cfg.scope_label, "modalities": list(cfg.modalities),
                            "windows": {"month": _win(month), "month_last_year": _win(month_ly)},
                            "readings": {"completion": cfg.completion, "last_year": cfg.last_year,
-                                        "appointment": cfg.appointment, "critical": cfg.critical_basis}}
+                                        "booking": cfg.appointment, "critical": cfg.critical_basis}}
     out.update(_completions(this, last, cfg))
     out["CP-7"] = _subspecialty_today(tx, at, cfg)
     out.update(_critical(tx, at, month, month_ly, cfg))
@@ -305,5 +305,5 @@ def describe(svc: Services, *, by: Actor, scope: str = DEFAULT_SCOPE) -> dict[st
     crit = "登记时间" if cfg.critical_basis == "recorded" else "填写的通知时间"
     return {"scope": cfg.scope, "scope_label": cfg.scope_label, "modalities": list(cfg.modalities),
             "scopes": {k: v["label"] for k, v in known.items()},
-            "readings": {"completion": f"完成＝{word}", "last_year": f"对比{ly}", "appointment": f"预约＝{appt}",
+            "readings": {"completion": f"完成＝{word}", "last_year": f"对比{ly}", "booking": f"预约＝{appt}",
                          "critical": f"按{crit}判定·待通知不计入"}}
