@@ -34,7 +34,7 @@ def scheduled_jobs() -> tuple[Job, ...]:
     from backend.domain.actor import SYSTEM
     from backend.services import audit, health
     from backend.services.data_api import access as data_api_access
-    from backend.services.patient_flow import triage
+    from backend.services.patient_flow import shift_sessions, triage
     from backend.services.reporting import er_reminders
 
     return (
@@ -47,6 +47,8 @@ def scheduled_jobs() -> tuple[Job, ...]:
         # Fill open ultrasound rooms from the pool: the safety net for a check-in that committed to the pool
         # while a shift session was opening in another transaction.
         Job("triage_pull", 30, lambda svc: triage.pull_all(svc, by=SYSTEM)),
+        # Ultrasound shift sessions end at their window's end + grace or the day change (issue 15 item 9).
+        Job("shift_expiry", 60, lambda svc: shift_sessions.end_expired(svc, by=SYSTEM)),
         # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
     )

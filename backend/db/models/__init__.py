@@ -20,7 +20,7 @@ from backend.db.models.org import (
 from backend.db.models.reports import CriticalValue, Report, ReportTemplate, ReportVersion
 from backend.db.models.screens import Screen
 from backend.db.models.system import Counter, Outbox, Setting
-from backend.db.models.ultrasound import Shift, ShiftGroup, ShiftQueue, ShiftSession
+from backend.db.models.ultrasound import ErDuty, Shift, ShiftGroup, ShiftQueue, ShiftSession
 
 __all__ = [
     "ApiKey",
@@ -33,6 +33,7 @@ __all__ = [
     "CriticalValue",
     "DataApiUsage",
     "Department",
+    "ErDuty",
     "ErReminder",
     "Exam",
     "ExamEvent",

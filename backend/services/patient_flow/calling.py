@@ -54,6 +54,8 @@ def call_next(svc: Services, room_id: int, *, by: Actor) -> dict[str, Any]:
             raise Conflict("请先处理当前患者（开始检查、完成或过号）", code="room_busy")
         for candidate in tickets.room_line(tx, room_id):
             ticket = tickets.load_ticket(tx, candidate.id)
+            if triage.patient_busy_elsewhere(tx, ticket, room_id):
+                continue  # one patient, one room at a time: called or examined elsewhere now
             if ticket.status == TicketStatus.WAITING.value:
                 return _call(tx, ticket, room_id, by)
         raise NotFound("当前没有候检患者", code="queue_empty")

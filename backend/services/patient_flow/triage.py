@@ -9,19 +9,22 @@ room's load here happens under that room's row lock, so concurrent check-ins nev
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
-from backend.db.models import Exam, QueueTicket
+from backend.db.models import Exam, ExamItem, Patient, QueueTicket
 from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
-from backend.domain.dispatch import Choice, choose_room
+from backend.domain.dispatch import Choice, choose_room, may_pass_cap, priority_classes
+from backend.domain.enums import Priority
 from backend.domain.errors import Conflict
+from backend.domain.exam_flow import ExamStatus
 from backend.domain.permissions import Perm
-from backend.domain.queue_flow import TicketStatus
+from backend.domain.queue_flow import ROOM_LOAD, TicketStatus
 from backend.domain.queueing import TicketFacts, in_order
-from backend.services import timeline
+from backend.services import settings_store, timeline
 from backend.services.base import Services, Tx, transaction
 from backend.services.patient_flow import dispatch_state as ds
 from backend.services.patient_flow import tickets
@@ -44,12 +47,51 @@ def _put(tx: Tx, ticket: QueueTicket, room_id: int | None) -> Exam:
     return exam
 
 
+def _age(birth: date | None, today: date) -> int | None:
+    if birth is None:
+        return None
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def classes_of(tx: Tx, exam: Exam) -> list[str]:
+    """The patient's priority classes (急诊, 危重, and 老人/孕妇 by their settings, issue 15 item 7)."""
+    patient = tx.session.get(Patient, exam.patient_id)
+    item = tx.session.get(ExamItem, exam.exam_item_id)
+    pregnant_items = settings_store.get_in(tx, "us.priority_pregnant_items") or []
+    return priority_classes(
+        patient_class=exam.patient_class, priority=exam.priority,
+        age=_age(patient.birth_date if patient else None, tickets.today(tx)),
+        elderly_age=int(settings_store.get_in(tx, "us.priority_elderly_age")),
+        pregnant=bool(item and item.code in pregnant_items), pregnant_on=bool(pregnant_items),
+        military=False, military_on=False)
+
+
+def _patient_rooms(tx: Tx, exam: Exam, ticket: QueueTicket) -> set[int]:
+    """Rooms holding another open ticket (waiting or called) of the same patient today (one visit)."""
+    rows = tx.session.execute(select(QueueTicket.room_id).join(Exam, Exam.id == QueueTicket.exam_id).where(
+        Exam.patient_id == exam.patient_id, QueueTicket.id != ticket.id, QueueTicket.day == ticket.day,
+        QueueTicket.room_id.is_not(None), QueueTicket.status.in_(ROOM_LOAD)))
+    return {int(r[0]) for r in rows}
+
+
 def _auto(tx: Tx, ticket: QueueTicket, actor: Actor) -> Choice:
-    """Choose a room for a waiting, unplaced ticket under the candidate rooms' locks, or leave it in the pool."""
+    """Choose a room for a waiting, unplaced ticket under the candidate rooms' locks, or leave it in the pool.
+
+    One visit per patient (item 5): when a room that serves this queue already holds the patient's other
+    exam, the ticket joins it there. A priority patient passes the cap when the setting allows (item 7).
+    """
     first = ds.open_sessions(tx, queue_id=ticket.queue_id)
     ds.lock_rooms(tx, [s.room_id for s in first])
     sessions = ds.open_sessions(tx, queue_id=ticket.queue_id) if first else first  # re-read under the locks
-    choice = choose_room(ds.room_loads(tx, sessions))
+    exam = _exam(tx, ticket)
+    loads = ds.room_loads(tx, sessions)
+    mine = _patient_rooms(tx, exam, ticket)
+    same = [r for r in loads if r.room_id in mine]
+    if same:
+        choice = Choice(same[0].room_id, "same_patient", tuple(loads))
+    else:
+        over = may_pass_cap(classes_of(tx, exam), setting=bool(settings_store.get_in(tx, "us.priority_pass_cap")))
+        choice = choose_room(loads, over_cap=over)
     exam = _put(tx, ticket, choice.room_id)
     kind = TimelineKind.TICKET_TRIAGED if choice.room_id is not None else TimelineKind.TICKET_POOLED
     tickets.record(tx, exam, ticket, kind, actor, mode="auto", **choice.explain())
@@ -57,12 +99,19 @@ def _auto(tx: Tx, ticket: QueueTicket, actor: Actor) -> Choice:
     return choice
 
 
+def _raise_priority(tx: Tx, ticket: QueueTicket) -> None:
+    """Priority classes go first in the line: at least urgent (stat stays stat)."""
+    if ticket.priority == Priority.ROUTINE and classes_of(tx, _exam(tx, ticket)):
+        ticket.priority = Priority.URGENT.value
+
+
 def place_ticket(tx: Tx, ticket: QueueTicket, actor: Actor) -> None:
     """Called in the check-in transaction right after a ticket is created or re-queued."""
     if ticket.status != WAITING or not ds.dispatched_queue_ids(tx, [ticket.queue_id]):
         return
+    _raise_priority(tx, ticket)
     if ticket.room_id is not None:
-        # A missed patient checking in again goes back to the room first assigned, even beyond its
+        # A missed patient checking in again goes back to the room that last called them, even beyond its
         # maximum (US-11): they were that room's patient already. Only a closed room sends them to triage.
         if ds.open_sessions(tx, room_ids=[ticket.room_id]):
             tickets.record(tx, _exam(tx, ticket), ticket, TimelineKind.TICKET_TRIAGED, actor, mode="requeue",
@@ -70,6 +119,16 @@ def place_ticket(tx: Tx, ticket: QueueTicket, actor: Actor) -> None:
             return
         _put(tx, ticket, None)
     _auto(tx, ticket, actor)
+
+
+def patient_busy_elsewhere(tx: Tx, ticket: QueueTicket, room_id: int) -> bool:
+    """True when the ticket's patient is called, or being examined, in another room (never call them twice)."""
+    exam = _exam(tx, ticket)
+    others = tx.session.execute(select(QueueTicket.room_id, QueueTicket.status, Exam.status)
+                                .join(Exam, Exam.id == QueueTicket.exam_id).where(
+        Exam.patient_id == exam.patient_id, QueueTicket.id != ticket.id, QueueTicket.day == ticket.day))
+    return any(r != room_id and (st == TicketStatus.CALLED.value or es == ExamStatus.IN_PROGRESS.value)
+               for r, st, es in others)
 
 
 def _pool(tx: Tx, queue_ids: list[int]) -> list[int]:
@@ -89,7 +148,7 @@ def _pull_locked(tx: Tx, room_id: int, actor: Actor) -> int:
         return 0
     s = sessions[0]
     load, pulled = ds.loads(tx, [room_id])[room_id], 0
-    for ticket_id in _pool(tx, ds.session_queue_ids(tx, s.shift_id)) if load < s.capacity else []:
+    for ticket_id in _pool(tx, ds.session_queue_ids(tx, s.shift_id, room_id)) if load < s.capacity else []:
         ticket = tx.session.scalars(select(QueueTicket).where(
             QueueTicket.id == ticket_id, QueueTicket.room_id.is_(None), QueueTicket.status == WAITING)
             .with_for_update(of=QueueTicket)).first()
@@ -118,8 +177,9 @@ def session_opened(tx: Tx, room_id: int, actor: Actor) -> int:
     return _pull_locked(tx, room_id, actor)
 
 
-def session_closed(tx: Tx, room_id: int, actor: Actor) -> int:
-    """The room's session ended with no successor: its waiting patients go back to triage (called ones stay)."""
+def session_closed(tx: Tx, room_id: int, actor: Actor, *, reason: str = "session_closed") -> int:
+    """The room's session ended (or paused) with no successor taking patients: its waiting patients go back
+    to triage (called ones stay)."""
     if ds.open_sessions(tx, room_ids=[room_id]):
         return 0
     rows = list(tx.session.scalars(select(QueueTicket).where(
@@ -129,8 +189,7 @@ def session_closed(tx: Tx, room_id: int, actor: Actor) -> int:
     for f in in_order([tickets.facts(t) for t in rows]):
         ticket = by_id[f.id]
         exam = _put(tx, ticket, None)
-        tickets.record(tx, exam, ticket, TimelineKind.TICKET_RELEASED, actor, from_room_id=room_id,
-                       reason="session_closed")
+        tickets.record(tx, exam, ticket, TimelineKind.TICKET_RELEASED, actor, from_room_id=room_id, reason=reason)
         _auto(tx, ticket, actor)
     return len(rows)
 
