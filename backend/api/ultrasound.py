@@ -37,6 +37,8 @@ class ShiftFields(BaseModel):
     max_auto: int | None = Field(None, ge=0, le=500, description="自动分诊最大数量")
     typist_weight: float | None = Field(None, ge=0, le=1, description="打字员权重 0-1")
     queue_ids: list[int] | None = Field(None, description="关联队列")
+    start_time: str | None = Field(None, max_length=5, description="开始时间（院区当地时间 时:分；空为时段默认）")
+    end_time: str | None = Field(None, max_length=5, description="结束时间（院区当地时间 时:分；空为时段默认）")
     active: bool | None = None
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
 from backend.domain.errors import InvalidInput
@@ -186,9 +186,13 @@ def session_ends_at(started_local: datetime, window: tuple[time, time], *, grace
     if crosses and started_local.time() < end_t:
         day = day - timedelta(days=1)  # a night session opened after midnight belongs to last evening's window
     end_day = day + timedelta(days=1) if crosses else day
+    midnight = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
     end = datetime.combine(end_day, end_t, tzinfo=tz) + timedelta(minutes=grace_min)
     if not crosses:
-        end = min(end, datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz))
+        end = min(end, midnight)
+    if end <= started_local:
+        # Chosen after its window (a doctor working late on the morning shift): it ends at the day change.
+        end = midnight
     return end
 
 
@@ -218,8 +222,10 @@ def placement_text(kind: str, details: Mapping[str, Any], room_names: Mapping[in
     mode = PLACEMENT_MODES.get(str(details.get("mode", "")), "")
     reason = PLACEMENT_REASONS.get(str(details.get("reason", "")), str(details.get("reason") or ""))
     target, source = room("chosen_room_id"), room("from_room_id")
-    parts = [p for p in (mode, f"分到 {target}" if target else ("进入待分诊池" if kind == "ticket_pooled" else ""),
-                         f"（原 {source}）" if source else "") if p]
+    where = f"分到 {target}" if target else ("进入待分诊池" if kind == "ticket_pooled" else "")
+    if where and source:
+        where += f"（原 {source}）"
+    parts = [p for p in (mode, where) if p]
     if kind == "ticket_released" and not target:
         parts = [f"离开 {source}" if source else "离开诊室", "回到待分诊池"]
     if details.get("actor_name") and details.get("mode") == "manual":
@@ -260,3 +266,32 @@ def priority_classes(*, patient_class: str, priority: str, age: int | None, elde
 def may_pass_cap(classes: Sequence[str], *, setting: bool) -> bool:
     """Priority patients (any class) go to a room even when every room is at its cap, when allowed."""
     return setting and bool(classes)
+
+
+# ---- who the patient is, on staff pages (issue 14 item 9) -------------------------------------------------
+SEX_TEXT: Final[dict[str, str]] = {"M": "男", "F": "女", "O": "其他", "U": "未知"}
+
+
+def age_on(birth: date | None, today: date) -> int | None:
+    """Whole years on `today` (None without a birth date)."""
+    if birth is None:
+        return None
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def staff_identity(*, name: str, sex: str, birth: date | None, mrn: str, today: date) -> dict[str, Any]:
+    """What staff pages show to check identity at the door: the full name, sex, age and MRN (never masked;
+    masking is for public screens only)."""
+    age = age_on(birth, today)
+    sex_text = SEX_TEXT.get(sex, "未知")
+    return {"name": name, "sex": sex_text, "age": age, "mrn": mrn,
+            "identity": f"{name} · {sex_text} · {'' if age is None else f'{age}岁 · '}{mrn}"}
+
+
+# The exam timeline's Chinese names of the queue-ticket rows (the detail dialog; item 10).
+TICKET_TIMELINE_LABELS: Final[dict[str, str]] = {
+    "ticket_created": "取号排队", "ticket_called": "叫号", "ticket_recalled": "重呼", "ticket_missed": "过号",
+    "ticket_requeued": "过号重新排队", "ticket_transferred": "转诊室", "ticket_done": "排队完成",
+    "ticket_cancelled": "排队取消", "ticket_triaged": "分诊", "ticket_pooled": "待分诊", "ticket_released": "退回分诊",
+}
+PLACEMENT_KINDS: Final = frozenset({"ticket_triaged", "ticket_pooled", "ticket_released"})

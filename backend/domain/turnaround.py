@@ -10,7 +10,7 @@ target (`tat_emergency_min` / `tat_routine_min`) wins over the table when set.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -80,3 +80,46 @@ def minutes_left(due_at: datetime, now: datetime) -> int:
     """Whole minutes until the deadline (negative when overdue), rounded toward the deadline."""
     seconds = (due_at - now).total_seconds()
     return int(seconds // 60) if seconds >= 0 else -int(-seconds // 60)
+
+
+# ---- who holds the task now (issue 15 items 1 and 2) -------------------------------------------------------
+# Before submission the writer holds an emergency report; once submitted, the reviewer (or the review pool).
+WRITER_STAGE: Final = frozenset({"none", "draft", "returned"})
+REVIEW_STAGE: Final = frozenset({"submitted"})
+
+
+def task_stage(report_status: str) -> str:
+    """'write' while the report is the writer's to finish, 'review' once submitted, 'done' after approval."""
+    if report_status in REVIEW_STAGE:
+        return "review"
+    if report_status in WRITER_STAGE:
+        return "write"
+    return "done"
+
+
+def parse_weekdays(text: str) -> frozenset[int]:
+    """'1,2,3' -> {1, 2, 3} (ISO weekdays, Monday 1); empty: every day. Refuses anything else."""
+    out = set()
+    for part in (text or "").replace("，", ",").split(","):
+        if part.strip():
+            if not part.strip().isdigit() or not 1 <= int(part) <= 7:
+                raise ValueError(part)
+            out.add(int(part))
+    return frozenset(out)
+
+
+def on_duty(*, weekdays: str, start: time, end: time, modality: str | None, at_local: datetime,
+            exam_modality: str) -> bool:
+    """True when a roster line covers this exam's modality at `at_local` (site time).
+
+    A line without a modality covers every modality; without weekdays, every day. A window whose end is not
+    after its start crosses midnight: its after-midnight part belongs to the previous day's line.
+    """
+    if modality and modality != exam_modality:
+        return False
+    days = parse_weekdays(weekdays)
+    t, wd = at_local.time(), at_local.isoweekday()
+    if start < end:
+        return (not days or wd in days) and start <= t < end
+    prev = 7 if wd == 1 else wd - 1
+    return (t >= start and (not days or wd in days)) or (t < end and (not days or prev in days))

@@ -1,7 +1,7 @@
 """Every table of RadOps, listed here by name; importing this package registers them all on Base.metadata."""
 
 from backend.db.models.auth import ApiKey, AuditEntry, User, UserRole
-from backend.db.models.cockpit import CockpitDaily, CockpitMark, ErReminder
+from backend.db.models.cockpit import CockpitDaily, CockpitMark, ErDuty, ErReminder
 from backend.db.models.data_api import DataApiUsage
 from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
 from backend.db.models.health import ComponentBeat
@@ -20,7 +20,7 @@ from backend.db.models.org import (
 from backend.db.models.reports import CriticalValue, Report, ReportTemplate, ReportVersion
 from backend.db.models.screens import Screen
 from backend.db.models.system import Counter, Outbox, Setting
-from backend.db.models.ultrasound import ErDuty, Shift, ShiftGroup, ShiftQueue, ShiftSession
+from backend.db.models.ultrasound import Shift, ShiftGroup, ShiftQueue, ShiftSession
 
 __all__ = [
     "ApiKey",

@@ -63,16 +63,3 @@ class ShiftSession(Base):
     # Paused by the nurse or the admin: no auto-triage into the room until resumed.
     paused_at: Mapped[datetime | None] = mapped_column(TZDateTime)
 
-
-class ErDuty(Base):
-    """The emergency reading roster: who reads emergency reports of which modality (all when empty) on which
-    weekdays (1-7, all when empty) from start to end (site time, "HH:MM"; end before start crosses midnight)."""
-
-    __tablename__ = "er_duties"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    modality_code: Mapped[str | None] = mapped_column(String(8))
-    weekdays: Mapped[str] = mapped_column(String(16), default="")  # "1,2,3,4,5"; empty: every day
-    start_time: Mapped[str] = mapped_column(String(5))
-    end_time: Mapped[str] = mapped_column(String(5))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.db.models import Department, QueueRoom, Room, User
+from backend.db.models import Department, Queue, QueueRoom, Room, User
 from backend.db.models.ultrasound import Shift, ShiftGroup, ShiftQueue, ShiftSession
 from backend.domain.actor import Actor
 from backend.domain.catalog import EventName
@@ -279,7 +279,15 @@ def choices(svc: Services, *, by: Actor) -> list[dict[str, Any]]:
                                         .order_by(Shift.name))
             out.append({"id": g.id, "name": g.name, "shifts": [
                 {"id": s.id, "name": s.name, "slot_label": SLOT_TYPES.get(s.slot_type, ""), "max_auto": s.max_auto,
-                 "typist_weight": s.typist_weight,
-                 "rooms": [{"id": r.id, "code": r.code, "name": r.name} for r in shift_rooms(tx, s)]}
+                 "typist_weight": s.typist_weight, "window": shift_window_text(s),
+                 "rooms": [{"id": r.id, "code": r.code, "name": r.name, "unserved": _unserved(tx, s, r.id)}
+                           for r in shift_rooms(tx, s)]}
                 for s in shifts]})
         return out
+
+
+def _unserved(tx: Tx, shift: Shift, room_id: int) -> list[str]:
+    """The shift's queues this room is not set up for: the shift page warns (those patients never come here)."""
+    room_q = select(QueueRoom.queue_id).where(QueueRoom.room_id == room_id)
+    return list(tx.session.scalars(select(Queue.name).join(ShiftQueue, ShiftQueue.queue_id == Queue.id).where(
+        ShiftQueue.shift_id == shift.id, Queue.id.not_in(room_q)).order_by(Queue.code)))

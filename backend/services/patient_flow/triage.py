@@ -9,7 +9,6 @@ room's load here happens under that room's row lock, so concurrent check-ins nev
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from sqlalchemy import select
 from backend.db.models import Exam, ExamItem, Patient, QueueTicket
 from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
-from backend.domain.dispatch import Choice, choose_room, may_pass_cap, priority_classes
+from backend.domain.dispatch import Choice, age_on, choose_room, may_pass_cap, priority_classes
 from backend.domain.enums import Priority
 from backend.domain.errors import Conflict
 from backend.domain.exam_flow import ExamStatus
@@ -47,12 +46,6 @@ def _put(tx: Tx, ticket: QueueTicket, room_id: int | None) -> Exam:
     return exam
 
 
-def _age(birth: date | None, today: date) -> int | None:
-    if birth is None:
-        return None
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
 def classes_of(tx: Tx, exam: Exam) -> list[str]:
     """The patient's priority classes (急诊, 危重, and 老人/孕妇 by their settings, issue 15 item 7)."""
     patient = tx.session.get(Patient, exam.patient_id)
@@ -60,7 +53,7 @@ def classes_of(tx: Tx, exam: Exam) -> list[str]:
     pregnant_items = settings_store.get_in(tx, "us.priority_pregnant_items") or []
     return priority_classes(
         patient_class=exam.patient_class, priority=exam.priority,
-        age=_age(patient.birth_date if patient else None, tickets.today(tx)),
+        age=age_on(patient.birth_date if patient else None, tickets.today(tx)),
         elderly_age=int(settings_store.get_in(tx, "us.priority_elderly_age")),
         pregnant=bool(item and item.code in pregnant_items), pregnant_on=bool(pregnant_items),
         military=False, military_on=False)
