@@ -83,7 +83,7 @@ def _kv(label: str, value: Any) -> Any:
 def _reason(details: dict[str, Any] | None) -> str:
     """A row's free-text reason (a cancellation's, a snooze's); codes of the placement rows have their note."""
     reason = (details or {}).get("reason", "")
-    return "" if reason in PLACEMENT_REASONS or reason == "exam_started" else str(reason)
+    return "" if reason in PLACEMENT_REASONS else str(reason)
 
 
 def _detail_body(d: dict[str, Any]) -> Any:

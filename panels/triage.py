@@ -68,7 +68,7 @@ def _patients(rows: list[dict[str, Any]], id_: str) -> Any:
 def _today(r: dict[str, Any]) -> str:
     t = r.get("today") or {}
     avg = "—" if t.get("avg_exam_min") is None else f"{t['avg_exam_min']} 分"
-    return f"今日完成 {t.get('done', 0)} · 过号 {t.get('missed', 0)} · 平均检查 {avg}"
+    return f"今日完成 {t.get('finished', 0)} · 过号 {t.get('no_show', 0)} · 平均检查 {avg}"
 
 
 def _room_actions(r: dict[str, Any]) -> Any:
@@ -108,8 +108,8 @@ def _room_card(r: dict[str, Any]) -> Any:
 def _view(board: dict[str, Any]) -> Any:
     pool, t = board["pool"], board["totals"]
     return html.Div([
-        html.Div(f"今日：候检 {t['waiting']} 人（待分诊 {t['pool']}） · 已完成 {t.get('done', 0)} · "
-                 f"过号 {t.get('missed', 0)}", className="mb-2", id="triage-totals"),
+        html.Div(f"今日：候检 {t['waiting']} 人（待分诊 {t['pool']}） · 已完成 {t.get('finished', 0)} · "
+                 f"过号 {t.get('no_show', 0)}", className="mb-2", id="triage-totals"),
         html.Div([html.H5(f"待分诊（{len(pool)}）"), _patients(pool, "triage-pool")],
                  **{"data-drop-room": POOL}, className="p-2 border rounded mb-2", id="triage-pool-box"),
         html.H5("诊室", className="mt-3"),

@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any, Final
 
 from backend.domain.errors import InvalidInput
@@ -127,6 +128,20 @@ def distribute(capacities: Sequence[int], patients: int) -> list[int]:
     return [r.load for r in rooms]
 
 
+class SessionEnd(StrEnum):
+    """Why a shift session ended (ShiftSession.end_reason)."""
+
+    LOGOUT = "logout"
+    HANDOVER = "handover"
+    SWITCHED = "switched"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+# An exam started while its ticket still waited: the ticket closes with this reason (issue 15 item 10).
+TICKET_CLOSED_BY_START: Final = "exam_started"
+
+
 # ---- who may run a room (US-7, issue 16 item 6) -----------------------------------------------------------
 # Nurses and admins end or take over a room only through the explicit room actions (pause/resume/close/
 # take over), never by opening a session of their own with `take_over`.
@@ -208,6 +223,7 @@ PLACEMENT_REASONS: Final[dict[str, str]] = {
     "priority_over_cap": "优先患者，超过上限分配",
     "same_patient": "同一患者的其他检查已在该诊室，合并到同一诊室",
     "patient_busy": "该患者正在其他诊室候检或检查，暂不分配",
+    TICKET_CLOSED_BY_START: "检查已开始，排队号关闭",
 }
 PLACEMENT_MODES: Final[dict[str, str]] = {"auto": "自动分诊", "pull": "自动补位", "manual": "手工分诊",
                                           "requeue": "过号回诊室"}

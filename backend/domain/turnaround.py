@@ -88,13 +88,19 @@ WRITER_STAGE: Final = frozenset({"none", "draft", "returned"})
 REVIEW_STAGE: Final = frozenset({"submitted"})
 
 
-def task_stage(report_status: str) -> str:
-    """'write' while the report is the writer's to finish, 'review' once submitted, 'done' after approval."""
+class TaskStage(StrEnum):
+    WRITE = "write"  # the writer's to finish
+    REVIEW = "review"  # submitted: the reviewer's
+    FINISHED = "finished"  # approved (or amended): nobody's
+
+
+def task_stage(report_status: str) -> TaskStage:
+    """Who holds an emergency report's task by its report status."""
     if report_status in REVIEW_STAGE:
-        return "review"
+        return TaskStage.REVIEW
     if report_status in WRITER_STAGE:
-        return "write"
-    return "done"
+        return TaskStage.WRITE
+    return TaskStage.FINISHED
 
 
 def parse_weekdays(text: str) -> frozenset[int]:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from backend.db.models import Exam, ExamEvent, QueueTicket
 from backend.domain.actor import Actor
 from backend.domain.catalog import TIMELINE_EVENT, TimelineKind
+from backend.domain.dispatch import TICKET_CLOSED_BY_START
 from backend.domain.errors import NotFound
 from backend.domain.events import Event, exam_rooms, for_audiences, ticket_rooms
 from backend.domain.exam_flow import (
@@ -89,7 +90,7 @@ def _ticket_started(tx: Tx, exam: Exam, actor: Actor) -> None:
     rooms = ticket_rooms(queue_id=ticket.queue_id, campus_id=exam.campus_id, room_ids=[ticket.room_id])
     append(tx, exam, TimelineKind.TICKET_DONE, actor, rooms=rooms, ticket_id=ticket.id, queue_id=ticket.queue_id,
            room_id=ticket.room_id, campus_id=exam.campus_id, code=ticket.code, status=ticket.status,
-           reason="exam_started")
+           reason=TICKET_CLOSED_BY_START)
 
 
 def _close_ticket(tx: Tx, exam: Exam, actor: Actor) -> None:

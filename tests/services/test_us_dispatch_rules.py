@@ -295,7 +295,7 @@ def test_per_room_totals_for_today(svc, actors, clock):
     t = calling.call_next(svc, us1, by=doc)
     calling.mark_missed(svc, t["ticket_id"], by=doc)
     today = rooms_of(triage_board.board(svc, by=actors["nurse"]))["US1"]["today"]
-    assert today == {"done": 2, "missed": 1, "avg_exam_min": 15.0}
+    assert today == {"finished": 2, "no_show": 1, "avg_exam_min": 15.0}
 
 
 def test_shift_form_errors_name_the_fields_in_chinese(svc, actors):

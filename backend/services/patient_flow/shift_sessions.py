@@ -19,6 +19,7 @@ from backend.domain.actor import Actor
 from backend.domain.catalog import EventName
 from backend.domain.dispatch import (
     SLOT_TYPES,
+    SessionEnd,
     capacity,
     may_examine,
     may_supervise_rooms,
@@ -227,7 +228,7 @@ def supervise(svc: Services, room_id: int, action: str, *, by: Actor, to_user_id
             audit.record(tx, by, "resume", "shift_session", s.id, room_id=room_id)
             triage.session_opened(tx, room_id, by)
         elif action == "close":
-            _end(tx, s, "closed", by)
+            _end(tx, s, SessionEnd.CLOSED, by)
             triage.session_closed(tx, room_id, by)
             _notice(tx, room_id, f"{name}已结班，候检患者重新分诊")
         else:
@@ -239,7 +240,7 @@ def supervise(svc: Services, room_id: int, action: str, *, by: Actor, to_user_id
             theirs = _open_of_user(tx, user.id)
             if theirs is not None:
                 raise Conflict(f"{user.display_name}正在其他诊室的班次中", code="user_busy")
-            _end(tx, s, "handover", by)
+            _end(tx, s, SessionEnd.HANDOVER, by)
             new = ShiftSession(user_id=user.id, room_id=room_id, shift_id=s.shift_id, with_typist=s.with_typist,
                                started_at=tx.now, ends_at=s.ends_at, paused_at=s.paused_at)
             tx.session.add(new)
@@ -256,7 +257,7 @@ def end_expired(svc: Services, *, by: Actor) -> int:
             ShiftSession.ended_at.is_(None), ShiftSession.ends_at.is_not(None), ShiftSession.ends_at <= tx.now)))
         for s in expired:
             ds.lock_rooms(tx, [s.room_id])
-            _end(tx, s, "expired", by)
+            _end(tx, s, SessionEnd.EXPIRED, by)
             triage.session_closed(tx, s.room_id, by)
         return len(expired)
 

@@ -50,7 +50,7 @@ def _matches(row: dict[str, Any], q: str) -> bool:
 
 def _today_totals(tx: Tx, room_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Per room today: exams done, patients missed, and the average exam time (start to end, minutes)."""
-    out: dict[int, dict[str, Any]] = {r: {"done": 0, "missed": 0, "avg_exam_min": None} for r in room_ids}
+    out: dict[int, dict[str, Any]] = {r: {"finished": 0, "no_show": 0, "avg_exam_min": None} for r in room_ids}
     if not room_ids:
         return out
     today = tickets.today(tx)
@@ -59,7 +59,7 @@ def _today_totals(tx: Tx, room_ids: list[int]) -> dict[int, dict[str, Any]]:
         QueueTicket.status.in_([TicketStatus.DONE.value, TicketStatus.MISSED.value]))
         .group_by(QueueTicket.room_id, QueueTicket.status))
     for room_id, status, n in rows:
-        out[int(room_id)]["done" if status == TicketStatus.DONE.value else "missed"] = int(n)
+        out[int(room_id)]["finished" if status == TicketStatus.DONE.value else "no_show"] = int(n)
     spans: dict[int, dict[int, dict[str, Any]]] = {}
     for room_id, exam_id, kind, at in tx.session.execute(
             select(QueueTicket.room_id, ExamEvent.exam_id, ExamEvent.kind, ExamEvent.at)
@@ -117,8 +117,8 @@ def board(svc: Services, *, by: Actor, q: str = "") -> dict[str, Any]:
                           for r in rooms],
                 "pool": [p for p in pool if _matches(p, q)] if q else pool,
                 "totals": {"waiting": len(waiting), "pool": len(by_room.get(None, [])),
-                           "done": sum(t["done"] for t in totals.values()),
-                           "missed": sum(t["missed"] for t in totals.values())}}
+                           "finished": sum(t["finished"] for t in totals.values()),
+                           "no_show": sum(t["no_show"] for t in totals.values())}}
 
 
 def queue_counts(svc: Services, *, by: Actor) -> list[dict[str, Any]]:

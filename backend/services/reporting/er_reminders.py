@@ -35,6 +35,7 @@ from backend.domain.turnaround import (
     REMINDER_TIMELINE,
     ReminderKind,
     ReminderState,
+    TaskStage,
     minutes_left,
     task_stage,
 )
@@ -68,11 +69,11 @@ def recipients(tx: Tx, exam: Exam) -> list[int]:
     """Who holds this exam's report task now (see the module docstring)."""
     author = tx.session.scalars(select(Report.author_id).where(Report.exam_id == exam.id)).first()
     stage = task_stage(exam.report_status)
-    if stage == "review":
+    if stage is TaskStage.REVIEW:
         pool = er_duty.on_duty_now(tx, exam.modality_code, roles=frozenset({Role.SENIOR_RADIOLOGIST}))
         seniors = pool or _users_with_role(tx, Role.SENIOR_RADIOLOGIST)
         return [u for u in seniors if u != author]
-    if stage == "done":
+    if stage is TaskStage.FINISHED:
         return []
     if author is not None:
         return [author]
