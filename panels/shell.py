@@ -27,6 +27,7 @@ NAV: list[tuple[str, str, Perm]] = [
     ("/panels/register", "登记", Perm.EXAM_REGISTER),
     ("/panels/worklist", "报告工作台", Perm.REPORT_WRITE),
     ("/panels/review", "报告审核", Perm.REPORT_APPROVE),
+    ("/panels/er-overdue", "急诊超时", Perm.REPORT_APPROVE),
     ("/panels/critical", "危急值", Perm.CRITICAL_MANAGE),
     ("/panels/room-desk", "叫号", Perm.EXAM_OPERATE),
     ("/panels/triage", "超声分诊", Perm.TRIAGE),

@@ -129,3 +129,26 @@ def on_duty(*, weekdays: str, start: time, end: time, modality: str | None, at_l
         return (not days or wd in days) and start <= t < end
     prev = 7 if wd == 1 else wd - 1
     return (t >= start and (not days or wd in days)) or (t < end and (not days or prev in days))
+
+
+# ---- the worklist (issue 15 item 3) -----------------------------------------------------------------------
+READING_DEPARTMENT: Final[Mapping[str, str]] = {"US": "USD"}  # other modalities: 放射科 RAD
+DEFAULT_READING_DEPARTMENT: Final = "RAD"
+
+
+def reading_department(modality: str) -> str:
+    """The imaging department that reads a modality (ultrasound -> 超声科 USD, the rest -> 放射科 RAD)."""
+    return READING_DEPARTMENT.get(modality, DEFAULT_READING_DEPARTMENT)
+
+
+def worklist_key(*, urgent: bool, due_at: datetime | None, created_at: datetime, exam_id: int
+                 ) -> tuple[int, datetime, datetime, int]:
+    """Worklist order: emergency exams with a deadline pinned on top, soonest deadline first; then the rest
+    by registration time."""
+    pinned = urgent and due_at is not None
+    return (0 if pinned else 1, due_at if pinned and due_at else created_at, created_at, exam_id)
+
+
+def countdown_text(minutes: int) -> str:
+    """'剩余 12 分钟' before the deadline, '超时 5 分钟' after it."""
+    return f"剩余 {minutes} 分钟" if minutes >= 0 else f"超时 {-minutes} 分钟"

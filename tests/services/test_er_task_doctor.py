@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from backend.db.models import Exam, Report
-from backend.domain.errors import InvalidInput
+from backend.domain.errors import Forbidden, InvalidInput
 from backend.services.base import transaction
-from backend.services.reporting import er_duty, er_reminders
-from tests.cockpit_builders import assign_author
+from backend.services.reporting import er_duty, er_reminders, queries
+from tests.cockpit_builders import assign_author, make_exam, walk
 from tests.services.test_er_reminders import emergency_ct, pushed_to
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -120,3 +120,40 @@ def test_the_turnaround_target_counts_to_approval(svc, clock, actors):
     counts = er_reminders.scan(svc)
     assert counts["escalated"] == 2  # submitted is not done: overdue until approved
 
+
+
+def _completed(svc: Any, clock: Any, modality: str, *, at: datetime, **kw: Any) -> int:
+    exam_id = make_exam(svc, clock, at, modality, "subspecialty" if modality == "US" else "routine", **kw)
+    walk(svc, clock, exam_id, [("registered", at), ("checked_in", at + timedelta(minutes=1)),
+                               ("started", at + timedelta(minutes=2)), ("completed", at + timedelta(minutes=10))])
+    return exam_id
+
+
+def test_worklist_pins_emergencies_with_a_countdown_and_leaves_ultrasound_to_its_department(svc, clock, actors):
+    early = _completed(svc, clock, "CT", at=T0 - timedelta(hours=3))
+    er = _completed(svc, clock, "CT", at=T0 - timedelta(minutes=10), patient_class="emergency")
+    us = _completed(svc, clock, "US", at=T0 - timedelta(hours=2))
+    clock.set(T0 + timedelta(minutes=15))
+    rows = queries.to_write(svc, by=actors["doctor"])
+    assert [r["id"] for r in rows] == [er, early]  # pinned on top; ultrasound is 超声科's
+    assert (rows[0]["emergency"], rows[0]["countdown"]) == (True, "剩余 45 分钟")
+    assert rows[1]["emergency"] is False
+    assert [r["id"] for r in queries.to_write(svc, by=actors["sono"])] == [us]
+    clock.set(T0 + timedelta(minutes=70))
+    assert queries.to_write(svc, by=actors["doctor"])[0]["countdown"] == "超时 10 分钟"
+    with transaction(svc, readonly=True) as tx:
+        assert queries.exam_summary(tx, er)["countdown"] == "超时 10 分钟"  # the editor's header
+
+
+def test_overdue_board_lists_late_emergency_reports_with_who_holds_them(svc, clock, actors):
+    er = _completed(svc, clock, "CT", at=T0 - timedelta(minutes=10), patient_class="emergency")
+    on_time = _completed(svc, clock, "CT", at=T0, patient_class="emergency")
+    assign_author(svc, er, actors["doctor"].id, T0)
+    submit(svc, er)
+    clock.set(T0 + timedelta(minutes=65))
+    board = queries.overdue_board(svc, by=actors["head"])
+    assert [(r["id"], r["stage_label"], r["holder"], r["countdown"]) for r in board] == [
+        (er, "待审核", "审核组", "超时 5 分钟")]
+    assert on_time not in [r["id"] for r in board]
+    with pytest.raises(Forbidden):
+        queries.overdue_board(svc, by=actors["doctor"])
