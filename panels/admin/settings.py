@@ -31,8 +31,8 @@ def _tat_form(value: dict[str, dict[str, int]]) -> Any:
     mods = sorted({m for row in value.values() for m in row})
     head = html.Thead(html.Tr([html.Th("患者类别 \\ 设备"), *[html.Th(MODALITY_LABELS.get(m, m)) for m in mods]]))
     rows = [html.Tr([html.Th(CLASS_LABELS.get(c, c)),
-                     *[html.Td(dbc.Input(id={"type": "settings-tat", "cls": c, "mod": m}, type="number", min=1,
-                                         max=10080, step=1, value=value[c].get(m), size="sm",
+                     *[html.Td(dbc.Input(id={"type": "settings-tat", "key": TAT_KEY, "cls": c, "mod": m},
+                                         type="number", min=1, max=10080, step=1, value=value[c].get(m), size="sm",
                                          style={"maxWidth": "90px"})) for m in mods]])
             for c in value]
     return html.Div([dbc.Table([head, html.Tbody(rows)], size="sm", bordered=True, className="mb-1",
@@ -132,9 +132,10 @@ def _kind(key: str) -> str:
 def _callbacks(app: Any) -> None:
     from dash import ctx
 
-    app.callback(Output({"type": "settings-input", "key": TAT_KEY}, "value"),
-                 Input({"type": "settings-tat", "cls": ALL, "mod": ALL}, "value"),
-                 State({"type": "settings-tat", "cls": ALL, "mod": ALL}, "id"),
+    # MATCH on the key, not the key itself: Dash cannot address a dict id whose value holds a dot.
+    app.callback(Output({"type": "settings-input", "key": MATCH}, "value"),
+                 Input({"type": "settings-tat", "key": MATCH, "cls": ALL, "mod": ALL}, "value"),
+                 State({"type": "settings-tat", "key": MATCH, "cls": ALL, "mod": ALL}, "id"),
                  prevent_initial_call=True)(tat_collect)
     app.callback(Output({"type": "settings-msg", "key": MATCH}, "children"),
                  Output({"type": "settings-when", "key": MATCH}, "children"),

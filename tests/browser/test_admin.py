@@ -58,7 +58,7 @@ def test_admin_changes_a_setting_and_it_is_stored(page, live_server):
     when = '[id=\'{"key":"er.reminder_lead_min","type":"settings-when"}\']'
     page.wait_for_function(f"document.querySelector({when!r}).innerText.startsWith('上次修改')")
     assert "UTC" not in page.inner_text(when)  # the row says so at once, in site time
-    ct = '[id=\'{"cls":"emergency","mod":"CT","type":"settings-tat"}\']'
+    ct = '[id=\'{"cls":"emergency","key":"tat.targets","mod":"CT","type":"settings-tat"}\']'
     page.fill(ct, "45")
     page.click('[id=\'{"key":"tat.targets","type":"settings-save"}\']')
     page.wait_for_selector("#settings-ok-tat-targets")

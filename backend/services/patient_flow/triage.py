@@ -9,11 +9,12 @@ room's load here happens under that room's row lock, so concurrent check-ins nev
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
-from backend.db.models import Exam, ExamItem, Patient, QueueTicket
+from backend.db.models import Exam, ExamItem, QueueTicket, Setting
 from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
 from backend.domain.dispatch import Choice, age_on, choose_room, may_pass_cap, priority_classes
@@ -23,7 +24,8 @@ from backend.domain.exam_flow import ExamStatus
 from backend.domain.permissions import Perm
 from backend.domain.queue_flow import ROOM_LOAD, TicketStatus
 from backend.domain.queueing import TicketFacts, in_order
-from backend.services import settings_store, timeline
+from backend.domain.settings_catalog import catalog
+from backend.services import timeline
 from backend.services.base import Services, Tx, transaction
 from backend.services.patient_flow import dispatch_state as ds
 from backend.services.patient_flow import tickets
@@ -46,17 +48,37 @@ def _put(tx: Tx, ticket: QueueTicket, room_id: int | None) -> Exam:
     return exam
 
 
-def classes_of(tx: Tx, exam: Exam) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class PriorityRules:
+    """The priority settings, read once per decision or per board (issue 15 item 7)."""
+
+    elderly_age: int
+    pregnant_items: frozenset[str]
+    pass_cap: bool
+
+
+PRIORITY_KEYS = ("us.priority_elderly_age", "us.priority_pregnant_items", "us.priority_pass_cap")
+
+
+def priority_rules(tx: Tx) -> PriorityRules:
+    stored = dict(tx.session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(PRIORITY_KEYS))).all())
+    cat = catalog()
+    v = {k: stored.get(k, cat[k].default) for k in PRIORITY_KEYS}
+    return PriorityRules(int(v["us.priority_elderly_age"]), frozenset(v["us.priority_pregnant_items"] or []),
+                         bool(v["us.priority_pass_cap"]))
+
+
+def classes_of(tx: Tx, exam: Exam, rules: PriorityRules | None = None, item_code: str | None = None) -> list[str]:
     """The patient's priority classes (急诊, 危重, and 老人/孕妇 by their settings, issue 15 item 7)."""
-    patient = tx.session.get(Patient, exam.patient_id)
-    item = tx.session.get(ExamItem, exam.exam_item_id)
-    pregnant_items = settings_store.get_in(tx, "us.priority_pregnant_items") or []
+    rules = rules or priority_rules(tx)
+    if rules.pregnant_items and item_code is None:
+        item = tx.session.get(ExamItem, exam.exam_item_id)
+        item_code = item.code if item else None
+    birth = exam.patient.birth_date if rules.elderly_age else None
     return priority_classes(
-        patient_class=exam.patient_class, priority=exam.priority,
-        age=age_on(patient.birth_date if patient else None, tickets.today(tx)),
-        elderly_age=int(settings_store.get_in(tx, "us.priority_elderly_age")),
-        pregnant=bool(item and item.code in pregnant_items), pregnant_on=bool(pregnant_items),
-        military=False, military_on=False)
+        patient_class=exam.patient_class, priority=exam.priority, age=age_on(birth, tickets.today(tx)),
+        elderly_age=rules.elderly_age, pregnant=item_code in rules.pregnant_items,
+        pregnant_on=bool(rules.pregnant_items), military=False, military_on=False)
 
 
 def _patient_rooms(tx: Tx, exam: Exam, ticket: QueueTicket) -> set[int]:
@@ -67,7 +89,8 @@ def _patient_rooms(tx: Tx, exam: Exam, ticket: QueueTicket) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-def _auto(tx: Tx, ticket: QueueTicket, actor: Actor) -> Choice:
+def _auto(tx: Tx, ticket: QueueTicket, actor: Actor, classes: list[str] | None = None,
+          rules: PriorityRules | None = None) -> Choice:
     """Choose a room for a waiting, unplaced ticket under the candidate rooms' locks, or leave it in the pool.
 
     One visit per patient (item 5): when a room that serves this queue already holds the patient's other
@@ -83,8 +106,11 @@ def _auto(tx: Tx, ticket: QueueTicket, actor: Actor) -> Choice:
     if same:
         choice = Choice(same[0].room_id, "same_patient", tuple(loads))
     else:
-        over = may_pass_cap(classes_of(tx, exam), setting=bool(settings_store.get_in(tx, "us.priority_pass_cap")))
-        choice = choose_room(loads, over_cap=over)
+        choice = choose_room(loads)
+        if choice.reason == "all_full":  # only then do the priority classes matter for the cap
+            rules = rules or priority_rules(tx)
+            if may_pass_cap(classes if classes is not None else classes_of(tx, exam, rules), setting=rules.pass_cap):
+                choice = choose_room(loads, over_cap=True)
     exam = _put(tx, ticket, choice.room_id)
     kind = TimelineKind.TICKET_TRIAGED if choice.room_id is not None else TimelineKind.TICKET_POOLED
     tickets.record(tx, exam, ticket, kind, actor, mode="auto", **choice.explain())
@@ -92,9 +118,9 @@ def _auto(tx: Tx, ticket: QueueTicket, actor: Actor) -> Choice:
     return choice
 
 
-def _raise_priority(tx: Tx, ticket: QueueTicket) -> None:
+def _raise_priority(tx: Tx, ticket: QueueTicket, classes: list[str]) -> None:
     """Priority classes go first in the line: at least urgent (stat stays stat)."""
-    if ticket.priority == Priority.ROUTINE and classes_of(tx, _exam(tx, ticket)):
+    if ticket.priority == Priority.ROUTINE and classes:
         ticket.priority = Priority.URGENT.value
 
 
@@ -102,7 +128,9 @@ def place_ticket(tx: Tx, ticket: QueueTicket, actor: Actor) -> None:
     """Called in the check-in transaction right after a ticket is created or re-queued."""
     if ticket.status != WAITING or not ds.dispatched_queue_ids(tx, [ticket.queue_id]):
         return
-    _raise_priority(tx, ticket)
+    rules = priority_rules(tx)
+    classes = classes_of(tx, _exam(tx, ticket), rules)
+    _raise_priority(tx, ticket, classes)
     if ticket.room_id is not None:
         # A missed patient checking in again goes back to the room that last called them, even beyond its
         # maximum (US-11): they were that room's patient already. Only a closed room sends them to triage.
@@ -111,7 +139,7 @@ def place_ticket(tx: Tx, ticket: QueueTicket, actor: Actor) -> None:
                            reason="first_room", chosen_room_id=ticket.room_id, candidates=[])
             return
         _put(tx, ticket, None)
-    _auto(tx, ticket, actor)
+    _auto(tx, ticket, actor, classes, rules)
 
 
 def patient_busy_elsewhere(tx: Tx, ticket: QueueTicket, room_id: int) -> bool:

@@ -30,13 +30,16 @@ def _rows(tx: Tx, rows: list[QueueTicket]) -> list[dict[str, Any]]:
     exams = {e.id: e for e in tx.session.scalars(select(Exam).where(Exam.id.in_([t.exam_id for t in rows])))
              } if rows else {}
     queues = {q.id: q.name for q in tx.session.scalars(select(Queue))}
+    items = {int(i): str(c) for i, c in tx.session.execute(select(ExamItem.id, ExamItem.code))}
+    rules = triage.priority_rules(tx)
     today = tickets.today(tx)
     out = []
     for t in ordered:
         exam = exams.get(t.exam_id)
         who = staff_identity(name=exam.patient.name, sex=exam.patient.sex, birth=exam.patient.birth_date,
                              mrn=exam.patient.mrn, today=today) if exam else {"name": "", "identity": ""}
-        flags = [PRIORITY_CLASS_LABELS[c] for c in triage.classes_of(tx, exam)] if exam else []
+        flags = [PRIORITY_CLASS_LABELS[c] for c in triage.classes_of(tx, exam, rules, items.get(exam.exam_item_id))
+                 ] if exam else []
         out.append({"ticket_id": t.id, "exam_id": t.exam_id, "code": t.code, **who, "flags": flags,
                     "queue_id": t.queue_id, "queue_name": queues.get(t.queue_id, ""), "priority": t.priority,
                     "room_id": t.room_id, "status": t.status,
@@ -76,10 +79,10 @@ def _today_totals(tx: Tx, room_ids: list[int]) -> dict[int, dict[str, Any]]:
     return out
 
 
-def _room(tx: Tx, room: Room, session: ShiftSession | None, load: int, waiting: list[QueueTicket],
+def _room(tx: Tx, room: Room, session: ShiftSession | None, load: int, patients: list[dict[str, Any]],
           totals: dict[str, Any], q: str) -> dict[str, Any]:
     s = shift_sessions.session_dict(tx, session) if session is not None else None
-    patients = _rows(tx, waiting)
+    waiting = patients
     return {"room_id": room.id, "room_code": room.code, "room_name": room.name, "session": s,
             "doctor": s["user_name"] if s else "", "shift": s["shift_name"] if s else "",
             "with_typist": bool(s and s["with_typist"]), "max_auto": s["max_auto"] if s else 0,
@@ -109,10 +112,10 @@ def board(svc: Services, *, by: Actor, q: str = "") -> dict[str, Any]:
             holding)).order_by(Room.campus_id, Room.code)))
         counts = ds.loads(tx, [r.id for r in rooms])
         totals = _today_totals(tx, [r.id for r in rooms])
-        by_room: dict[int | None, list[QueueTicket]] = {}
-        for t in waiting:
-            by_room.setdefault(t.room_id, []).append(t)
-        pool = _rows(tx, by_room.get(None, []))
+        by_room: dict[int | None, list[dict[str, Any]]] = {}
+        for row in _rows(tx, waiting):  # one read for every waiting patient, then split by room
+            by_room.setdefault(row["room_id"], []).append(row)
+        pool = by_room.get(None, [])
         return {"rooms": [_room(tx, r, sessions.get(r.id), counts[r.id], by_room.get(r.id, []), totals[r.id], q)
                           for r in rooms],
                 "pool": [p for p in pool if _matches(p, q)] if q else pool,
