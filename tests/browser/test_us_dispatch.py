@@ -156,7 +156,13 @@ def test_nurse_main_path_search_drag_and_drop_and_room_actions(page: Any, live_s
     assert "钱小红" in page.inner_text("#triage-pool")  # the full name, not 钱*红
     assert "已等" in page.inner_text("#triage-pool")
     assert "今日完成 0" in page.inner_text("#triage-today-US1")
-    page.drag_and_drop(f"#triage-pool [data-ticket] >> text={codes[-1]}", "#triage-room-US1")
+    # The HTML5 drag events a drag of the card raises (dragstart on the card, dragover and drop on the room),
+    # with one DataTransfer as the browser carries it; assets/triage_dnd.js handles them.
+    dt = page.evaluate_handle("() => new DataTransfer()")
+    src = page.locator("#triage-pool [data-ticket]", has_text=codes[-1])
+    src.dispatch_event("dragstart", {"dataTransfer": dt})
+    page.locator("#triage-room-US1").dispatch_event("dragover", {"dataTransfer": dt})
+    page.locator("#triage-room-US1").dispatch_event("drop", {"dataTransfer": dt})
     page.locator("#triage-flash-msg", has_text="已分到").wait_for()
     page.locator("#triage-load-US1", has_text="分诊 9 / 上限 8").wait_for()
     assert codes[-1] in page.inner_text("#triage-patients-US1")
