@@ -61,7 +61,8 @@ PRIORITY_KEYS = ("us.priority_elderly_age", "us.priority_pregnant_items", "us.pr
 
 
 def priority_rules(tx: Tx) -> PriorityRules:
-    stored = dict(tx.session.execute(select(Setting.key, Setting.value).where(Setting.key.in_(PRIORITY_KEYS))).all())
+    stored: dict[str, Any] = {str(k): v for k, v in tx.session.execute(
+        select(Setting.key, Setting.value).where(Setting.key.in_(PRIORITY_KEYS)))}
     cat = catalog()
     v = {k: stored.get(k, cat[k].default) for k in PRIORITY_KEYS}
     return PriorityRules(int(v["us.priority_elderly_age"]), frozenset(v["us.priority_pregnant_items"] or []),
@@ -86,7 +87,7 @@ def _patient_rooms(tx: Tx, exam: Exam, ticket: QueueTicket) -> set[int]:
     rows = tx.session.execute(select(QueueTicket.room_id).join(Exam, Exam.id == QueueTicket.exam_id).where(
         Exam.patient_id == exam.patient_id, QueueTicket.id != ticket.id, QueueTicket.day == ticket.day,
         QueueTicket.room_id.is_not(None), QueueTicket.status.in_(ROOM_LOAD)))
-    return {int(r[0]) for r in rows}
+    return {int(r[0]) for r in rows if r[0] is not None}
 
 
 def _auto(tx: Tx, ticket: QueueTicket, actor: Actor, classes: list[str] | None = None,

@@ -62,6 +62,8 @@ def _today_totals(tx: Tx, room_ids: list[int]) -> dict[int, dict[str, Any]]:
         QueueTicket.status.in_([TicketStatus.DONE.value, TicketStatus.MISSED.value]))
         .group_by(QueueTicket.room_id, QueueTicket.status))
     for room_id, status, n in rows:
+        if room_id is None:
+            continue
         out[int(room_id)]["finished" if status == TicketStatus.DONE.value else "no_show"] = int(n)
     spans: dict[int, dict[int, dict[str, Any]]] = {}
     for room_id, exam_id, kind, at in tx.session.execute(
@@ -70,7 +72,7 @@ def _today_totals(tx: Tx, room_ids: list[int]) -> dict[int, dict[str, Any]]:
                 QueueTicket.room_id.in_(room_ids), QueueTicket.day == today,
                 QueueTicket.status == TicketStatus.DONE.value,
                 ExamEvent.kind.in_([TimelineKind.STARTED.value, TimelineKind.COMPLETED.value]))):
-        spans.setdefault(int(room_id), {}).setdefault(int(exam_id), {})[kind] = at
+        spans.setdefault(int(room_id or 0), {}).setdefault(int(exam_id), {})[kind] = at
     for room_id, exams in spans.items():
         mins = [(e[TimelineKind.COMPLETED.value] - e[TimelineKind.STARTED.value]).total_seconds() / 60
                 for e in exams.values() if TimelineKind.STARTED.value in e and TimelineKind.COMPLETED.value in e]
