@@ -154,6 +154,7 @@ def _page_modules() -> tuple[ModuleType, ...]:
     from kiosk import checkin, ticket_slip
     from panels import (
         critical_values,
+        er_overdue,
         er_popup,
         exam_list,
         interface_monitor,
@@ -182,12 +183,13 @@ def _page_modules() -> tuple[ModuleType, ...]:
         slots,
         users,
     )
+    from panels.admin import er_duty as admin_er_duty
     from signage import hall_screen
 
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
             users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api,
-            interface_monitor, dicom_nodes, unmatched_studies, viewer)
+            interface_monitor, dicom_nodes, unmatched_studies, viewer, er_overdue, admin_er_duty)
 
 
 def _init_dash(app: Flask) -> None:

@@ -35,7 +35,7 @@ def scheduled_jobs() -> tuple[Job, ...]:
     from backend.services import audit, health
     from backend.services.data_api import access as data_api_access
     from backend.services.imaging import received as imaging_received
-    from backend.services.patient_flow import triage
+    from backend.services.patient_flow import shift_sessions, triage
     from backend.services.reporting import er_reminders, hc_results
 
     return (
@@ -52,6 +52,8 @@ def scheduled_jobs() -> tuple[Job, ...]:
         Job("health_check_results", 15, hc_results.send_results),
         # Series complete and studies received after RADOPS_DICOM_STUDY_QUIET_S quiet seconds (issue 10 item 4).
         Job("imaging_received", 10, imaging_received.mark_received),
+        # Ultrasound shift sessions end at their window's end + grace or the day change (issue 15 item 9).
+        Job("shift_expiry", 60, lambda svc: shift_sessions.end_expired(svc, by=SYSTEM)),
         # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
     )

@@ -1,5 +1,7 @@
-"""Ultrasound auto-triage: a decision's latency with 200 waiting patients over 12 rooms, and the sustained
-rate of check-ins that auto-triage keeps up with (threads checking in at once). One JSON line per figure.
+"""Ultrasound auto-triage: a decision's latency with 200 waiting patients over 12 rooms (with issue 15's rules:
+rooms serving the queue, one visit per patient, priority classes), the triage board's read after a check-in,
+and the sustained rate of check-ins that auto-triage keeps up with (threads checking in at once). One JSON
+line per figure.
     .venv/bin/python bench/bench_triage.py [--database-url URL] [--decisions 300] [--checkins 600] [--threads 8]
 """
 
@@ -60,14 +62,14 @@ def _prepare(url: str, rooms: int) -> tuple[Any, dict[str, Any]]:
     return svc, {u: auth.login(svc, u, f"{u}123456") for u in ("clerk", "nurse")}
 
 
-def _exams(svc: Any, clerk: Any, n: int) -> list[int]:
+def _exams(svc: Any, clerk: Any, n: int, patient_class: str = "outpatient") -> list[int]:
     from backend.domain.registration import OrderData, PatientData
     from backend.services.orders import registration
 
     out = []
     for i in range(n):
         p = PatientData(mrn=f"BT{uuid.uuid4().hex[:10]}", name="压测患者", sex="F")
-        order = OrderData(patient=p, item_code=ITEMS[i % len(ITEMS)])
+        order = OrderData(patient=p, item_code=ITEMS[i % len(ITEMS)], patient_class=patient_class)
         out.append(registration.register(svc, order, by=clerk)["exam_id"])
     return out
 
@@ -113,11 +115,26 @@ def main() -> None:
 
     for exam_id in _exams(svc, actors["clerk"], 200):  # 200 patients already waiting in the rooms
         checkin.check_in_exam(svc, exam_id, None, by=actors["nurse"])
+    # Some waiting patients carry priority classes (急诊, 危重): the decision reads them, and may pass the cap.
+    for exam_id in _exams(svc, actors["clerk"], 20, patient_class="emergency"):
+        checkin.check_in_exam(svc, exam_id, None, by=actors["nurse"])
     probes = _exams(svc, actors["clerk"], a.decisions)
     times = [_decision_ms(svc, e) for e in probes]
     emit("triage_decision", db=url.split(":", 1)[0], rooms=a.rooms, waiting=200, n=len(times),
          p50_ms=round(percentile(times, 50), 2), p95_ms=round(percentile(times, 95), 2),
          p99_ms=round(percentile(times, 99), 2), max_ms=round(max(times), 2))
+    # What the triage board re-reads after a check-in event (the server half of its redraw).
+    from backend.services.patient_flow import triage_board as board_svc
+
+    redraw = []
+    for exam_id in _exams(svc, actors["clerk"], 20):
+        checkin.check_in_exam(svc, exam_id, None, by=actors["nurse"])
+        t0 = time.perf_counter()
+        board_svc.board(svc, by=actors["nurse"])
+        redraw.append((time.perf_counter() - t0) * 1000)
+    emit("triage_board_read_after_checkin", db=url.split(":", 1)[0], rooms=a.rooms, n=len(redraw),
+         p50_ms=round(percentile(redraw, 50), 1), p95_ms=round(percentile(redraw, 95), 1),
+         max_ms=round(max(redraw), 1))
     todo = _exams(svc, actors["clerk"], a.checkins)
     chunks = [todo[i::a.threads] for i in range(a.threads)]
     t0 = time.perf_counter()

@@ -8,6 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
+from backend.domain.dispatch import PLACEMENT_REASONS
 from backend.domain.errors import DomainError
 from backend.services.orders import exam_detail, registration
 from backend.web.context import page_actor, services
@@ -79,6 +80,12 @@ def _kv(label: str, value: Any) -> Any:
     return [html.Dt(label, className="col-sm-2 text-muted fw-normal"), html.Dd(value or "—", className="col-sm-4")]
 
 
+def _reason(details: dict[str, Any] | None) -> str:
+    """A row's free-text reason (a cancellation's, a snooze's); codes of the placement rows have their note."""
+    reason = (details or {}).get("reason", "")
+    return "" if reason in PLACEMENT_REASONS else str(reason)
+
+
 def _detail_body(d: dict[str, Any]) -> Any:
     e, p = d["exam"], d["exam"]["patient"]
     fields = [("检查号", html.Span(e["accession"], className="fw-bold font-monospace")), ("患者", p["name"]),
@@ -92,7 +99,7 @@ def _detail_body(d: dict[str, Any]) -> Any:
     timeline = dbc.ListGroup([
         dbc.ListGroupItem([html.Span(ev["at_local"], className="font-monospace small text-muted me-3"),
                            html.Strong(ev["label"], className="me-3"), html.Span(ev["who"], className="small"),
-                           html.Span(ev["details"].get("reason", ""), className="small text-danger ms-3")])
+                           html.Span(ev.get("note") or _reason(ev["details"]), className="small text-danger ms-3")])
         for ev in d["events"]], flush=True, id="exams-detail-timeline")
     return [html.Dl([x for k, v in fields for x in _kv(k, v)], className="row mb-3 small"),
             html.H6("时间线", className="border-bottom pb-1"), timeline]

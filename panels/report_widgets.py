@@ -32,7 +32,19 @@ def exam_header(exam: Mapping[str, Any], sex: Mapping[str, str]) -> Any:
         html.Div([html.Span([html.Span(f"{k}：", className="text-muted"), v], className="me-4")
                   for k, v in facts if v], className="small"),
         html.Div(["临床信息：", exam["clinical_info"]], className="small") if exam.get("clinical_info") else None,
+        # An emergency report's deadline and countdown (issue 15 item 3).
+        dbc.Alert(f"急诊报告时限 {exam['due_local']} · {exam['countdown']}", id="rep-countdown",
+                  color="danger" if (exam.get("minutes_left") or 0) < 0 else "warning", className="mt-2 mb-0 py-1")
+        if exam.get("emergency") else None,
     ]), className="mb-3", id="rep-header")
+
+
+def countdown_badge(item: Mapping[str, Any]) -> Any:
+    """The worklist's deadline cell: a countdown for pinned emergency exams, nothing for the others."""
+    if not item.get("emergency"):
+        return ""
+    return dbc.Badge(f"急 {item['countdown']}", color="danger" if (item.get("minutes_left") or 0) < 0 else "warning",
+                     className="worklist-countdown")
 
 
 def versions_table(versions: list[Mapping[str, Any]]) -> Any:

@@ -12,10 +12,11 @@ from backend.domain.permissions import Perm
 from backend.services.reporting import queries
 from backend.web.context import services
 from panels.report_queue import queue_page
-from panels.report_widgets import STATUS_COLORS
+from panels.report_widgets import STATUS_COLORS, countdown_badge
 
 PATH = "/panels/worklist"
 COLUMNS = [
+    ("时限", countdown_badge),  # emergency exams pinned on top with their countdown (issue 15 item 3)
     ("姓名", lambda i: i["patient"]["name"]),
     ("检查项目", lambda i: i["item_name"]),
     ("类别", lambda i: i["patient_class_label"]),
@@ -33,7 +34,8 @@ def _load(actor: Actor) -> list[dict[str, Any]]:
 
 
 layout, _bind = queue_page(key="work", path=PATH, perm=Perm.REPORT_WRITE, title="报告工作台",
-                    hint="检查中或已完成、报告尚未提交的检查；点击检查号书写报告。", load=_load, columns=COLUMNS,
+                    hint="检查中或已完成、报告尚未提交的检查；急诊检查置顶并显示报告时限倒计时；点击检查号书写报告。",
+                    load=_load, columns=COLUMNS,
                     count="共 {n} 个检查待书写报告", empty="暂无待书写报告的检查")
 
 

@@ -66,8 +66,12 @@ def layout(room: str | None = None, **_: Any) -> Any:
 def _ticket_table(rows: list[dict[str, Any]], id_: str) -> Any:
     if not rows:
         return html.Div("无", className="text-muted", id=id_)
-    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("排队号", "姓名", "队列", "优先级", "检查号")])),
-                      html.Tbody([html.Tr([html.Td(r["code"]), html.Td(r["name"]), html.Td(r["queue_name"]),
+    # Staff see who the patient is (full name, sex, age, MRN: issue 14 item 9); public screens mask.
+    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in ("排队号", "姓名", "性别", "年龄", "病案号", "队列",
+                                                                "优先级", "检查号")])),
+                      html.Tbody([html.Tr([html.Td(r["code"]), html.Td(r["name"]), html.Td(r.get("sex", "")),
+                                           html.Td(r.get("age") if r.get("age") is not None else ""),
+                                           html.Td(r.get("mrn", "")), html.Td(r["queue_name"]),
                                            html.Td({"stat": "危急", "urgent": "急"}.get(r["priority"], "普通")),
                                            html.Td(r["accession"])]) for r in rows])],
                      size="sm", striped=True, id=id_)
@@ -76,7 +80,8 @@ def _ticket_table(rows: list[dict[str, Any]], id_: str) -> Any:
 def _state_view(state: dict[str, Any]) -> Any:
     cur = state["current"]
     current = html.Div([html.Span(cur["code"], className="display-5 fw-bold me-3", id="desk-current-code"),
-                        html.Span(f"{cur['name']} · {cur['status_label']} · 呼叫 {cur['call_count']} 次")]) \
+                        html.Span(f"{cur.get('identity') or cur['name']} · {cur['status_label']} · "
+                                  f"呼叫 {cur['call_count']} 次", id="desk-current-who")]) \
         if cur else html.Div("当前无患者", className="text-muted", id="desk-current-code")
     return dbc.Row([
         dbc.Col([html.H5(f"{state['room_name']} · 当前"), current,

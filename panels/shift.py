@@ -29,7 +29,8 @@ def current_card(s: dict[str, Any] | None) -> Any:
         html.P(f"诊室：{s['room_name']}（{s['room_code']}） · 打字员：{'有' if s['with_typist'] else '无'} · "
                f"自动分诊上限 {s['capacity']}（班次最大 {s['max_auto']}，打字员权重 {s['typist_weight']}）",
                id="shift-current-room"),
-        html.P(f"开始于 {s['started_at'][11:16]} UTC", className="text-muted small"),
+        html.P(f"时段 {s['window']} · 开始于 {s['started_local']} · {s['ends_local']} 自动结束（院区当地时间）"
+               + (" · 已暂停接诊" if s.get("paused") else ""), className="text-muted small", id="shift-current-times"),
         html.A("进入叫号列表", href=NEXT, className="btn btn-primary me-2", id="shift-go-room"),
     ]), className="mb-3", id="shift-current")
 
@@ -54,6 +55,7 @@ def _body(actor: Actor) -> Any:
             dbc.Button("开始班次", id="shift-start", color="primary", n_clicks=0, className="me-2"),
             dbc.Button("结束当前班次", id="shift-end", color="danger", outline=True, n_clicks=0),
         ]), className="mb-3"),
+        html.Div(id="shift-room-warn"),
         html.Div(id="shift-msg"),
         dcc.Store(id="shift-choices", data=groups),
         dcc.Location(id="shift-go", refresh=True),
@@ -67,14 +69,26 @@ def layout(**_: Any) -> Any:
 def shift_pick_group(group: int | None, groups: list[dict[str, Any]]) -> tuple[Any, Any]:
     """The shifts of the chosen group."""
     shifts = next((g["shifts"] for g in groups or [] if g["id"] == group), [])
-    return [{"label": f"{s['name']}（{s['slot_label']}，上限 {s['max_auto']}）", "value": s["id"]}
+    return [{"label": f"{s['name']}（{s['slot_label']} {s['window']}，上限 {s['max_auto']}）", "value": s["id"]}
             for s in shifts], None
 
 
 def shift_pick_shift(shift: int | None, groups: list[dict[str, Any]]) -> tuple[Any, Any]:
     """The rooms that may work the chosen shift."""
     rooms = next((s["rooms"] for g in groups or [] for s in g["shifts"] if s["id"] == shift), [])
-    return [{"label": f"{r['code']} {r['name']}", "value": r["id"]} for r in rooms], None
+    return [{"label": f"{r['code']} {r['name']}" + (f"（⚠ 本诊室不接诊：{'、'.join(r['unserved'])}）"
+                                                   if r.get("unserved") else ""), "value": r["id"]}
+            for r in rooms], None
+
+
+def shift_room_warning(room: int | None, shift: int | None, groups: list[dict[str, Any]]) -> Any:
+    """Warn when the room is not set up for every queue of the shift (those patients never come here)."""
+    r = next((r for g in groups or [] for s in g["shifts"] if s["id"] == shift for r in s["rooms"]
+              if r["id"] == room), None)
+    if r is None or not r.get("unserved"):
+        return None
+    return dbc.Alert(f"注意：{r['code']} 诊室未设置接诊 {'、'.join(r['unserved'])}，这些队列的患者不会分到本诊室。",
+                     color="warning", id="shift-room-warning")
 
 
 def shift_act(_start: int, _end: int, shift: int | None, room: int | None, typist: bool,
@@ -106,6 +120,8 @@ def register(app: dash.Dash) -> None:
     app.callback(Output("shift-room", "options"), Output("shift-room", "value"),
               Input("shift-shift", "value"), State("shift-choices", "data"),
               prevent_initial_call=True)(shift_pick_shift)
+    app.callback(Output("shift-room-warn", "children"), Input("shift-room", "value"), State("shift-shift", "value"),
+                 State("shift-choices", "data"), prevent_initial_call=True)(shift_room_warning)
     app.callback(Output("shift-msg", "children"), Output("shift-current-box", "children"), Output("shift-go", "href"),
               Input("shift-start", "n_clicks"), Input("shift-end", "n_clicks"),
               State("shift-shift", "value"), State("shift-room", "value"), State("shift-typist", "value"),

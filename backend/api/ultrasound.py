@@ -37,6 +37,8 @@ class ShiftFields(BaseModel):
     max_auto: int | None = Field(None, ge=0, le=500, description="自动分诊最大数量")
     typist_weight: float | None = Field(None, ge=0, le=1, description="打字员权重 0-1")
     queue_ids: list[int] | None = Field(None, description="关联队列")
+    start_time: str | None = Field(None, max_length=5, description="开始时间（院区当地时间 时:分；空为时段默认）")
+    end_time: str | None = Field(None, max_length=5, description="结束时间（院区当地时间 时:分；空为时段默认）")
     active: bool | None = None
 
 
@@ -45,6 +47,10 @@ class SessionBody(BaseModel):
     room_id: int = Field(ge=1)
     with_typist: bool = False
     take_over: bool = Field(False, description="接班：结束该诊室他人的班次")
+
+
+class RoomActionBody(BaseModel):
+    to_user_id: int | None = Field(None, ge=1, description="接管：接班医生（take_over 时必填）")
 
 
 class AssignBody(BaseModel):
@@ -136,6 +142,22 @@ def open_session() -> Any:
 @requires(Perm.EXAM_READ)
 def close_session() -> Any:
     return jsonify({"session": shift_sessions.close_session(services(), by=actor())})
+
+
+@bp.get(f"{P}/sessions")
+@doc("进行中的班次（各诊室；护士与管理员）", tags=TAGS)
+@requires(Perm.TRIAGE)
+def room_sessions() -> Any:
+    return jsonify(shift_sessions.room_sessions(services(), by=actor()))
+
+
+@bp.post(f"{P}/rooms/<int:room_id>/session/<action>")
+@doc("护士或管理员管理诊室班次：暂停、恢复、结班（候检患者重新分诊）、接管（交给另一位医生）",
+     body=RoomActionBody, tags=TAGS)
+@requires(Perm.TRIAGE)
+def room_action(room_id: int, action: str) -> Any:
+    body = json_body(RoomActionBody)
+    return jsonify(shift_sessions.supervise(services(), room_id, action, by=actor(), to_user_id=body.to_user_id))
 
 
 @bp.get(f"{P}/triage")

@@ -44,6 +44,12 @@ DEFS: list[SettingDef] = [
     SettingDef("kiosk.idle_seconds", 60, "自助机无操作返回首页（秒）", "int", 10, 600, "自助签到"),
     SettingDef("queue.requeue_rule", "after_n", "过号重新签到的排队规则（after_n 或 end）", "str", group="叫号"),
     SettingDef("queue.requeue_after_n", 2, "过号重新签到排在几位候检者之后", "int", 0, 50, "叫号"),
+    SettingDef("us.shift_required", True, "超声医师须先选择班次才能使用检查列表等页面", "bool", group="超声分诊"),
+    SettingDef("us.shift_grace_min", 30, "班次结束后保留多久再自动结班（分钟）", "int", 0, 240, "超声分诊"),
+    SettingDef("us.priority_pass_cap", True, "优先患者（急诊、危重等）可超过自动分诊上限", "bool", group="超声分诊"),
+    SettingDef("us.priority_elderly_age", 0, "老人优先的年龄（岁，0 为不启用）", "int", 0, 120, "超声分诊"),
+    SettingDef("us.priority_pregnant_items", [], "孕妇优先的检查项目编码（JSON 列表，空为不启用）", "json",
+               group="超声分诊"),
     SettingDef("data_api.rate_per_minute", 120, "数据接口每个密钥每分钟调用上限", "int", 1, 6000, "数据接口"),
 ]
 

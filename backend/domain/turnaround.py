@@ -10,7 +10,7 @@ target (`tat_emergency_min` / `tat_routine_min`) wins over the table when set.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -80,3 +80,75 @@ def minutes_left(due_at: datetime, now: datetime) -> int:
     """Whole minutes until the deadline (negative when overdue), rounded toward the deadline."""
     seconds = (due_at - now).total_seconds()
     return int(seconds // 60) if seconds >= 0 else -int(-seconds // 60)
+
+
+# ---- who holds the task now (issue 15 items 1 and 2) -------------------------------------------------------
+# Before submission the writer holds an emergency report; once submitted, the reviewer (or the review pool).
+WRITER_STAGE: Final = frozenset({"none", "draft", "returned"})
+REVIEW_STAGE: Final = frozenset({"submitted"})
+
+
+class TaskStage(StrEnum):
+    WRITE = "write"  # the writer's to finish
+    REVIEW = "review"  # submitted: the reviewer's
+    FINISHED = "finished"  # approved (or amended): nobody's
+
+
+def task_stage(report_status: str) -> TaskStage:
+    """Who holds an emergency report's task by its report status."""
+    if report_status in REVIEW_STAGE:
+        return TaskStage.REVIEW
+    if report_status in WRITER_STAGE:
+        return TaskStage.WRITE
+    return TaskStage.FINISHED
+
+
+def parse_weekdays(text: str) -> frozenset[int]:
+    """'1,2,3' -> {1, 2, 3} (ISO weekdays, Monday 1); empty: every day. Refuses anything else."""
+    out = set()
+    for part in (text or "").replace("，", ",").split(","):
+        if part.strip():
+            if not part.strip().isdigit() or not 1 <= int(part) <= 7:
+                raise ValueError(part)
+            out.add(int(part))
+    return frozenset(out)
+
+
+def on_duty(*, weekdays: str, start: time, end: time, modality: str | None, at_local: datetime,
+            exam_modality: str) -> bool:
+    """True when a roster line covers this exam's modality at `at_local` (site time).
+
+    A line without a modality covers every modality; without weekdays, every day. A window whose end is not
+    after its start crosses midnight: its after-midnight part belongs to the previous day's line.
+    """
+    if modality and modality != exam_modality:
+        return False
+    days = parse_weekdays(weekdays)
+    t, wd = at_local.time(), at_local.isoweekday()
+    if start < end:
+        return (not days or wd in days) and start <= t < end
+    prev = 7 if wd == 1 else wd - 1
+    return (t >= start and (not days or wd in days)) or (t < end and (not days or prev in days))
+
+
+# ---- the worklist (issue 15 item 3) -----------------------------------------------------------------------
+READING_DEPARTMENT: Final[Mapping[str, str]] = {"US": "USD"}  # other modalities: 放射科 RAD
+DEFAULT_READING_DEPARTMENT: Final = "RAD"
+
+
+def reading_department(modality: str) -> str:
+    """The imaging department that reads a modality (ultrasound -> 超声科 USD, the rest -> 放射科 RAD)."""
+    return READING_DEPARTMENT.get(modality, DEFAULT_READING_DEPARTMENT)
+
+
+def worklist_key(*, urgent: bool, due_at: datetime | None, created_at: datetime, exam_id: int
+                 ) -> tuple[int, datetime, datetime, int]:
+    """Worklist order: emergency exams with a deadline pinned on top, soonest deadline first; then the rest
+    by registration time."""
+    pinned = urgent and due_at is not None
+    return (0 if pinned else 1, due_at if pinned and due_at else created_at, created_at, exam_id)
+
+
+def countdown_text(minutes: int) -> str:
+    """'剩余 12 分钟' before the deadline, '超时 5 分钟' after it."""
+    return f"剩余 {minutes} 分钟" if minutes >= 0 else f"超时 {-minutes} 分钟"

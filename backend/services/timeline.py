@@ -9,6 +9,7 @@ from sqlalchemy import select
 from backend.db.models import Exam, ExamEvent, QueueTicket
 from backend.domain.actor import Actor
 from backend.domain.catalog import TIMELINE_EVENT, TimelineKind
+from backend.domain.dispatch import TICKET_CLOSED_BY_START
 from backend.domain.errors import NotFound
 from backend.domain.events import Event, exam_rooms, for_audiences, ticket_rooms
 from backend.domain.exam_flow import (
@@ -72,7 +73,24 @@ def apply_in(tx: Tx, exam: Exam, trigger: Trigger, actor: Actor, **details: Any)
     audit.record(tx, actor, TRIGGER_EVENT[trigger].value, "exam", exam.id, to=after.value)
     if trigger in CLOSES_TICKET:
         _close_ticket(tx, exam, actor)
+    if trigger is Trigger.START:
+        _ticket_started(tx, exam, actor)
     return after
+
+
+def _ticket_started(tx: Tx, exam: Exam, actor: Actor) -> None:
+    """An exam started without its ticket being called (e.g. through the API while it waited in the pool):
+    the ticket is done, so no room calls the patient any more (issue 15 item 10)."""
+    ticket = tx.session.scalars(select(QueueTicket).where(QueueTicket.exam_id == exam.id)).first()
+    if ticket is None or ticket.status not in (TicketStatus.WAITING.value, TicketStatus.MISSED.value):
+        return
+    if ticket.status == TicketStatus.MISSED.value:
+        ticket.status = next_ticket_status(TicketStatus.MISSED, TicketTrigger.REQUEUE).value
+    ticket.status = next_ticket_status(TicketStatus.WAITING, TicketTrigger.FINISH).value
+    rooms = ticket_rooms(queue_id=ticket.queue_id, campus_id=exam.campus_id, room_ids=[ticket.room_id])
+    append(tx, exam, TimelineKind.TICKET_DONE, actor, rooms=rooms, ticket_id=ticket.id, queue_id=ticket.queue_id,
+           room_id=ticket.room_id, campus_id=exam.campus_id, code=ticket.code, status=ticket.status,
+           reason=TICKET_CLOSED_BY_START)
 
 
 def _close_ticket(tx: Tx, exam: Exam, actor: Actor) -> None:

@@ -77,8 +77,10 @@ def logout_form() -> Any:
 
 
 def _logout_page(*, error: str | None) -> Any:
+    who = auth.actor_by_user_id(services(), int(session["user"]["id"]))
+    shift = shift_sessions.current_session(services(), by=who) if who is not None and who.kind == "user" else None
     return render_template("logout.html", csrf_token=csrf_token(), hospital=services().settings.hospital_name,
-                           name=session["user"].get("name", ""), error=error)
+                           name=session["user"].get("name", ""), error=error, shift=shift)
 
 
 @bp.post("/logout")
@@ -90,8 +92,9 @@ def logout() -> Any:
         except DomainError as exc:
             return _logout_page(error=exc.message), 403
         who = auth.actor_by_user_id(services(), int(user["id"]))
-        if who is not None:
-            shift_sessions.close_session(services(), by=who, reason="logout")  # the shift ends at logout (US-7)
+        if who is not None and request.form.get("end_shift", "1") != "0":
+            # Sign-out asks whether the shift ends (issue 15 item 9); kept, it ends at its window's end.
+            shift_sessions.close_session(services(), by=who, reason="logout")
     session.clear()
     return redirect("/login")
 

@@ -86,8 +86,12 @@ SHIFT_SPEC = CrudSpec(
         FormField("queue_ids", "关联队列（亚专科）", "multi", _queue_options, md=8),
         FormField("max_auto", "自动分诊最大数量", "number", required=True, placeholder="0-500"),
         FormField("typist_weight", "打字员权重", "number", required=True, placeholder="0 到 1，如 0.5"),
+        # The working window in site time; empty: the slot type's default (上午 08:00-12:00, ...). A session
+        # ends at its end plus the grace setting (issue 15 item 9).
+        FormField("start_time", "开始时间（院区当地时间）", placeholder="如 08:00，留空按时段"),
+        FormField("end_time", "结束时间（院区当地时间）", placeholder="如 12:00，留空按时段"),
     ],
-    columns=[("name", "名称"), ("group", "班次组"), ("campus", "院区"), ("slot_label", "时段"),
+    columns=[("name", "名称"), ("group", "班次组"), ("campus", "院区"), ("slot_label", "时段"), ("window", "工作时间"),
              ("queues", "关联队列"), ("max_auto", "自动分诊上限"), ("typist_weight", "打字员权重"), ("active", "启用")],
     rows=_shift_rows, create=_create_shift, update=_update_shift,
     set_active=lambda svc, by, id_, on: shifts.update_shift(svc, id_, by=by, active=on),

@@ -55,11 +55,14 @@ def test_admin_changes_a_setting_and_it_is_stored(page, live_server):
     page.click(save)
     page.wait_for_selector("#settings-ok-er-reminder_lead_min")
     assert settings_store.get(live_server.services, "er.reminder_lead_min") == 20
-    json_field = '[id=\'{"key":"tat.targets","type":"settings-input"}\']'
-    page.fill(json_field, '{"emergency": {"CT": "快"}}')
+    when = '[id=\'{"key":"er.reminder_lead_min","type":"settings-when"}\']'
+    page.wait_for_function(f"document.querySelector({when!r}).innerText.startsWith('上次修改')")
+    assert "UTC" not in page.inner_text(when)  # the row says so at once, in site time
+    ct = '[id=\'{"cls":"emergency","key":"tat.targets","mod":"CT","type":"settings-tat"}\']'
+    page.fill(ct, "45")
     page.click('[id=\'{"key":"tat.targets","type":"settings-save"}\']')
-    page.wait_for_selector("#settings-error-tat-targets")
-    assert "非负整数" in page.inner_text("#settings-error-tat-targets")
+    page.wait_for_selector("#settings-ok-tat-targets")
+    assert settings_store.get(live_server.services, "tat.targets")["emergency"]["CT"] == 45
     screenshot(page, "admin-settings")
     page.reload()
     page.wait_for_selector(field)

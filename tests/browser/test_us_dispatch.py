@@ -89,3 +89,98 @@ def test_room_calls_next_and_the_hall_screen_shows_it(page: Any, browser: Any, l
     screenshot(page, "us_room_called")
     screenshot(hall, "us_hall_screen_called")
     hall.context.close()
+
+
+def test_sonographer_main_path_gate_identity_flags_and_sign_out_question(page: Any, live_server: Any) -> None:
+    """Issue 15 items 7, 9, 11 and issue 14 item 9, as the sonographer meets them."""
+    from datetime import date
+
+    from backend.domain.registration import OrderData, PatientData
+    from backend.services.orders import registration
+    from backend.services.patient_flow import checkin
+
+    svc = live_server.services
+    actors = _actors(svc)
+    login(page, live_server, "sono", next_path="/panels/exams")
+    page.goto(f"{live_server.base}/panels/exams")
+    page.wait_for_selector("#shell-shift-gate")  # US-7 hard gate: the exam list waits for the shift choice
+    page.click("#shell-choose-shift")
+    page.wait_for_url("**/panels/shift")
+    _pick(page, "#shift-group", "上午班")
+    _pick(page, "#shift-shift", "血管妇产上午班")
+    _pick(page, "#shift-room", "US5")
+    page.wait_for_selector("#shift-room-warning")  # US5 is set up for 血管 only (item 6)
+    assert "妇产超声" in page.inner_text("#shift-room-warning")
+    _pick(page, "#shift-room", "US6")
+    page.wait_for_selector("#shift-room-warning")
+    page.click("#shift-start")
+    page.wait_for_url("**/panels/us-room")
+    assert "自动结束" in page.wait_for_selector("#usroom-times").inner_text()
+    for name, cls in (("郝美丽", "outpatient"), ("钱急诊", "emergency")):
+        p = PatientData(mrn=f"UB{abs(hash(name)) % 10**6:06d}", name=name, sex="F", birth_date=date(1990, 3, 1))
+        registration.register(svc, OrderData(patient=p, item_code="US-OB", slot_id=None, patient_class=cls),
+                              by=actors["clerk"])
+        checkin.check_in(svc, None, "mrn", p.mrn, by=actors["nurse"])
+    page.locator("#usroom-waiting", has_text="钱急诊").wait_for()
+    rows = page.locator("#usroom-waiting tbody tr")
+    assert "钱急诊" in rows.nth(0).inner_text()  # the emergency patient goes first,
+    assert rows.nth(0).locator(".usroom-flag").inner_text() == "急诊"  # flagged
+    second = rows.nth(1).inner_text()
+    assert "郝美丽" in second  # staff see the full name, sex, age and MRN
+    assert "女" in second
+
+    screenshot(page, "us_room_identity_and_flags")
+    page.click("#shell-logout")
+    page.wait_for_url("**/logout")
+    page.wait_for_selector("#logout-shift")
+    screenshot(page, "us_sign_out_asks")
+    page.check("#logout-keep-shift")
+    page.click("#logout-submit")
+    page.wait_for_url("**/login")
+    sono = auth.login(svc, "sono", PASSWORDS["sono"])
+    assert shift_sessions.current_session(svc, by=sono) is not None  # kept: ends at its window's end
+
+
+def test_nurse_main_path_search_drag_and_drop_and_room_actions(page: Any, live_server: Any) -> None:
+    """Issue 15 items 9 and 10 as the triage nurse meets them: full names, search, waiting time, totals,
+    drag and drop from the pool into a full room, pausing and closing a room."""
+    import json
+    import time as _time
+
+    svc = live_server.services
+    actors = _actors(svc)
+    _open_us1(svc, actors)
+    codes = [check_in_us(svc, actors)["ticket"]["code"] for _ in range(9)]
+    login(page, live_server, "nurse", next_path="/panels/triage")
+    page.wait_for_selector("#triage-load-US1")
+    assert "钱小红" in page.inner_text("#triage-pool")  # the full name, not 钱*红
+    assert "已等" in page.inner_text("#triage-pool")
+    assert "今日完成 0" in page.inner_text("#triage-today-US1")
+    # The HTML5 drag events a drag of the card raises (dragstart on the card, dragover and drop on the room),
+    # with one DataTransfer as the browser carries it; assets/triage_dnd.js handles them.
+    dt = page.evaluate_handle("() => new DataTransfer()")
+    src = page.locator("#triage-pool [data-ticket]", has_text=codes[-1])
+    src.dispatch_event("dragstart", {"dataTransfer": dt})
+    page.locator("#triage-room-US1").dispatch_event("dragover", {"dataTransfer": dt})
+    page.locator("#triage-room-US1").dispatch_event("drop", {"dataTransfer": dt})
+    page.locator("#triage-flash-msg", has_text="已分到").wait_for()
+    page.locator("#triage-load-US1", has_text="分诊 9 / 上限 8").wait_for()
+    assert codes[-1] in page.inner_text("#triage-patients-US1")
+    screenshot(page, "us_triage_drag_and_drop")
+    page.fill("#triage-search", codes[0])
+    page.press("#triage-search", "Enter")
+    page.wait_for_function("document.querySelectorAll('#triage-patients-US1 li').length === 1")
+    assert codes[0] in page.inner_text("#triage-patients-US1")
+    page.fill("#triage-search", "")
+    page.press("#triage-search", "Enter")
+    t0 = _time.perf_counter()
+    new = check_in_us(svc, actors)["ticket"]["code"]
+    page.locator("#triage-pool", has_text=new).wait_for(timeout=5000)
+    print(json.dumps({"bench": "triage_board_redraw_after_checkin_browser", "seconds":  # a figure, not a test
+                      round(_time.perf_counter() - t0, 3)}))
+    page.locator("#triage-actions-US1 button", has_text="暂停").click()
+    page.locator("#triage-load-US1", has_text="暂停").wait_for()
+    page.locator("#triage-actions-US1 button", has_text="结班").click()
+    page.locator("#triage-room-US1", has_text="未开班").wait_for()
+    assert codes[0] in page.inner_text("#triage-pool")  # its patients are back in triage, none vanished
+    screenshot(page, "us_triage_room_closed")

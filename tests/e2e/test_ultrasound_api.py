@@ -96,3 +96,27 @@ def test_board_and_manual_assign_with_live_event(app, client, auth_actions):
     assert r.status_code == 200, r.get_json()
     assert any(m["name"] == "ticket_triaged" and m["args"][0]["over_capacity"] for m in live.get_received())
     live.disconnect()
+
+
+def test_take_over_needs_an_examining_role_and_the_nurse_uses_the_room_action(client, auth_actions, app):
+    """Issue 16 item 6 and issue 15 item 9 over HTTP."""
+    svc = app.extensions["radops"]
+    sono = auth.login(svc, "sono", PASSWORDS["sono"])
+    us1 = room_id(svc, "US1")
+    shift_sessions.open_session(svc, by=sono, shift_id=shift_id(svc, "乳腺上午班"), room_id=us1, with_typist=False)
+    body = {"shift_id": shift_id(svc, "乳腺上午班"), "room_id": us1, "take_over": True}
+    for who in ("clerk", "typist"):
+        assert auth_actions.login(who).status_code == 200
+        r = client.post("/api/ultrasound/sessions", json=body)
+        assert r.status_code == 403, r.get_json()
+        assert r.get_json()["error"]["code"] == "examiner_only"
+        auth_actions.logout()
+    assert shift_sessions.current_session(svc, by=sono) is not None  # nobody ended the sonographer's session
+    assert auth_actions.login("nurse").status_code == 200
+    paused = client.post(f"/api/ultrasound/rooms/{us1}/session/pause", json={})
+    assert paused.status_code == 200, paused.get_json()
+    assert paused.get_json()["paused"] is True
+    assert client.post(f"/api/ultrasound/rooms/{us1}/session/close", json={}).status_code == 200
+    assert shift_sessions.current_session(svc, by=sono) is None
+    assert client.post(f"/api/ultrasound/rooms/{us1}/session/close", json={}).get_json()["error"]["code"] == \
+        "no_open_session"

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from backend.bootstrap import build_services
 from backend.config import Settings
-from backend.db.models import ExamEvent, Queue, QueueTicket
+from backend.db.models import ExamEvent, Queue, QueueRoom, QueueTicket
 from backend.services import auth
 from backend.services.base import transaction
 from backend.services.patient_flow import checkin, shift_sessions, shifts, triage_board
@@ -27,6 +27,13 @@ def _setup(svc, admin, max_auto):
     with transaction(svc, readonly=True) as tx:
         qids = list(tx.session.scalars(select(Queue.id).where(Queue.code.in_(ITEMS))))
         campus = tx.session.scalars(select(Queue.campus_id).where(Queue.code == "US-ABD")).one()
+    # Every room set up for every ultrasound queue: a room only takes queues both it and its shift serve
+    # (issue 15 item 6), and this test is about capacity under concurrency, not about room set-up.
+    rooms = [room_id(svc, c) for c in ROOMS]
+    with transaction(svc) as tx:
+        for q in qids:
+            served = set(tx.session.scalars(select(QueueRoom.room_id).where(QueueRoom.queue_id == q)))
+            tx.session.add_all(QueueRoom(queue_id=q, room_id=r) for r in rooms if r not in served)
     group = shifts.create_group(svc, by=admin, name="压力测试班组")
     shift = shifts.create_shift(svc, by=admin, name="全科班", group_id=group["id"], campus_id=campus,
                                 slot_type="all_day", max_auto=max_auto, typist_weight=0.6, queue_ids=qids)

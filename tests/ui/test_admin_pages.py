@@ -91,19 +91,33 @@ def test_settings_page_groups_with_chinese_labels_and_json_editor(app, actors):
     assert "急诊报告超时提醒提前量（分钟）" in shown
     editors = [c for c in walk(tree) if isinstance(getattr(c, "id", None), dict)
                and c.id.get("key") == "tat.targets" and c.id["type"] == "settings-input"]
-    assert editors
+    assert editors  # the form's value, kept as JSON for the save button
     assert '"emergency"' in editors[0].value
 
 
 def test_settings_save_reports_bad_json_and_range_in_chinese(app, actors):
     with signed_in(app, actors["admin"]):
-        bad_json = admin_settings.save("tat.targets", '{"emergency": ')
-        out_of_range = admin_settings.save("er.reminder_lead_min", 999)
-        ok = admin_settings.save("er.reminder_lead_min", 20)
+        bad_json, _ = admin_settings.save("tat.targets", '{"emergency": ')
+        out_of_range, _ = admin_settings.save("er.reminder_lead_min", 999)
+        ok, when = admin_settings.save("er.reminder_lead_min", 20)
     assert "JSON 格式错误" in text(bad_json)
     assert "malformed_json" in text(bad_json)
     assert "setting_out_of_range" in text(out_of_range)
     assert "已保存：20" in text(ok)
+    assert when.startswith("上次修改：")
+    assert "UTC" not in when
+
+
+def test_turnaround_targets_are_a_form_per_patient_class_and_modality(app, actors):
+    with signed_in(app, actors["admin"]):
+        tree = admin_settings.layout()
+    cells = [c for c in walk(tree) if isinstance(getattr(c, "id", None), dict) and c.id.get("type") == "settings-tat"]
+    assert {(c.id["cls"], c.id["mod"]) for c in cells} >= {("emergency", "CT"), ("outpatient", "US")}
+    assert next(c for c in cells if c.id["cls"] == "emergency" and c.id["mod"] == "CT").value == 60
+    collected = admin_settings.tat_collect([45, "30"], [{"cls": "emergency", "mod": "CT"},
+                                                         {"cls": "emergency", "mod": "US"}])
+    assert collected == '{"emergency": {"CT": 45, "US": 30}}'
+    assert "患者类别" in text(tree)
 
 
 def test_crud_form_refusal_keeps_input_and_shows_code(app, actors):

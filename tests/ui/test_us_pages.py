@@ -3,6 +3,7 @@ the right people and refuse the others; the shift form reports a bad typist weig
 
 from __future__ import annotations
 
+from backend.services import settings_store
 from panels import shift, triage, us_room
 from panels.admin import shifts as admin_shifts
 from panels.admin.crud import act
@@ -22,16 +23,24 @@ def test_shift_form_reports_a_bad_weight(app, actors):
     spec = admin_shifts.SHIFT_SPEC
     with signed_in(app, actors["admin"]):
         groups = {g["label"]: g["value"] for g in admin_shifts._group_options(app.extensions["radops"])}
-        raw = ["新班次", groups["上午班"], 1, None, "am", [], 10, 1.5]
+        raw = ["新班次", groups["上午班"], 1, None, "am", [], 10, 1.5, None, None]
         msg = act(spec, "shifts-save", None, raw, None)[0]
     assert "invalid_typist_weight" in text(msg)
+    with signed_in(app, actors["admin"]):
+        late = act(spec, "shifts-save", None, ["新班次", groups["上午班"], 1, None, "am", [], 10, 0.5, "8点", None],
+                   None)[0]
+    assert "开始时间格式" in text(late)
 
 
 def test_shift_page_for_sonographers_and_calling_list_prompt(app, actors):
     with signed_in(app, actors["sono"]):
         found = ids(shift.layout())
         assert {"shift-group", "shift-shift", "shift-room", "shift-typist", "shift-start", "shift-none"} <= found
-        assert "usroom-no-shift" in ids(us_room.layout())
+        # US-7 as a setting (issue 15 item 11): by default the other pages wait for the shift choice
+        assert {"shell-shift-gate", "shell-choose-shift"} <= ids(us_room.layout())
+    settings_store.put(app.extensions["radops"], "us.shift_required", False, by=actors["admin"])
+    with signed_in(app, actors["sono"]):
+        assert "usroom-no-shift" in ids(us_room.layout())  # soft: the page opens and points to the shift page
 
 
 def test_triage_page_for_nurses_only(app, actors):

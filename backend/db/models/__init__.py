@@ -1,7 +1,7 @@
 """Every table of RadOps, listed here by name; importing this package registers them all on Base.metadata."""
 
 from backend.db.models.auth import ApiKey, AuditEntry, User, UserRole
-from backend.db.models.cockpit import CockpitDaily, CockpitMark, ErReminder
+from backend.db.models.cockpit import CockpitDaily, CockpitMark, ErDuty, ErReminder
 from backend.db.models.data_api import DataApiUsage
 from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
 from backend.db.models.health import ComponentBeat
@@ -36,6 +36,7 @@ __all__ = [
     "DataApiUsage",
     "Department",
     "DicomNode",
+    "ErDuty",
     "ErReminder",
     "Exam",
     "ExamEvent",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, TZDateTime
@@ -67,3 +67,17 @@ class ErReminder(Base):
 
 # The reminder job looks up exams by due time; declared here so the core model stays untouched.
 Index("ix_exams_report_due_at", Exam.report_due_at)
+
+
+class ErDuty(Base):
+    """The emergency reading roster: who reads emergency reports of which modality (all when empty) on which
+    weekdays (1-7, all when empty) from start to end (site time, "HH:MM"; end before start crosses midnight)."""
+
+    __tablename__ = "er_duties"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    modality_code: Mapped[str | None] = mapped_column(String(8))
+    weekdays: Mapped[str] = mapped_column(String(16), default="")  # "1,2,3,4,5"; empty: every day
+    start_time: Mapped[str] = mapped_column(String(5))
+    end_time: Mapped[str] = mapped_column(String(5))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

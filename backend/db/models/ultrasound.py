@@ -30,6 +30,9 @@ class Shift(Base):
     slot_type: Mapped[str] = mapped_column(String(16))  # am / pm / night / all_day (domain/dispatch.py)
     max_auto: Mapped[int] = mapped_column(Integer)
     typist_weight: Mapped[float] = mapped_column(Float, default=0.0)
+    # The working window in site time ("HH:MM"); empty: the slot type's default (domain/dispatch.py).
+    start_time: Mapped[str | None] = mapped_column(String(5))
+    end_time: Mapped[str | None] = mapped_column(String(5))
     # Retired shifts keep their history (sessions) but cannot be chosen any more.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -54,4 +57,9 @@ class ShiftSession(Base):
     with_typist: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime] = mapped_column(TZDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(TZDateTime)
-    end_reason: Mapped[str | None] = mapped_column(String(16))  # logout / handover / switched / closed
+    end_reason: Mapped[str | None] = mapped_column(String(16))  # logout / handover / switched / closed / expired
+    # When the session ends by itself (its shift window's end + grace, or the day change).
+    ends_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+    # Paused by the nurse or the admin: no auto-triage into the room until resumed.
+    paused_at: Mapped[datetime | None] = mapped_column(TZDateTime)
+

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from backend.db.models import Campus, Exam, ExamItem, Modality, Queue, QueueRoom, QueueTicket, Room, Slot
+from backend.db.models import Campus, Exam, ExamItem, Modality, Queue, QueueRoom, QueueTicket, Room, Slot, User
+from backend.db.models.ultrasound import ShiftSession
 from backend.domain.actor import Actor
 from backend.domain.admin_rules import clean_code, clean_name, clean_prefix
 from backend.domain.enums import MODALITY_LABELS
@@ -88,14 +89,28 @@ def create_room(svc: Services, *, code: str, by: Actor, **values: Any) -> dict[s
         return room_dict(room)
 
 
+def _open_shift_holder(tx: Tx, room_id: int) -> str | None:
+    """The doctor holding an open ultrasound shift session in the room, or None."""
+    row = tx.session.execute(select(User.display_name).join(ShiftSession, ShiftSession.user_id == User.id).where(
+        ShiftSession.room_id == room_id, ShiftSession.ended_at.is_(None))).first()
+    return None if row is None else str(row[0])
+
+
 def update_room(svc: Services, room_id: int, *, by: Actor, **changes: Any) -> dict[str, Any]:
-    """Edit a room (name, campus, modality, location, active)."""
+    """Edit a room (name, campus, modality, location, active). Closing a room while a shift is open there
+    is refused with the reason (its patients would have nowhere to go): end the shift first, which sends
+    them back to triage (issue 15 item 4)."""
     by.require(Perm.ADMIN)
     with transaction(svc) as tx:
         room = _get_room(tx, room_id)
+        if changes.get("active") is False and room.active and (holder := _open_shift_holder(tx, room_id)):
+            raise Conflict(f"{room.name}有进行中的超声班次（{holder}），请先在分诊台结班（候检患者将重新分诊）再停用",
+                           code="room_has_open_shift")
         changed = _apply_room(tx, room, changes)
         audit.record(tx, by, "update", "room", room.id, **changed)
-        return room_dict(room)
+        served = tx.session.scalars(select(Queue.code).join(QueueRoom, QueueRoom.queue_id == Queue.id)
+                                    .where(QueueRoom.room_id == room.id))
+        return room_dict(room, served)
 
 
 def delete_room(svc: Services, room_id: int, *, by: Actor) -> None:

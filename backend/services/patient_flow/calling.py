@@ -9,9 +9,9 @@ from sqlalchemy import select
 from backend.db.models import Exam, QueueTicket, Room
 from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
+from backend.domain.dispatch import staff_identity
 from backend.domain.errors import Conflict, NotFound
 from backend.domain.exam_flow import Trigger, awaiting_start
-from backend.domain.masking import mask_name
 from backend.domain.permissions import Perm
 from backend.domain.queue_flow import TicketStatus, TicketTrigger
 from backend.services import timeline
@@ -54,6 +54,8 @@ def call_next(svc: Services, room_id: int, *, by: Actor) -> dict[str, Any]:
             raise Conflict("请先处理当前患者（开始检查、完成或过号）", code="room_busy")
         for candidate in tickets.room_line(tx, room_id):
             ticket = tickets.load_ticket(tx, candidate.id)
+            if triage.patient_busy_elsewhere(tx, ticket, room_id):
+                continue  # one patient, one room at a time: called or examined elsewhere now
             if ticket.status == TicketStatus.WAITING.value:
                 return _call(tx, ticket, room_id, by)
         raise NotFound("当前没有候检患者", code="queue_empty")
@@ -129,9 +131,9 @@ def transfer(svc: Services, ticket_id: int, room_id: int, *, by: Actor) -> dict[
         return tickets.ticket_dict(tx, ticket)
 
 
-def _row(tx: Tx, t: QueueTicket, names: dict[int, str]) -> dict[str, Any]:
+def _row(tx: Tx, t: QueueTicket, names: dict[int, dict[str, Any]]) -> dict[str, Any]:
     exam = tx.session.get(Exam, t.exam_id)
-    return {**tickets.ticket_dict(tx, t), "name": names.get(t.exam_id, ""),
+    return {**tickets.ticket_dict(tx, t), **names.get(t.exam_id, {"name": "", "identity": ""}),
             "exam_status": exam.status if exam else "", "accession": exam.accession if exam else ""}
 
 
@@ -143,7 +145,10 @@ def room_state(svc: Services, room_id: int, *, by: Actor) -> dict[str, Any]:
         called, waiting = _called(tx, room_id), tickets.room_line(tx, room_id)
         missed = tickets.room_line(tx, room_id, status=TicketStatus.MISSED)
         ids = [t.exam_id for t in [*called, *waiting, *missed]]
-        names = {e.id: mask_name(e.patient.name) for e in tx.session.scalars(select(Exam).where(Exam.id.in_(ids)))}
+        # A staff page: the full name, sex, age and MRN to check identity at the door (issue 14 item 9).
+        names = {e.id: staff_identity(name=e.patient.name, sex=e.patient.sex, birth=e.patient.birth_date,
+                                      mrn=e.patient.mrn, today=tickets.today(tx))
+                 for e in tx.session.scalars(select(Exam).where(Exam.id.in_(ids)))}
         return {"room_id": room.id, "room_name": room.name,
                 "current": _row(tx, called[0], names) if called else None,
                 "waiting": [_row(tx, t, names) for t in waiting],

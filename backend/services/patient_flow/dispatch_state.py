@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
-from backend.db.models import QueueTicket, Room
+from backend.db.models import QueueRoom, QueueTicket, Room
 from backend.db.models.ultrasound import Shift, ShiftQueue, ShiftSession
 from backend.domain.dispatch import RoomLoad, capacity
 from backend.domain.queue_flow import ROOM_LOAD, line_start
@@ -42,22 +42,32 @@ def dispatched_queue_ids(tx: Tx, queue_ids: Iterable[int] | None = None) -> set[
     return set(tx.session.scalars(q))
 
 
-def open_sessions(tx: Tx, *, queue_id: int | None = None, room_ids: Iterable[int] | None = None
-                  ) -> list[OpenSession]:
-    """Open sessions (one per room), optionally only those whose shift links `queue_id` or in `room_ids`."""
+def open_sessions(tx: Tx, *, queue_id: int | None = None, room_ids: Iterable[int] | None = None,
+                  include_paused: bool = False) -> list[OpenSession]:
+    """Open sessions (one per room), optionally only those in `room_ids` or serving `queue_id`: a room
+    serves a queue when both its shift and the room itself link it (issue 15 item 6). A paused room and a
+    session past its end (the expiry job closes it soon) take no patients."""
     q = (select(ShiftSession.id, ShiftSession.room_id, Room.code, ShiftSession.user_id, Shift.id,
                 Shift.max_auto, Shift.typist_weight, ShiftSession.with_typist)
          .join(Shift, Shift.id == ShiftSession.shift_id).join(Room, Room.id == ShiftSession.room_id)
-         .where(ShiftSession.ended_at.is_(None), Room.active.is_(True)))
+         .where(ShiftSession.ended_at.is_(None), Room.active.is_(True),
+                or_(ShiftSession.ends_at.is_(None), ShiftSession.ends_at > tx.now)))
+    if not include_paused:
+        q = q.where(ShiftSession.paused_at.is_(None))
     if queue_id is not None:
-        q = q.where(ShiftSession.shift_id.in_(select(ShiftQueue.shift_id).where(ShiftQueue.queue_id == queue_id)))
+        q = q.where(ShiftSession.shift_id.in_(select(ShiftQueue.shift_id).where(ShiftQueue.queue_id == queue_id)),
+                    ShiftSession.room_id.in_(select(QueueRoom.room_id).where(QueueRoom.queue_id == queue_id)))
     if room_ids is not None:
         q = q.where(ShiftSession.room_id.in_(list(room_ids)))
     return [OpenSession(*row) for row in tx.session.execute(q.order_by(Room.code))]
 
 
-def session_queue_ids(tx: Tx, shift_id: int) -> list[int]:
-    return list(tx.session.scalars(select(ShiftQueue.queue_id).where(ShiftQueue.shift_id == shift_id)))
+def session_queue_ids(tx: Tx, shift_id: int, room_id: int | None = None) -> list[int]:
+    """The shift's queues; with `room_id`, only those the room serves too (what the room may receive)."""
+    q = select(ShiftQueue.queue_id).where(ShiftQueue.shift_id == shift_id)
+    if room_id is not None:
+        q = q.where(ShiftQueue.queue_id.in_(select(QueueRoom.queue_id).where(QueueRoom.room_id == room_id)))
+    return list(tx.session.scalars(q))
 
 
 def loads(tx: Tx, room_ids: Iterable[int]) -> dict[int, int]:

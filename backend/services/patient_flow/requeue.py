@@ -21,7 +21,8 @@ def requeue_missed(tx: Tx, exam: Exam, *, by: Actor) -> QueueTicket:
                                 .with_for_update(of=QueueTicket)).first()
     if ticket is None:
         raise Conflict("该检查没有排队号", code="no_ticket")
-    room_id = ticket.first_room_id or ticket.room_id
+    # The room that last called the patient (a nurse may have moved them since triage, US-11), else the first.
+    room_id = ticket.room_id or ticket.first_room_id
     rule = RequeueRule(str(settings_store.get_in(tx, "queue.requeue_rule")))
     n = int(settings_store.get_in(tx, "queue.requeue_after_n"))
     ticket.room_id = room_id

@@ -10,13 +10,18 @@ from sqlalchemy import delete, func, select
 from backend.db.models import Campus, Department, Queue
 from backend.db.models.ultrasound import Shift, ShiftGroup, ShiftQueue, ShiftSession
 from backend.domain.actor import Actor
-from backend.domain.dispatch import SLOT_TYPES, validate_shift
+from backend.domain.dispatch import SLOT_TYPES, shift_window, validate_shift
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.permissions import Perm
 from backend.services import audit
 from backend.services.base import Services, Tx, transaction
 
-SHIFT_FIELDS = ("name", "group_id", "campus_id", "department_id", "slot_type", "max_auto", "typist_weight", "active")
+# The shift form's Chinese labels: errors name the field as the form does, never its internal name.
+FIELD_LABELS = {"name": "班次名称", "group_id": "班次组", "campus_id": "院区", "department_id": "科室",
+                "slot_type": "时段类型", "max_auto": "自动分诊最大数量", "typist_weight": "打字员权重",
+                "active": "启用", "start_time": "开始时间", "end_time": "结束时间"}
+SHIFT_FIELDS = ("name", "group_id", "campus_id", "department_id", "slot_type", "max_auto", "typist_weight", "active",
+                "start_time", "end_time")
 
 
 def group_dict(g: ShiftGroup) -> dict[str, Any]:
@@ -95,7 +100,13 @@ def shift_dict(tx: Tx, s: Shift, queue_ids: Iterable[int] | None = None) -> dict
         select(ShiftQueue.queue_id).where(ShiftQueue.shift_id == s.id)))
     return {"id": s.id, "name": s.name, "group_id": s.group_id, "campus_id": s.campus_id,
             "department_id": s.department_id, "slot_type": s.slot_type, "slot_label": SLOT_TYPES.get(s.slot_type, ""),
-            "max_auto": s.max_auto, "typist_weight": s.typist_weight, "active": s.active, "queue_ids": qids}
+            "max_auto": s.max_auto, "typist_weight": s.typist_weight, "active": s.active, "queue_ids": qids,
+            "start_time": s.start_time, "end_time": s.end_time, "window": _window(s)}
+
+
+def _window(s: Shift) -> str:
+    start, end = shift_window(s.slot_type, s.start_time, s.end_time)
+    return f"{start:%H:%M}–{end:%H:%M}"
 
 
 def list_shifts(svc: Services, *, by: Actor, group_id: int | None = None,
@@ -138,6 +149,9 @@ def _check_refs(tx: Tx, values: Mapping[str, Any], queue_ids: list[int]) -> None
 def _apply(tx: Tx, shift: Shift, values: Mapping[str, Any], queue_ids: list[int] | None) -> None:
     merged = {k: getattr(shift, k) for k in SHIFT_FIELDS} | {k: v for k, v in values.items() if k in SHIFT_FIELDS}
     merged["name"] = str(merged.get("name") or "").strip()
+    for k in ("start_time", "end_time"):
+        merged[k] = (str(merged.get(k) or "").strip() or None)
+    shift_window(str(merged["slot_type"]), merged["start_time"], merged["end_time"])  # refuses a bad time
     try:
         merged["max_auto"] = int(merged["max_auto"])
         merged["typist_weight"] = float(merged["typist_weight"])
@@ -162,7 +176,7 @@ def create_shift(svc: Services, *, by: Actor, queue_ids: Iterable[int], **values
     values = {"active": True, "department_id": None, "typist_weight": 0.0} | values
     missing = [k for k in ("name", "group_id", "campus_id", "slot_type", "max_auto") if values.get(k) in (None, "")]
     if missing:
-        raise InvalidInput(f"缺少必填项：{', '.join(missing)}", code="shift_fields_required")
+        raise InvalidInput(f"缺少必填项：{'、'.join(FIELD_LABELS[k] for k in missing)}", code="shift_fields_required")
     with transaction(svc) as tx:
         shift = Shift(name="", group_id=values["group_id"], campus_id=values["campus_id"], slot_type="am",
                       max_auto=0, typist_weight=0.0, active=True)

@@ -9,18 +9,22 @@ room's load here happens under that room's row lock, so concurrent check-ins nev
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
-from backend.db.models import Exam, QueueTicket
+from backend.db.models import Exam, ExamItem, QueueTicket, Setting
 from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
-from backend.domain.dispatch import Choice, choose_room
+from backend.domain.dispatch import Choice, age_on, choose_room, may_pass_cap, priority_classes
+from backend.domain.enums import Priority
 from backend.domain.errors import Conflict
+from backend.domain.exam_flow import ExamStatus
 from backend.domain.permissions import Perm
-from backend.domain.queue_flow import TicketStatus
+from backend.domain.queue_flow import ROOM_LOAD, TicketStatus
 from backend.domain.queueing import TicketFacts, in_order
+from backend.domain.settings_catalog import catalog
 from backend.services import timeline
 from backend.services.base import Services, Tx, transaction
 from backend.services.patient_flow import dispatch_state as ds
@@ -44,12 +48,70 @@ def _put(tx: Tx, ticket: QueueTicket, room_id: int | None) -> Exam:
     return exam
 
 
-def _auto(tx: Tx, ticket: QueueTicket, actor: Actor) -> Choice:
-    """Choose a room for a waiting, unplaced ticket under the candidate rooms' locks, or leave it in the pool."""
+@dataclass(frozen=True, slots=True)
+class PriorityRules:
+    """The priority settings, read once per decision or per board (issue 15 item 7)."""
+
+    elderly_age: int
+    pregnant_items: frozenset[str]
+    pass_cap: bool
+
+
+PRIORITY_KEYS = ("us.priority_elderly_age", "us.priority_pregnant_items", "us.priority_pass_cap")
+
+
+def priority_rules(tx: Tx) -> PriorityRules:
+    stored: dict[str, Any] = {str(k): v for k, v in tx.session.execute(
+        select(Setting.key, Setting.value).where(Setting.key.in_(PRIORITY_KEYS)))}
+    cat = catalog()
+    v = {k: stored.get(k, cat[k].default) for k in PRIORITY_KEYS}
+    return PriorityRules(int(v["us.priority_elderly_age"]), frozenset(v["us.priority_pregnant_items"] or []),
+                         bool(v["us.priority_pass_cap"]))
+
+
+def classes_of(tx: Tx, exam: Exam, rules: PriorityRules | None = None, item_code: str | None = None) -> list[str]:
+    """The patient's priority classes (急诊, 危重, and 老人/孕妇 by their settings, issue 15 item 7)."""
+    rules = rules or priority_rules(tx)
+    if rules.pregnant_items and item_code is None:
+        item = tx.session.get(ExamItem, exam.exam_item_id)
+        item_code = item.code if item else None
+    birth = exam.patient.birth_date if rules.elderly_age else None
+    return priority_classes(
+        patient_class=exam.patient_class, priority=exam.priority, age=age_on(birth, tickets.today(tx)),
+        elderly_age=rules.elderly_age, pregnant=item_code in rules.pregnant_items,
+        pregnant_on=bool(rules.pregnant_items), military=False, military_on=False)
+
+
+def _patient_rooms(tx: Tx, exam: Exam, ticket: QueueTicket) -> set[int]:
+    """Rooms holding another open ticket (waiting or called) of the same patient today (one visit)."""
+    rows = tx.session.execute(select(QueueTicket.room_id).join(Exam, Exam.id == QueueTicket.exam_id).where(
+        Exam.patient_id == exam.patient_id, QueueTicket.id != ticket.id, tickets.in_lines(tx),
+        QueueTicket.room_id.is_not(None), QueueTicket.status.in_(ROOM_LOAD)))
+    return {int(r[0]) for r in rows if r[0] is not None}
+
+
+def _auto(tx: Tx, ticket: QueueTicket, actor: Actor, classes: list[str] | None = None,
+          rules: PriorityRules | None = None) -> Choice:
+    """Choose a room for a waiting, unplaced ticket under the candidate rooms' locks, or leave it in the pool.
+
+    One visit per patient (item 5): when a room that serves this queue already holds the patient's other
+    exam, the ticket joins it there. A priority patient passes the cap when the setting allows (item 7).
+    """
     first = ds.open_sessions(tx, queue_id=ticket.queue_id)
     ds.lock_rooms(tx, [s.room_id for s in first])
     sessions = ds.open_sessions(tx, queue_id=ticket.queue_id) if first else first  # re-read under the locks
-    choice = choose_room(ds.room_loads(tx, sessions))
+    exam = _exam(tx, ticket)
+    loads = ds.room_loads(tx, sessions)
+    mine = _patient_rooms(tx, exam, ticket)
+    same = [r for r in loads if r.room_id in mine]
+    if same:
+        choice = Choice(same[0].room_id, "same_patient", tuple(loads))
+    else:
+        choice = choose_room(loads)
+        if choice.reason == "all_full":  # only then do the priority classes matter for the cap
+            rules = rules or priority_rules(tx)
+            if may_pass_cap(classes if classes is not None else classes_of(tx, exam, rules), setting=rules.pass_cap):
+                choice = choose_room(loads, over_cap=True)
     exam = _put(tx, ticket, choice.room_id)
     kind = TimelineKind.TICKET_TRIAGED if choice.room_id is not None else TimelineKind.TICKET_POOLED
     tickets.record(tx, exam, ticket, kind, actor, mode="auto", **choice.explain())
@@ -57,19 +119,38 @@ def _auto(tx: Tx, ticket: QueueTicket, actor: Actor) -> Choice:
     return choice
 
 
+def _raise_priority(tx: Tx, ticket: QueueTicket, classes: list[str]) -> None:
+    """Priority classes go first in the line: at least urgent (stat stays stat)."""
+    if ticket.priority == Priority.ROUTINE and classes:
+        ticket.priority = Priority.URGENT.value
+
+
 def place_ticket(tx: Tx, ticket: QueueTicket, actor: Actor) -> None:
     """Called in the check-in transaction right after a ticket is created or re-queued."""
     if ticket.status != WAITING or not ds.dispatched_queue_ids(tx, [ticket.queue_id]):
         return
+    rules = priority_rules(tx)
+    classes = classes_of(tx, _exam(tx, ticket), rules)
+    _raise_priority(tx, ticket, classes)
     if ticket.room_id is not None:
-        # A missed patient checking in again goes back to the room first assigned, even beyond its
+        # A missed patient checking in again goes back to the room that last called them, even beyond its
         # maximum (US-11): they were that room's patient already. Only a closed room sends them to triage.
         if ds.open_sessions(tx, room_ids=[ticket.room_id]):
             tickets.record(tx, _exam(tx, ticket), ticket, TimelineKind.TICKET_TRIAGED, actor, mode="requeue",
                            reason="first_room", chosen_room_id=ticket.room_id, candidates=[])
             return
         _put(tx, ticket, None)
-    _auto(tx, ticket, actor)
+    _auto(tx, ticket, actor, classes, rules)
+
+
+def patient_busy_elsewhere(tx: Tx, ticket: QueueTicket, room_id: int) -> bool:
+    """True when the ticket's patient is called, or being examined, in another room (never call them twice)."""
+    exam = _exam(tx, ticket)
+    others = tx.session.execute(select(QueueTicket.room_id, QueueTicket.status, Exam.status)
+                                .join(Exam, Exam.id == QueueTicket.exam_id).where(
+        Exam.patient_id == exam.patient_id, QueueTicket.id != ticket.id, tickets.in_lines(tx)))
+    return any(r != room_id and (st == TicketStatus.CALLED.value or es == ExamStatus.IN_PROGRESS.value)
+               for r, st, es in others)
 
 
 def _pool(tx: Tx, queue_ids: list[int]) -> list[int]:
@@ -89,7 +170,7 @@ def _pull_locked(tx: Tx, room_id: int, actor: Actor) -> int:
         return 0
     s = sessions[0]
     load, pulled = ds.loads(tx, [room_id])[room_id], 0
-    for ticket_id in _pool(tx, ds.session_queue_ids(tx, s.shift_id)) if load < s.capacity else []:
+    for ticket_id in _pool(tx, ds.session_queue_ids(tx, s.shift_id, room_id)) if load < s.capacity else []:
         ticket = tx.session.scalars(select(QueueTicket).where(
             QueueTicket.id == ticket_id, QueueTicket.room_id.is_(None), QueueTicket.status == WAITING)
             .with_for_update(of=QueueTicket)).first()
@@ -118,8 +199,9 @@ def session_opened(tx: Tx, room_id: int, actor: Actor) -> int:
     return _pull_locked(tx, room_id, actor)
 
 
-def session_closed(tx: Tx, room_id: int, actor: Actor) -> int:
-    """The room's session ended with no successor: its waiting patients go back to triage (called ones stay)."""
+def session_closed(tx: Tx, room_id: int, actor: Actor, *, reason: str = "session_closed") -> int:
+    """The room's session ended (or paused) with no successor taking patients: its waiting patients go back
+    to triage (called ones stay)."""
     if ds.open_sessions(tx, room_ids=[room_id]):
         return 0
     rows = list(tx.session.scalars(select(QueueTicket).where(
@@ -129,8 +211,7 @@ def session_closed(tx: Tx, room_id: int, actor: Actor) -> int:
     for f in in_order([tickets.facts(t) for t in rows]):
         ticket = by_id[f.id]
         exam = _put(tx, ticket, None)
-        tickets.record(tx, exam, ticket, TimelineKind.TICKET_RELEASED, actor, from_room_id=room_id,
-                       reason="session_closed")
+        tickets.record(tx, exam, ticket, TimelineKind.TICKET_RELEASED, actor, from_room_id=room_id, reason=reason)
         _auto(tx, ticket, actor)
     return len(rows)
 

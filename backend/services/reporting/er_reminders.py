@@ -1,10 +1,13 @@
-"""Emergency-report reminders (ER-1, ER-2): find reports about to fall due, push a popup to their readers,
-escalate overdue ones to the seniors on duty, and record what each doctor did with it.
+"""Emergency-report reminders (ER-1, ER-2): find reports about to fall due, push a popup to the doctor who
+holds the task now, escalate overdue ones to the seniors, and record what each doctor did with it.
 
-Recipients: the report's author when a doctor has taken the exam (Report.author_id), else every active
-radiologist of the imaging department that reads the modality (US -> 超声科 USD, others -> 放射科 RAD);
-there is no duty roster yet, so "on duty" means "active in that department". Escalation goes to every
-active senior radiologist once `er.escalate_after_min` has passed after the deadline.
+任务医生 (issue 15 item 1): the turnaround target counts to approval. Before submission the writer holds the
+task: the report's author, else the doctors on the emergency duty roster for the modality now (item 2), else
+the department's radiologists (US -> 超声科 USD, others -> 放射科 RAD). Once submitted, the reviewer holds
+it: the seniors on duty for the modality, else every active senior; the author is never a reviewer. A doctor
+who no longer holds the task (submitted, or another doctor took it) has their open reminder closed and the
+popup cleared; opening the report from a reminder clears the others' reminders of that exam. Escalation
+goes to every active senior radiologist once `er.escalate_after_min` has passed after the deadline.
 """
 
 from __future__ import annotations
@@ -32,10 +35,13 @@ from backend.domain.turnaround import (
     REMINDER_TIMELINE,
     ReminderKind,
     ReminderState,
+    TaskStage,
     minutes_left,
+    task_stage,
 )
 from backend.services import settings_store, timeline
 from backend.services.base import Services, Tx, transaction
+from backend.services.reporting import er_duty
 
 logger = logging.getLogger(__name__)
 # Deadlines further in the past than this are not chased any more (the escalation already went out).
@@ -60,11 +66,36 @@ def _users_with_role(tx: Tx, role: str, dept_code: str | None = None) -> list[in
 
 
 def recipients(tx: Tx, exam: Exam) -> list[int]:
-    """Who reads this exam: its report's author, else the department's radiologists."""
+    """Who holds this exam's report task now (see the module docstring)."""
     author = tx.session.scalars(select(Report.author_id).where(Report.exam_id == exam.id)).first()
+    stage = task_stage(exam.report_status)
+    if stage is TaskStage.REVIEW:
+        pool = er_duty.on_duty_now(tx, exam.modality_code, roles=frozenset({Role.SENIOR_RADIOLOGIST}))
+        seniors = pool or _users_with_role(tx, Role.SENIOR_RADIOLOGIST)
+        return [u for u in seniors if u != author]
+    if stage is TaskStage.FINISHED:
+        return []
     if author is not None:
         return [author]
-    return _users_with_role(tx, Role.RADIOLOGIST, "USD" if exam.modality_code == "US" else "RAD")
+    duty = er_duty.on_duty_now(tx, exam.modality_code,
+                               roles=frozenset({Role.RADIOLOGIST, Role.SENIOR_RADIOLOGIST}))
+    return duty or _users_with_role(tx, Role.RADIOLOGIST, "USD" if exam.modality_code == "US" else "RAD")
+
+
+def _close_others(tx: Tx, exam_id: int, keep: list[int], *, kind: ReminderKind = ReminderKind.DUE) -> int:
+    """Close the open reminders of this exam whose doctor no longer holds the task, and clear their popups."""
+    rows = list(tx.session.execute(select(ErReminder.id, ErReminder.recipient_id).where(
+        ErReminder.exam_id == exam_id, ErReminder.kind == kind.value, ErReminder.state.in_(OPEN_REMINDER),
+        ErReminder.recipient_id.not_in(keep))))
+    n = 0
+    for rid, user_id in rows:
+        res = tx.session.execute(update(ErReminder).where(ErReminder.id == rid, ErReminder.state.in_(OPEN_REMINDER))
+                                 .values(state=ReminderState.CLOSED.value, acted_at=tx.now)
+                                 .execution_options(synchronize_session=False))
+        if res.rowcount == 1:  # type: ignore[attr-defined]
+            tx.publish(Event(EventName.ER_REMINDER_CLEARED, {"id": rid}, rooms=(f"user:{user_id}",)))
+            n += 1
+    return n
 
 
 def _payload(tx: Tx, r: ErReminder, exam: Exam) -> dict[str, Any]:
@@ -113,7 +144,9 @@ def scan(svc: Services) -> dict[str, int]:
         after = timedelta(minutes=int(settings_store.get_in(tx, "er.escalate_after_min")))
         seniors = _users_with_role(tx, Role.SENIOR_RADIOLOGIST) if escalate else []
         for exam in _due_exams(tx, tx.now + lead):
-            for user_id in recipients(tx, exam):
+            holders = recipients(tx, exam)
+            counts["closed"] += _close_others(tx, exam.id, holders)
+            for user_id in holders:
                 if (r := _create(tx, exam, user_id, ReminderKind.DUE)) is not None:
                     _push(tx, r, exam, TimelineKind.ER_REMINDER_SHOWN)
                     counts["shown"] += 1
@@ -124,7 +157,7 @@ def scan(svc: Services) -> dict[str, int]:
                         _push(tx, r, exam, TimelineKind.ER_REMINDER_ESCALATED)
                         counts["escalated"] += 1
         counts["resumed"] = _wake_snoozed(tx)
-        counts["closed"] = _close_done(tx)
+        counts["closed"] += _close_done(tx)
     if any(counts.values()):
         logger.info("er reminders: %s", counts)
     return counts
@@ -197,6 +230,8 @@ def act(svc: Services, reminder_id: int, action: str, *, by: Actor, reason: str 
         r.state, r.reason, r.acted_at, r.snooze_until = state.value, reason or r.reason, tx.now, until
         timeline.append(tx, exam, REMINDER_TIMELINE[state], by, rooms=(f"user:{by.id}",), reminder_id=r.id,
                         reason=reason, snooze_min=snooze_min if until else None)
+        if state is ReminderState.OPENED and r.kind == ReminderKind.DUE:
+            _close_others(tx, exam.id, [r.recipient_id])  # one doctor took it: the others' popups go (item 2)
         return {"id": r.id, "exam_id": exam.id, "state": state.value,
                 "snooze_until": until.isoformat() if until else None, "url": report_url(exam.accession)}
 

@@ -5,16 +5,43 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from backend.db.models import Campus, CriticalValue, Exam, ExamItem, Report, ReportTemplate, ReportVersion, Room, User
+from backend.db.models import (
+    Campus,
+    CriticalValue,
+    Department,
+    Exam,
+    ExamItem,
+    Report,
+    ReportTemplate,
+    ReportVersion,
+    Room,
+    User,
+)
 from backend.domain.actor import Actor
-from backend.domain.enums import Role
+from backend.domain.enums import PatientClass, Priority, Role
 from backend.domain.errors import NotFound
-from backend.domain.exam_flow import PERFORMED, performed
+from backend.domain.exam_flow import NO_REPORT_EXPECTED, PERFORMED, performed
 from backend.domain.permissions import Perm
-from backend.domain.report_flow import EDITABLE_REPORT, REPORT_STATUS_LABELS, REPORT_TO_WRITE, ReportStatus
+from backend.domain.report_flow import (
+    EDITABLE_REPORT,
+    REPORT_DONE,
+    REPORT_STATUS_LABELS,
+    REPORT_TO_WRITE,
+    ReportStatus,
+)
 from backend.domain.report_sections import initial_sections
+from backend.domain.turnaround import (
+    DEFAULT_READING_DEPARTMENT,
+    READING_DEPARTMENT,
+    TaskStage,
+    countdown_text,
+    minutes_left,
+    needs_reminder,
+    task_stage,
+    worklist_key,
+)
 from backend.services.base import Services, Tx, transaction
 from backend.services.orders.exam_list import exam_row
 
@@ -81,7 +108,7 @@ def exam_summary(tx: Tx, exam_id: int) -> dict[str, Any]:
     row = tx.session.execute(_exam_query().where(Exam.id == exam_id)).first()
     if row is None:
         raise NotFound(f"检查不存在：{exam_id}", code="exam_not_found")
-    return exam_row(row[0], row[1], row[2], row[3], row[4], tx.tz)
+    return _deadline(exam_row(row[0], row[1], row[2], row[3], row[4], tx.tz), row[0], tx)
 
 
 def _version_dict(v: ReportVersion, names: dict[int, str], tx: Tx) -> dict[str, Any]:
@@ -166,14 +193,68 @@ def _with_report(tx: Tx, rows: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _deadline(item: dict[str, Any], exam: Exam, tx: Tx) -> dict[str, Any]:
+    """Mark an emergency exam with its report deadline and a countdown (issue 15 item 3)."""
+    urgent = needs_reminder(patient_class=exam.patient_class, priority=exam.priority)
+    pinned = urgent and exam.report_due_at is not None
+    left = minutes_left(exam.report_due_at, tx.now) if pinned and exam.report_due_at else None
+    return item | {"emergency": pinned, "minutes_left": left,
+                   "countdown": countdown_text(left) if left is not None else "",
+                   "due_local": local(exam.report_due_at, tx) if pinned else ""}
+
+
+def _my_department(tx: Tx, by: Actor) -> str | None:
+    if by.department_id is None:
+        return None
+    dept = tx.session.get(Department, by.department_id)
+    return dept.code if dept else None
+
+
 def to_write(svc: Services, *, by: Actor, limit: int = 200) -> list[dict[str, Any]]:
-    """Exams in progress or completed whose report is not yet submitted or approved, oldest first."""
+    """Exams in progress or completed whose report is not yet submitted or approved: emergency exams with a
+    deadline pinned on top (soonest first, with a countdown), then the rest by registration time. A doctor of
+    an imaging department sees the modalities that department reads (ultrasound stays with 超声科)."""
     by.require(Perm.REPORT_WRITE)
     with transaction(svc, readonly=True) as tx:
-        rows = tx.session.execute(_exam_query().where(
-            Exam.status.in_(PERFORMED), Exam.report_status.in_(REPORT_TO_WRITE)).order_by(Exam.created_at, Exam.id)
-            .limit(min(limit, 500))).all()
-        return _with_report(tx, list(rows))
+        q = _exam_query().where(Exam.status.in_(PERFORMED), Exam.report_status.in_(REPORT_TO_WRITE))
+        dept = _my_department(tx, by)
+        if dept == "USD":
+            q = q.where(Exam.modality_code.in_([m for m, d in READING_DEPARTMENT.items() if d == dept]))
+        elif dept == DEFAULT_READING_DEPARTMENT:
+            q = q.where(Exam.modality_code.not_in(list(READING_DEPARTMENT)))
+        pinned = list(tx.session.execute(q.where(Exam.report_due_at.is_not(None), or_(
+            Exam.patient_class == PatientClass.EMERGENCY, Exam.priority == Priority.STAT))
+            .order_by(Exam.report_due_at, Exam.id).limit(min(limit, 500))).all())
+        rest = list(tx.session.execute(q.order_by(Exam.created_at, Exam.id).limit(min(limit, 500))).all())
+        seen = {r[0].id for r in pinned}
+        rows = [*pinned, *[r for r in rest if r[0].id not in seen]]
+        rows.sort(key=lambda r: worklist_key(
+            urgent=needs_reminder(patient_class=r[0].patient_class, priority=r[0].priority),
+            due_at=r[0].report_due_at, created_at=r[0].created_at, exam_id=r[0].id))
+        rows = rows[:min(limit, 500)]
+        by_id = {r[0].id: r[0] for r in rows}
+        return [_deadline(i, by_id[i["id"]], tx) for i in _with_report(tx, rows)]
+
+
+def overdue_board(svc: Services, *, by: Actor) -> list[dict[str, Any]]:
+    """The department head's board of emergency reports past their deadline and not yet approved, longest
+    overdue first, with who holds each now (writer or review pool) (issue 15 item 3)."""
+    by.require(Perm.REPORT_APPROVE)
+    with transaction(svc, readonly=True) as tx:
+        rows = list(tx.session.execute(_exam_query().where(
+            Exam.report_due_at.is_not(None), Exam.report_due_at < tx.now,
+            Exam.report_status.not_in(REPORT_DONE), Exam.status.not_in(NO_REPORT_EXPECTED),
+            or_(Exam.patient_class == PatientClass.EMERGENCY, Exam.priority == Priority.STAT))
+            .order_by(Exam.report_due_at, Exam.id).limit(500)).all())
+        by_id = {r[0].id: r[0] for r in rows}
+        out = []
+        for i in _with_report(tx, rows):
+            exam = by_id[i["id"]]
+            stage = task_stage(exam.report_status)
+            holder = i["report_author"] or "待认领" if stage is TaskStage.WRITE else "审核组"
+            out.append(_deadline(i, exam, tx) | {"stage_label": "待审核" if stage is TaskStage.REVIEW else "待书写",
+                                                 "holder": holder})
+        return out
 
 
 def to_review(svc: Services, *, by: Actor, limit: int = 200) -> list[dict[str, Any]]:
