@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -92,7 +93,9 @@ def config(tx: Tx, scope: str = DEFAULT_SCOPE) -> Config:
     known = scopes(tx)
     if scope not in known:
         raise InvalidInput(f"未知驾驶舱范围：{scope}；可选 {'、'.join(known)}", code="unknown_scope")
-    get = lambda key: basis(key, settings_store.get_in(tx, key))  # noqa: E731
+    def get(key: str) -> str:
+        return basis(key, settings_store.get_in(tx, key))
+
     return Config(scope=scope, scope_label=known[scope]["label"], modalities=tuple(known[scope]["modalities"]),
                   completion=get("cockpit.completion_basis"), last_year=get("cockpit.last_year_basis"),
                   appointment=get("cockpit.appointment_basis"), critical_basis=get("critical.timeliness_basis"),
@@ -169,7 +172,7 @@ def _completions(this: Counter[q.Key], last: Counter[q.Key], cfg: Config) -> dic
 
 
 def _subspecialty_today(tx: Tx, at: datetime, cfg: Config) -> dict[str, Any]:
-    where = {"category": ("subspecialty",), "modality": cfg.modalities}
+    where: dict[str, Iterable[str]] = {"category": ("subspecialty",), "modality": cfg.modalities}
     today = local_day(at, tx.tz)
     if cfg.appointment == "booked":
         w = day_window(today, tx.tz)
