@@ -61,6 +61,9 @@ def scheduled_jobs() -> tuple[Job, ...]:
 
 def build_scheduler(svc: Services, jobs: tuple[Job, ...] | None = None) -> BackgroundScheduler:
     """A scheduler with every job; started only by an entrypoint, never by create_app."""
+    from backend import log_noise
+
+    log_noise.quiet_scheduler()  # two INFO lines per run, every few seconds, drowned the log (issue 14.11)
     scheduler = BackgroundScheduler(timezone="UTC")
     for job in jobs if jobs is not None else scheduled_jobs():
         scheduler.add_job(_guarded(job), "interval", args=[svc], seconds=job.every_seconds, id=job.name,
@@ -75,8 +78,8 @@ def _guarded(job: Job) -> Callable[[Services], None]:
         except Exception:  # a failing job must not kill the scheduler thread
             logger.exception("job %s failed", job.name)
             return
-        if done:  # what this process did (another scheduler logs its own share)
-            logger.info("job %s done in this process: %s", job.name, done)
+        if done:  # what this process did (another scheduler logs its own share); routine, so DEBUG
+            logger.debug("job %s done in this process: %s", job.name, done)
 
     run.__name__ = run.__qualname__ = job.name
     return run

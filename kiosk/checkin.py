@@ -111,7 +111,7 @@ def _exam_state(e: dict[str, Any], terminal: str) -> Any:
 
 def _exam_list(found: dict[str, Any], terminal: str) -> Any:
     def cls(e: dict[str, Any]) -> str:
-        return "ok" if e["ok"] else ("done" if e["reason"] == ALREADY else "bad")
+        return "ok" if e["ok"] else ("again" if e["reason"] == ALREADY else "bad")
 
     rows = [html.Div([
         html.Div([html.Div(e["item"], className="name"),

@@ -74,12 +74,14 @@ def _seed_images_in_background(settings: Settings) -> None:
 
 
 def _serve(app: Flask, settings: Settings, scheduler: BackgroundScheduler | None, helpers: list[Started]) -> int:
+    from backend import log_noise
     from backend.entrypoints.background import reports, stop_all
     from backend.realtime import socketio
     from backend.seed import DEMO_LOGINS
     from backend.services import health
 
     svc = app.extensions["radops"]
+    log_noise.install()  # the development server's lines about closed WebSockets (issue 14.11)
     life = ProcessLife(svc, lambda: reports(helpers)).start()
     if scheduler is not None:
         health.scheduler_beat(svc)

@@ -122,7 +122,7 @@ def test_slip_prints_and_a_rescan_shows_the_number_in_green(live_server: Any, pa
     page.wait_for_selector("#kiosk-scan:focus")
     page.keyboard.type(exam["accession"])
     page.keyboard.press("Enter")
-    row = page.locator(".kiosk-exam.done")
+    row = page.locator(".kiosk-exam.again")
     row.wait_for()
     assert f"已签到 {code}" in row.inner_text()
     assert row.locator(".kiosk-state-done").evaluate("e => getComputedStyle(e.firstChild).color") == \
