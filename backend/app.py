@@ -15,7 +15,8 @@ from werkzeug.routing import Map, Rule
 
 from backend import log_privacy
 from backend.api import errors as api_errors
-from backend.api.security import check_json_csrf
+from backend.api import throttle
+from backend.api.security import check_json_csrf, check_password_change
 from backend.config import Settings
 from backend.domain.text_input import check_int
 from backend.realtime import SocketIONotifier, async_mode, queue_channel, socketio
@@ -60,6 +61,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     # A wrong hall-screen layout stops the start with "file:line: reason" (QS-2).
     screens.validate_layouts(settings.layouts_dir)
 
+    throttle.init_app(app, settings.redis_url)  # sign-in failures and kiosk look-ups (issues 16.3, 14.2)
     _register_blueprints(app)
     api_errors.register_error_handlers(app)
     _register_guards(app)
@@ -111,6 +113,8 @@ def _register_guards(app: Flask) -> None:
         if (answer := _route_api(app)) is not None:
             return answer
         check_json_csrf()
+        if (answer := check_password_change()) is not None:
+            return answer
         if request.method == "GET" and request.path.startswith(PROTECTED_PREFIXES) and not session.get("user"):
             return redirect(f"/login?next={request.full_path.rstrip('?')}")
         return None
@@ -193,7 +197,13 @@ def _init_dash(app: Flask) -> None:
         external_stylesheets=["/static/vendor/css/bootstrap.min.css", "/static/radops.css"],
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    from backend.web import callback_guard
+
+    # Every callback is filed under its page's declared access and checked before it runs (issue 16.1).
+    access: dict[str, callback_guard.Access] = {}
     for module in _page_modules():
-        module.register(dash_app)
+        module.register(callback_guard.PageBinder(dash_app, callback_guard.access_of(module), access))
+    callback_guard.install(app, access)
+    app.extensions["dash_access"] = access
     dash_app.layout = dash.html.Div([dash.dcc.Location(id="url"), dash.page_container])
     app.extensions["dash"] = dash_app

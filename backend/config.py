@@ -44,6 +44,9 @@ class Settings:
     recon_destination_port: int = 11112
     recon_fault: str = "none"
     recon_delay_s: float = 30.0
+    # The embedded demo (the default): demo passwords may stay. 0 in production: whoever signs in with a
+    # demo or admin-set password must choose a new one first.
+    demo: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_(self, **changes: object) -> Settings:
@@ -97,6 +100,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                                     _int(env, "RADOPS_DICOM_PORT", base.recon_destination_port)),
         recon_fault=env.get("RADOPS_RECON_FAULT", base.recon_fault),
         recon_delay_s=float(env.get("RADOPS_RECON_DELAY_S", base.recon_delay_s)),
+        demo=_bool(env.get("RADOPS_DEMO"), True),
         extra={k: v for k, v in env.items() if k.startswith("RADOPS_X_")},
     )
 

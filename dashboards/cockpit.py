@@ -14,9 +14,12 @@ from dash_socketio import DashSocketIO
 from backend.domain.actor import Actor
 from backend.domain.catalog import Audience, listens
 from backend.domain.permissions import Perm
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, socket_options
 from dashboards import cockpit_view as view
 from panels.shell import refusal, staff_page
+
+ACCESS = staff(Perm.COCKPIT_VIEW)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/cockpit"
 LIVE_EVENTS = listens(Audience.COCKPIT)

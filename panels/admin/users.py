@@ -11,13 +11,17 @@ from dash import Input, Output, State, html
 from backend.domain.actor import Actor
 from backend.domain.enums import ROLE_LABELS
 from backend.domain.errors import DomainError, InvalidInput
+from backend.domain.permissions import Perm
 from backend.services import auth
 from backend.services.admin import items as admin_catalog
 from backend.services.admin import users as admin_users
 from backend.services.base import Services
+from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.admin.crud import CrudSpec, FormField, alert, bind, crud_body, current_actor, error_alert
 from panels.admin.nav import admin_page, register_admin_page
+
+ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/admin/users"
 

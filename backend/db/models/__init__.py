@@ -19,6 +19,7 @@ from backend.db.models.org import (
 )
 from backend.db.models.reports import CriticalValue, Report, ReportTemplate, ReportVersion
 from backend.db.models.screens import Screen
+from backend.db.models.security import Device, UserSession
 from backend.db.models.system import Counter, Outbox, Setting
 from backend.db.models.ultrasound import Shift, ShiftGroup, ShiftQueue, ShiftSession
 
@@ -33,6 +34,7 @@ __all__ = [
     "CriticalValue",
     "DataApiUsage",
     "Department",
+    "Device",
     "ErReminder",
     "Exam",
     "ExamEvent",
@@ -58,4 +60,5 @@ __all__ = [
     "Slot",
     "User",
     "UserRole",
+    "UserSession",
 ]
