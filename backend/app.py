@@ -105,6 +105,9 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (admin.bp, admin_access.bp, auth.bp, cockpit.bp, exams.bp, health.bp, kiosk.bp, openapi.bp,
                orders.bp, reports.bp, rooms.bp, ultrasound.bp, routes.bp, data_api.bp):
         app.register_blueprint(bp)
+    from backend.api import devices  # enrolled kiosks and screens, sessions (issues 14.2, 16.2)
+
+    app.register_blueprint(devices.bp)
 
 
 def _register_guards(app: Flask) -> None:
@@ -166,12 +169,25 @@ def _page_modules() -> tuple[ModuleType, ...]:
         triage,
         us_room,
     )
-    from panels.admin import api_keys, audit, data_api, items, queues, rooms, screens, settings, shifts, slots, users
+    from panels.admin import (
+        api_keys,
+        audit,
+        data_api,
+        devices,  # enrolled kiosks and hall screens (issue 14.2)
+        items,
+        queues,
+        rooms,
+        screens,
+        settings,
+        shifts,
+        slots,
+        users,
+    )
     from signage import hall_screen
 
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
-            users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api)
+            users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api, devices)
 
 
 def _init_dash(app: Flask) -> None:
