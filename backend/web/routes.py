@@ -168,3 +168,16 @@ def enrol_device() -> Any:
     response.set_cookie(DEVICE_COOKIE, raw, max_age=DEVICE_COOKIE_AGE, httponly=True, samesite="Lax",
                         secure=services().settings.session_cookie_secure)
     return response
+
+
+@bp.get("/fonts/<name>")
+def font_file(name: str) -> Any:
+    """The rare-character fallback fonts of every page (radops.css), from the server's own Debian packages."""
+    from flask import abort, send_file
+
+    from backend.services.reporting.fonts import HANAZONO
+
+    path = next((p for p in HANAZONO if p.name == name and p.is_file()), None)
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype="font/ttf", max_age=30 * 86400)
