@@ -41,10 +41,12 @@ def _digest(secret: str) -> str:
 
 
 def _target(tx: Tx, kind: str, code: str) -> KioskTerminal | Screen:
-    model = KioskTerminal if kind == "kiosk" else Screen
-    # A hall screen's address may name it by id (/screens/3) as well as by code.
-    cond = model.id == int(code) if kind == "screen" and code.isdigit() else model.code == code  # type: ignore[attr-defined]
-    row = tx.session.scalars(select(model).where(cond)).first()
+    row: KioskTerminal | Screen | None
+    if kind == "kiosk":
+        row = tx.session.scalars(select(KioskTerminal).where(KioskTerminal.code == code)).first()
+    else:  # a hall screen's address may name it by id (/screens/3) as well as by code
+        cond = Screen.id == int(code) if code.isdigit() else Screen.code == code
+        row = tx.session.scalars(select(Screen).where(cond)).first()
     if row is None:
         raise NotFound(f"{KINDS.get(kind, '设备')}不存在：{code}", code="unknown_device_target")
     return row

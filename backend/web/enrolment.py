@@ -23,7 +23,7 @@ def gate(kind: str, target: str, *, path: str, preview: Perm | None = None) -> A
     if preview is not None and dev is None and (who := page_actor()) is not None and who.can(preview):
         return None
     label = f"{devices.KINDS.get(kind, '设备')} {target}"
-    lines = [html.H1(f"本设备尚未启用为{label}")]
+    lines: list[Any] = [html.H1(f"本设备尚未启用为{label}")]
     if dev is not None:
         lines.append(html.P(f"本设备已启用为{devices.KINDS.get(dev.kind, '设备')} {dev.name}。"))
     admin = page_actor()
