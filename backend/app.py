@@ -15,7 +15,8 @@ from werkzeug.routing import Map, Rule
 
 from backend import log_privacy
 from backend.api import errors as api_errors
-from backend.api.security import check_json_csrf
+from backend.api import throttle
+from backend.api.security import check_json_csrf, check_password_change
 from backend.config import Settings
 from backend.domain.text_input import check_int
 from backend.realtime import SocketIONotifier, async_mode, queue_channel, socketio
@@ -62,6 +63,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Flask:
     # A wrong hall-screen layout stops the start with "file:line: reason" (QS-2).
     screens.validate_layouts(settings.layouts_dir)
 
+    throttle.init_app(app, settings.redis_url)  # sign-in failures and kiosk look-ups (issues 16.3, 14.2)
     _register_blueprints(app)
     api_errors.register_error_handlers(app)
     _register_guards(app)
@@ -106,6 +108,9 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (admin.bp, admin_access.bp, auth.bp, cockpit.bp, exams.bp, health.bp, kiosk.bp, openapi.bp,
                orders.bp, reports.bp, rooms.bp, ultrasound.bp, routes.bp, data_api.bp, dicomweb.bp):
         app.register_blueprint(bp)
+    from backend.api import devices  # enrolled kiosks and screens, sessions (issues 14.2, 16.2)
+
+    app.register_blueprint(devices.bp)
 
 
 def _register_guards(app: Flask) -> None:
@@ -114,6 +119,8 @@ def _register_guards(app: Flask) -> None:
         if (answer := _route_api(app)) is not None:
             return answer
         check_json_csrf()
+        if (answer := check_password_change()) is not None:
+            return answer
         if request.method == "GET" and request.path.startswith(PROTECTED_PREFIXES) and not session.get("user"):
             return redirect(f"/login?next={request.full_path.rstrip('?')}")
         return None
@@ -173,6 +180,7 @@ def _page_modules() -> tuple[ModuleType, ...]:
         api_keys,
         audit,
         data_api,
+        devices,  # enrolled kiosks and hall screens (issue 14.2)
         dicom_nodes,
         items,
         queues,
@@ -188,7 +196,7 @@ def _page_modules() -> tuple[ModuleType, ...]:
 
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
-            users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api,
+            users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api, devices,
             interface_monitor, dicom_nodes, unmatched_studies, viewer, er_overdue, admin_er_duty)
 
 
@@ -215,7 +223,13 @@ def _init_dash(app: Flask) -> None:
         external_stylesheets=["/static/vendor/css/bootstrap.min.css", "/static/radops.css"],
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    from backend.web import callback_guard
+
+    # Every callback is filed under its page's declared access and checked before it runs (issue 16.1).
+    access: dict[str, callback_guard.Access] = {}
     for module in _page_modules():
-        module.register(dash_app)
+        module.register(callback_guard.PageBinder(dash_app, callback_guard.access_of(module), access))
+    callback_guard.install(app, access)
+    app.extensions["dash_access"] = access
     dash_app.layout = dash.html.Div([dash.dcc.Location(id="url"), dash.page_container])
     app.extensions["dash"] = dash_app

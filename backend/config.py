@@ -67,6 +67,9 @@ class Settings:
     image_s3_region: str = "cn-hangzhou"
     image_s3_access_key: str = ""
     image_s3_secret_key: str = ""
+    # The embedded demo (the default): demo passwords may stay. 0 in production: whoever signs in with a
+    # demo or admin-set password must choose a new one first.
+    demo: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def with_(self, **changes: object) -> Settings:
@@ -138,6 +141,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         image_s3_region=env.get("RADOPS_IMAGE_S3_REGION", base.image_s3_region),
         image_s3_access_key=env.get("RADOPS_IMAGE_S3_ACCESS_KEY", base.image_s3_access_key),
         image_s3_secret_key=env.get("RADOPS_IMAGE_S3_SECRET_KEY", base.image_s3_secret_key),
+        demo=_bool(env.get("RADOPS_DEMO"), True),
         extra={k: v for k, v in env.items() if k.startswith("RADOPS_X_")},
     )
 

@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import uuid
+from typing import Any
 
 import httpx
 from _common import ROOT, default_url, emit, normalize, percentile
@@ -46,15 +47,31 @@ ITEMS = ("DR-CHEST", "US-ABD", "US-BREAST")
 WARM_UP = 30
 
 
-def _prepare(url: str, patients: int) -> tuple[list[str], str]:
-    """Migrate, seed the reference data, register one exam per new patient; return MRNs and an API key."""
+def _terminals(svc: Any, run: str, kiosks: int) -> list[tuple[str, str]]:
+    """One enrolled terminal per simulated kiosk (like K1, with its own device key): each kiosk has its own
+    per-terminal rate limit, as in the hall. Returns (terminal code, device key) pairs."""
+    from sqlalchemy import select
+
+    from backend.db.models import KioskTerminal
+    from backend.domain.actor import SYSTEM
+    from backend.services import devices
+
+    with svc.session_factory() as s, s.begin():
+        k1 = s.scalars(select(KioskTerminal).where(KioskTerminal.code == "K1")).one()
+        codes = [f"B{run}{i:02d}" for i in range(kiosks)]
+        s.add_all([KioskTerminal(code=c, name=f"压测自助机 {i}", campus_id=k1.campus_id, queue_codes=k1.queue_codes,
+                                 display_profile="portrait", active=True) for i, c in enumerate(codes)])
+    return [(c, devices.enrol(svc, "kiosk", c, by=SYSTEM)) for c in codes]
+
+
+def _prepare(url: str, patients: int, kiosks: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """Migrate, seed the reference data, register one exam per new patient; return MRNs and the terminals."""
     from backend.bootstrap import build_services
     from backend.config import Settings
     from backend.db.migrate import upgrade
     from backend.domain.actor import SYSTEM
     from backend.domain.registration import OrderData, PatientData
     from backend.seed.reference import seed_reference
-    from backend.services import auth
     from backend.services.orders import registration
 
     upgrade(url)
@@ -65,12 +82,17 @@ def _prepare(url: str, patients: int) -> tuple[list[str], str]:
     for i, mrn in enumerate(mrns):
         registration.register(svc, OrderData(patient=PatientData(mrn=mrn, name="测试患者"),
                                              item_code=ITEMS[i % len(ITEMS)]), by=SYSTEM)
-    return mrns, auth.create_api_key(svc, "bench kiosks", ["exam.operate"], by=SYSTEM)
+    from backend.services.admin import system as admin_system
+
+    # Saturated mode posts as fast as answers come: lift the per-terminal limit to its maximum.
+    admin_system.change_setting(svc, "kiosk.rate_per_min", 600, by=SYSTEM)
+    return mrns, _terminals(svc, run, kiosks)
 
 
-def _kiosk(base: str, key: str, work: queue.Queue[str], out: list[float], errors: list[str], *,
+def _kiosk(base: str, terminal: tuple[str, str], work: queue.Queue[str], out: list[float], errors: list[str], *,
            interval: float, rng: random.Random) -> None:
-    with httpx.Client(base_url=base, timeout=60, headers={"X-API-Key": key}) as client:
+    code, key = terminal
+    with httpx.Client(base_url=base, timeout=60, headers={"X-Device-Key": key}) as client:
         due = time.perf_counter() + rng.uniform(0, interval)
         while True:
             if interval:
@@ -81,19 +103,20 @@ def _kiosk(base: str, key: str, work: queue.Queue[str], out: list[float], errors
             except queue.Empty:
                 return
             t0 = time.perf_counter()
-            resp = client.post("/api/kiosk/checkin", json={"terminal": "K1", "method": "mrn", "code": mrn})
+            resp = client.post("/api/kiosk/checkin", json={"terminal": code, "method": "mrn", "code": mrn})
             out.append(time.perf_counter() - t0)
             if resp.status_code != 200 or not all(r["ok"] for r in resp.json()["results"]):
                 errors.append(f"{resp.status_code} {resp.text[:160]}")
 
 
-def _drive(base: str, key: str, mrns: list[str], *, kiosks: int, interval: float) -> dict[str, object]:
+def _drive(base: str, terminals: list[tuple[str, str]], mrns: list[str], *, kiosks: int,
+           interval: float) -> dict[str, object]:
     work: queue.Queue[str] = queue.Queue()
     for m in mrns:
         work.put(m)
     lat: list[float] = []
     errors: list[str] = []
-    threads = [threading.Thread(target=_kiosk, args=(base, key, work, lat, errors),
+    threads = [threading.Thread(target=_kiosk, args=(base, terminals[i], work, lat, errors),
                                 kwargs={"interval": interval, "rng": random.Random(i)}) for i in range(kiosks)]
     t0 = time.perf_counter()
     for t in threads:
@@ -108,7 +131,7 @@ def _drive(base: str, key: str, mrns: list[str], *, kiosks: int, interval: float
 
 
 def run(url: str, *, kiosks: int, patients: int, interval: float, modes: list[str]) -> None:
-    mrns, key = _prepare(url, patients * len(modes) + WARM_UP)
+    mrns, terminals = _prepare(url, patients * len(modes) + WARM_UP, kiosks)
     proc = subprocess.Popen([sys.executable, "-c", SERVER, url, "1800"], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
@@ -117,10 +140,10 @@ def run(url: str, *, kiosks: int, patients: int, interval: float, modes: list[st
         base = f"http://127.0.0.1:{ready[1]}"
         httpx.get(f"{base}/api/health", timeout=30)  # the first request sets up Dash; keep it out of the figures
         # Warm-up, not counted: the first check-ins fill the connection pool and SQLAlchemy's statement cache.
-        _drive(base, key, mrns[-WARM_UP:], kiosks=10, interval=0.0)
+        _drive(base, terminals, mrns[-WARM_UP:], kiosks=min(10, kiosks), interval=0.0)
         for n, mode in enumerate(modes):
             pace = interval if mode == "paced" else 0.0
-            figures = _drive(base, key, mrns[n * patients:(n + 1) * patients], kiosks=kiosks, interval=pace)
+            figures = _drive(base, terminals, mrns[n * patients:(n + 1) * patients], kiosks=kiosks, interval=pace)
             emit("kiosk_checkin", db=url.split(":", 1)[0], mode=mode, kiosks=kiosks, interval_s=pace, **figures,
                  load_avg_1m=round(os.getloadavg()[0], 1), cpus=os.cpu_count())
     finally:

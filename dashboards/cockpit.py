@@ -18,9 +18,12 @@ from backend.domain.errors import DomainError
 from backend.domain.metrics import DEFAULT_SCOPE
 from backend.domain.permissions import Perm
 from backend.services.cockpit import board
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services, socket_options
 from dashboards import cockpit_view as view
 from panels.shell import refusal, staff_page
+
+ACCESS = staff(Perm.COCKPIT_VIEW)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/cockpit"
 LIVE_EVENTS = listens(Audience.COCKPIT)

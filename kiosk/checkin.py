@@ -8,11 +8,17 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
+from backend.domain.actor import Actor
 from backend.domain.checkin import Refusal
-from backend.domain.errors import DomainError
+from backend.domain.errors import DomainError, Unauthenticated
 from backend.domain.queue_flow import MISSED_INSTRUCTION
 from backend.services.patient_flow import checkin, kiosks
-from backend.web.context import services
+from backend.web import enrolment
+from backend.web.callback_guard import device
+from backend.web.context import device_actor, kiosk_throttle, services
+from backend.web.sealed import seal, unseal
+
+ACCESS = device("kiosk")  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 MODES = {"barcode": "扫描条码", "evoucher": "医保电子凭证", "mrn": "输入病案号"}
 HINTS = {"barcode": "请将检查单或就诊卡条码对准扫描口", "evoucher": "请打开医保电子凭证二维码，对准扫描口",
@@ -56,6 +62,8 @@ def layout(terminal: str | None = None, **_: Any) -> Any:
     except DomainError as exc:
         return html.Div([html.Link(rel="stylesheet", href="/static/kiosk.css"),
                          html.Div(exc.message, className="kiosk-error")], className="kiosk")
+    if (not_enrolled := enrolment.gate("kiosk", info["code"], path=f"/kiosk/{info['code']}")) is not None:
+        return not_enrolled  # only the device an admin enrolled as this kiosk shows it (issue 14.2)
     return html.Div([
         html.Link(rel="stylesheet", href="/static/kiosk.css"),
         dcc.Store(id="kiosk-terminal", data=info["code"]),
@@ -166,20 +174,44 @@ IDLE_JS = """function(n, last, idle, found) { var since = Date.now() - (last || 
 HOME: dict[str, Any] = {"view": None, "found": None, "mode": "barcode", "scan": "", "mrn": ""}
 
 
+def _kiosk() -> Actor:
+    """The enrolled kiosk calling (the callback guard admits no one else); never the page's terminal state."""
+    dev = device_actor()
+    if dev is None or dev.kind != "kiosk":
+        raise Unauthenticated("本设备未启用", code="device_not_enrolled")
+    return dev
+
+
+# How long an identified patient's code may wait for 全部签到 (sealed in the page, never readable there).
+FOUND_MAX_AGE_S = 600
+
+
 def _lookup(terminal: str, mode: str, code: str) -> tuple[Any, Any]:
     """(view, found) after identifying a patient; an unknown code shows its reason in plain Chinese."""
     svc = services()
     try:
-        found = checkin.lookup(svc, terminal, mode, code, by=kiosks.kiosk_actor(svc, terminal))
+        kiosk_throttle(terminal)
+        found = checkin.lookup(svc, terminal, mode, code, by=_kiosk())
     except DomainError as exc:
         return html.Div(exc.message, className="kiosk-error", id="kiosk-message"), None
     return _exam_list(found, terminal), found
 
 
+def _client_found(found: dict[str, Any], method: str, code: str, terminal: str) -> dict[str, Any]:
+    """What the page keeps: display fields and a sealed token; no accession, exam id or voucher payload."""
+    keep = ("item", "scheduled", "status_label", "ok", "message")
+    return {"masked_name": found["masked_name"], "exams": [{k: e[k] for k in keep} for e in found["exams"]],
+            "token": seal({"method": method, "code": code, "terminal": terminal}, purpose="kiosk-found")}
+
+
 def _check_in(terminal: str, found: dict[str, Any]) -> Any:
     svc = services()
+    sealed = unseal(str(found.get("token", "")), purpose="kiosk-found", max_age_s=FOUND_MAX_AGE_S)
+    if sealed is None or sealed.get("terminal") != terminal:
+        return html.Div("操作超时，请重新扫码", className="kiosk-error", id="kiosk-message")
     try:
-        out = checkin.check_in(svc, terminal, found["method"], found["code"], by=kiosks.kiosk_actor(svc, terminal))
+        kiosk_throttle(terminal)
+        out = checkin.check_in(svc, terminal, sealed["method"], sealed["code"], by=_kiosk())
     except DomainError as exc:
         return html.Div(exc.message, className="kiosk-error", id="kiosk-message")
     return _results(out, terminal)
@@ -198,7 +230,7 @@ def _step(trigger: Any, st: dict[str, Any], terminal: str) -> dict[str, Any]:
         method = "mrn" if trigger == "kiosk-mrn-ok" else st["mode"]
         view, found = _lookup(terminal, method, code)
         if found is not None:
-            found = {**found, "method": method, "code": code}
+            found = _client_found(found, method, code, terminal)
         return {**st, "view": view, "found": found, "scan": "", "mrn": ""}
     if trigger == "kiosk-checkin" and st["found"]:
         return {**st, "view": _check_in(terminal, st["found"]), "found": None}
@@ -207,7 +239,8 @@ def _step(trigger: Any, st: dict[str, Any], terminal: str) -> dict[str, Any]:
 
 def kiosk_main(*args: Any) -> tuple[Any, ...]:
     """Every kiosk action in one place: the screen is a small state machine."""
-    scan, mrn, mode, found, terminal, activity = args[-6:]
+    scan, mrn, mode, found, _state_terminal, activity = args[-6:]
+    terminal = _kiosk().name  # the enrolled device's terminal, whatever the page's state says
     if ctx.triggered_id == "kiosk-timeout" and not args[4]:
         return (dash.no_update,) * 14
     st = _step(ctx.triggered_id, {"view": dash.no_update, "found": found, "mode": mode or "barcode",

@@ -15,7 +15,11 @@ from reportlab.graphics.barcode import createBarcodeDrawing
 from backend.domain.errors import DomainError
 from backend.domain.queue_flow import MISSED_INSTRUCTION
 from backend.services.patient_flow import kiosks
+from backend.web import enrolment
+from backend.web.callback_guard import device
 from backend.web.context import services
+
+ACCESS = device("kiosk")  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 
 def barcode_svg(value: str) -> str:
@@ -32,6 +36,8 @@ def layout(terminal: str | None = None, ticket_id: str | None = None, **_: Any) 
         info = kiosks.terminal_info(services(), terminal or "")
     except (DomainError, ValueError):
         return html.Div("凭条不存在", className="kiosk-error")
+    if (not_enrolled := enrolment.gate("kiosk", info["code"], path=f"/kiosk/{info['code']}")) is not None:
+        return not_enrolled  # a slip is printed by the kiosk that checked the patient in, nobody else
     return html.Div([
         html.Link(rel="stylesheet", href="/static/kiosk.css"),
         html.Div([

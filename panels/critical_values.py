@@ -15,8 +15,11 @@ from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services import settings_store
 from backend.services.reporting import critical_values
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services
 from panels.shell import staff_page
+
+ACCESS = staff(Perm.CRITICAL_MANAGE)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/critical"
 

@@ -11,9 +11,12 @@ from dash import html
 from backend.domain.actor import Actor
 from backend.domain.permissions import Perm
 from backend.services.reporting import queries
+from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.report_queue import queue_page
 from panels.report_widgets import countdown_badge
+
+ACCESS = staff(Perm.REPORT_APPROVE)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/er-overdue"
 COLUMNS = [

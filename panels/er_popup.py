@@ -20,7 +20,10 @@ from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.reporting import er_reminders
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services, socket_options
+
+ACCESS = staff()  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 POLL_MS = 30_000
 EVENTS = listens(Audience.ER_POPUP)

@@ -16,6 +16,7 @@ from backend.domain.errors import DomainError
 from backend.domain.exam_query import MAX_PAGE, ExamFilter
 from backend.domain.permissions import Perm
 from backend.services.orders import catalog, exam_list
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services, socket_options
 from panels import exam_list_menu
 from panels.exam_table import (
@@ -27,6 +28,8 @@ from panels.exam_table import (
     table,
 )
 from panels.shell import staff_page
+
+ACCESS = staff(Perm.EXAM_READ)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/exams"
 PAGE_SIZE = 50

@@ -19,8 +19,11 @@ from backend.domain.errors import DomainError, InvalidInput
 from backend.domain.interface_monitor import DIRECTION_LABELS, STATE_LABELS, MessageState, reason_label
 from backend.domain.permissions import Perm
 from backend.services.orders import interface_monitor as monitor
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services
 from panels.shell import EXPIRED, staff_page
+
+ACCESS = staff(monitor.VIEW)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/interfaces"
 STATE_COLORS = {MessageState.ACCEPTED: "success", MessageState.REFUSED: "danger", MessageState.RESOLVED: "info",

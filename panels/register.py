@@ -14,9 +14,12 @@ from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.domain.registration import OrderData, PatientData, slot_required
 from backend.services.orders import catalog, patient_lookup, registration
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services
 from panels.register_form import HIDDEN, order_card, patient_card, slot_card
 from panels.shell import EXPIRED, staff_page
+
+ACCESS = staff(Perm.EXAM_REGISTER)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/register"
 PATIENT_FIELDS = ["reg-name", "reg-sex", "reg-birth", "reg-idcard", "reg-phone", "reg-insurance", "reg-cadre"]

@@ -16,9 +16,12 @@ from backend.domain.permissions import Perm
 from backend.domain.report_flow import ReportStatus
 from backend.services.reporting import critical_values, queries
 from backend.services.reporting import reports as reporting
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services
 from panels.report_widgets import exam_header, status_badge, versions_table
 from panels.shell import EXPIRED, staff_page
+
+ACCESS = staff(Perm.REPORT_WRITE)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/reports/<accession>"
 ACTIONS = ["rep-save", "rep-submit", "rep-approve", "rep-return", "rep-amend", "rep-critical"]

@@ -10,8 +10,11 @@ from dash import html
 from backend.domain.actor import Actor
 from backend.domain.permissions import Perm
 from backend.services.reporting import queries
+from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.report_queue import queue_page
+
+ACCESS = staff(Perm.REPORT_APPROVE)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/review"
 COLUMNS = [

@@ -10,9 +10,12 @@ import dash_bootstrap_components as dbc
 from backend.domain.actor import Actor
 from backend.domain.permissions import Perm
 from backend.services.reporting import queries
+from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.report_queue import queue_page
 from panels.report_widgets import STATUS_COLORS, countdown_badge
+
+ACCESS = staff(Perm.REPORT_WRITE)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/worklist"
 COLUMNS = [

@@ -15,8 +15,11 @@ from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.patient_flow import calling, checkin
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services, socket_options
 from panels.shell import staff_page
+
+ACCESS = staff(Perm.EXAM_OPERATE)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/room-desk"
 TICKET_EVENTS = listens(Audience.ROOM_DESK)

@@ -13,8 +13,11 @@ from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.patient_flow import shift_sessions
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services
 from panels.shell import staff_page
+
+ACCESS = staff(Perm.EXAM_READ)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/shift"
 NEXT = "/panels/us-room"

@@ -18,8 +18,11 @@ from backend.domain.catalog import Audience, listens
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.patient_flow import shift_sessions, triage, triage_board
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services, socket_options
 from panels.shell import staff_page
+
+ACCESS = staff(Perm.TRIAGE)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/triage"
 EVENTS = listens(Audience.TRIAGE_BOARD)

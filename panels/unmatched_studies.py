@@ -12,8 +12,11 @@ from dash import Input, Output, State, html
 from backend.domain.errors import DomainError, InvalidInput
 from backend.domain.permissions import Perm
 from backend.services.imaging import matching
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services
 from panels.shell import staff_page
+
+ACCESS = staff(Perm.EXAM_REGISTER)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/imaging/unmatched"
 HEADS = ("接收时间", "检查号(影像)", "患者ID", "姓名", "检查日期", "设备", "描述", "序列", "图像", "来源")

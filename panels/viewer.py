@@ -19,8 +19,11 @@ from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
 from backend.services.imaging import web
+from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.shell import staff_page
+
+ACCESS = staff(Perm.IMAGE_READ)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/viewer/<accession>"
 # Window presets (centre, width in HU) the toolbar offers; the JS reads them from the page.

@@ -12,10 +12,15 @@ import dash_socketio
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
 from backend.domain.catalog import Audience, EventName, listens
-from backend.domain.errors import DomainError
+from backend.domain.errors import DomainError, Unauthenticated
+from backend.domain.permissions import Perm
 from backend.services.patient_flow import screens
-from backend.web.context import services, socket_options
+from backend.web import enrolment
+from backend.web.callback_guard import device
+from backend.web.context import device_actor, page_actor, services, socket_options
 from signage import hall_blocks as blocks
+
+ACCESS = device("screen", or_staff=Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,9 @@ def layout(screen_id: str | None = None, **_query: Any) -> Any:
     except DomainError as exc:
         return html.Div(html.Div([html.H1("大屏未配置"), html.P(exc.message)], className="hall-error"),
                         className="hall-screen", id="hall-screen")
+    if (not_enrolled := enrolment.gate("screen", info["code"], path=f"/screens/{info['code']}",
+                                       preview=Perm.ADMIN)) is not None:
+        return not_enrolled  # which screen shows which campus is the enrolled device's, not anyone's choice
     # The clock shows site time (settings), whatever zone the screen's computer is set to.
     meta = {"screen_id": info["id"], "tz": services().settings.site_timezone,
             "blocks": {str(i): blocks.block_metrics(lay, b) for i, b in enumerate(lay.blocks)}}
@@ -66,12 +74,23 @@ def layout(screen_id: str | None = None, **_query: Any) -> Any:
     ], className="hall-screen", id="hall-screen", **{"data-layout": lay.file, "data-masked": str(info["masked"])})
 
 
+def _screen_id(meta: dict[str, Any]) -> int:
+    """The enrolled screen calling, never the page's state; only an admin's preview names its screen."""
+    dev = device_actor()
+    if dev is not None and dev.kind == "screen" and dev.id is not None:
+        return int(dev.id)
+    who = page_actor()
+    if dev is None and who is not None and who.can(Perm.ADMIN):
+        return int(meta["screen_id"])
+    raise Unauthenticated("本设备未启用", code="device_not_enrolled")
+
+
 def refresh(*args: Any) -> Any:
     """Re-read the whole screen from the database (any ticket event, reconnect, or the slow timer)."""
     meta = args[-1]
     outputs = ctx.outputs_list
     try:
-        state = screens.screen_state(services(), meta["screen_id"])
+        state = screens.screen_state(services(), _screen_id(meta))
     except DomainError:
         return [[html.Div("大屏已停用", className="hall-empty")] for _ in outputs]
     out = []
@@ -87,7 +106,7 @@ def announce(called: Any, recalled: Any, meta: dict[str, Any]) -> Any:
     if not isinstance(payload, dict) or "ticket_id" not in payload:
         return dash.no_update
     try:
-        said = screens.announcement(services(), meta["screen_id"], int(payload["ticket_id"]))
+        said = screens.announcement(services(), _screen_id(meta), int(payload["ticket_id"]))
     except DomainError:
         return dash.no_update
     if not said:

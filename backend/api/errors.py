@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from backend.domain.errors import DomainError
+from backend.domain.errors import DomainError, TooManyRequests
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Any:
         body = exc.to_dict()
-        return error_response(exc.status, body.pop("code"), body.pop("message"), **body)
+        response, status = error_response(exc.status, body.pop("code"), body.pop("message"), **body)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Any:

@@ -16,6 +16,7 @@ from backend.api.security import actor, requires, services
 from backend.api.validation import json_body
 from backend.domain.permissions import Perm
 from backend.services.patient_flow import checkin
+from backend.web.context import kiosk_throttle
 
 bp = Blueprint("kiosk", __name__)
 
@@ -37,6 +38,7 @@ class LookupBody(BaseModel):
 @requires(Perm.EXAM_OPERATE)
 def kiosk_checkin() -> Any:
     body = json_body(CheckinBody)
+    kiosk_throttle(body.terminal)
     return jsonify(checkin.check_in(services(), body.terminal, body.method, body.code, by=actor()))
 
 
@@ -46,4 +48,5 @@ def kiosk_checkin() -> Any:
 @requires(Perm.EXAM_OPERATE)
 def kiosk_lookup(terminal: str) -> Any:
     b = json_body(LookupBody)
+    kiosk_throttle(terminal)
     return jsonify(checkin.lookup(services(), terminal, b.method, b.code, by=actor()))

@@ -6,7 +6,8 @@ Tree:
     ├── Forbidden            (403)  wrong role, self-approval
     ├── InvalidInput         (400)  missing or malformed fields
     ├── Conflict             (409)  duplicate order, slot full, stale edit
-    └── InvalidTransition    (409)  a state machine refused a trigger
+    ├── InvalidTransition    (409)  a state machine refused a trigger
+    └── TooManyRequests      (429)  throttled: sign-in failures, a kiosk's look-ups
 """
 
 from __future__ import annotations
@@ -73,3 +74,14 @@ class InvalidTransition(DomainError):
         )
         self.current = current
         self.trigger = trigger
+
+
+class TooManyRequests(DomainError):
+    """Too many attempts (sign-in failures, kiosk look-ups): try again after `retry_after` seconds (429)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, retry_after=retry_after)
+        self.retry_after = retry_after

@@ -167,7 +167,8 @@ def seed_reference(settings: Settings, *, seed: int, now: datetime | None = None
         for username, display, roles, dcode in STAFF:
             if s.scalars(select(User).where(User.username == username)).first() is None:
                 u = User(username=username, display_name=display, password_hash=hash_password(passwords[username]),
-                         department_id=dept[dcode], active=True, created_at=now)
+                         department_id=dept[dcode], active=True, created_at=now,
+                         must_change_password=True)  # a demo password: changed at first sign-in outside the demo
                 u.roles = [UserRole(role=r) for r in roles]
                 s.add(u)
     engine.dispose()

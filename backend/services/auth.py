@@ -18,9 +18,10 @@ from backend.db.models import ApiKey, User, UserRole
 from backend.domain.actor import Actor
 from backend.domain.enums import ROLE_LABELS, Role
 from backend.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from backend.domain.passwords import password_problem
 from backend.domain.permissions import SCOPES, Perm, expand_scopes, permissions_of
 from backend.domain.text_input import check_text
-from backend.services import audit
+from backend.services import audit, sessions
 from backend.services.base import Services, transaction
 
 _hasher = PasswordHasher()
@@ -66,10 +67,10 @@ def create_user(
     if not username or len(username) > 64:
         raise InvalidInput("用户名不能为空且不超过 64 个字符", code="invalid_username")
     role_list = _validate_roles(roles)
-    hashed = hash_password(password)
     with transaction(svc) as tx:
         if tx.session.scalars(select(User).where(User.username == username)).first():
             raise Conflict(f"用户名已存在：{username}", code="duplicate_username")
+        hashed = hash_password(check_policy(password, username=username))
         user = User(username=username, display_name=display_name.strip() or username, password_hash=hashed,
                     department_id=department_id, created_at=tx.now, active=True)
         user.roles = [UserRole(role=r) for r in role_list]
@@ -99,13 +100,48 @@ def update_user(
                 raise InvalidInput("不能停用自己的账号", code="self_deactivate")
             user.active = active
         if password:
-            user.password_hash = hash_password(password)
+            user.password_hash = hash_password(check_policy(password, username=user.username))
+            # A password another person chose is changed by its owner at the next sign-in (outside the demo).
+            user.must_change_password = by.id != user.id
         if department_id is not None:
             user.department_id = department_id
         audit.record(tx, by, "update", "user", user.id, password_reset=bool(password))
         out = user_dict(user)
+    if password or active is False:
+        # A copied cookie must not outlive a reset password or a disabled account.
+        sessions.end_for_user(svc, user_id, reason="password_reset" if password else "deactivated")
     revoke_everywhere(svc, "user", user_id)
     return out
+
+
+def check_policy(password: str, *, username: str) -> str:
+    """The password itself when the policy accepts it; else a Chinese refusal (code weak_password)."""
+    problem = password_problem(password, username=username)
+    if problem:
+        raise InvalidInput(problem, code="weak_password")
+    return password
+
+
+def change_own_password(svc: Services, by: Actor, *, old: str, new: str, keep_session: str | None) -> None:
+    """A signed-in user replaces their password; every other session of theirs ends (a copied cookie too)."""
+    with transaction(svc) as tx:
+        user = tx.session.get(User, by.id)
+        if user is None or not user.active or not _verify(user.password_hash, old):
+            audit.record(tx, by, "password_change_failed", "user", by.id or "")
+            raise Unauthenticated("原密码错误", code="bad_credentials")
+        if new == old:
+            raise InvalidInput("新密码不能与原密码相同", code="weak_password")
+        user.password_hash = hash_password(check_policy(new, username=user.username))
+        user.must_change_password = False
+        audit.record(tx, by, "password_change", "user", user.id)
+    sessions.end_for_user(svc, int(by.id or 0), reason="password_change", keep=keep_session)
+
+
+def must_change_password(svc: Services, user_id: int) -> bool:
+    """Whether this user still signs in with a demo or admin-set password."""
+    with transaction(svc, readonly=True) as tx:
+        user = tx.session.get(User, user_id)
+        return bool(user is not None and user.must_change_password)
 
 
 def user_dict(user: User) -> dict[str, Any]:
@@ -141,6 +177,13 @@ def login(svc: Services, username: str, password: str, *, ip: str = "") -> Actor
     return actor
 
 
+def record_throttled(svc: Services, username: str, *, ip: str, retry_after: int) -> None:
+    """Audit a sign-in refused because of too many failures (the password was not even checked)."""
+    with transaction(svc) as tx:
+        anon = Actor(kind="anonymous", id=None, name=username[:64], ip=ip)
+        audit.record(tx, anon, "login_throttled", "user", "", username=username[:64], retry_after=retry_after)
+
+
 def _verify(hashed: str, password: str) -> bool:
     try:
         return _hasher.verify(hashed, password)
@@ -164,10 +207,10 @@ def _cached(svc: Services, key: str) -> Actor | None:
 def forget(svc: Services, kind: str, ident: str) -> None:
     """Drop what this process remembers about one credential (`all`: everything), e.g. on a revocation."""
     for key, hit in list(svc.cache.items()):
-        if not key.startswith("actor:"):
+        if not key.startswith(("actor:", "session:", "device:")):
             continue
-        actor = hit[1]
-        if kind == "all" or (actor.kind == kind and str(actor.id) == ident):
+        entry = hit[1]  # an Actor, a live session (kind "user") or a device (kind "device")
+        if kind == "all" or (entry.kind == kind and str(entry.id) == ident) or key == f"{kind}:{ident}":
             svc.cache.pop(key, None)
 
 

@@ -10,11 +10,14 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 
 from backend.domain.errors import DomainError, InvalidInput
-from backend.domain.permissions import SCOPE_LABELS
+from backend.domain.permissions import SCOPE_LABELS, Perm
 from backend.services import auth
+from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.admin.crud import alert, current_actor, error_alert, table
 from panels.admin.nav import admin_page, register_admin_page
+
+ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/admin/api-keys"
 COLUMNS = [("prefix", "前缀"), ("name", "名称"), ("scopes", "权限范围"), ("created_at", "创建时间"),

@@ -11,10 +11,14 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html
 
 from backend.domain.errors import DomainError, InvalidInput
+from backend.domain.permissions import Perm
 from backend.services.admin import system
+from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.admin.crud import current_actor, error_alert
 from panels.admin.nav import admin_page, register_admin_page
+
+ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/admin/audit"
 ENTITIES = [("user", "用户"), ("api_key", "API 密钥"), ("exam_item", "检查项目"), ("room", "检查室"),

@@ -12,10 +12,14 @@ from dash import Input, Output, dcc, html
 
 from backend.domain.data_datasets import DATASETS
 from backend.domain.errors import DomainError
+from backend.domain.permissions import Perm
 from backend.services.data_api import usage
+from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.admin.crud import current_actor, error_alert
 from panels.admin.nav import add_admin_link, admin_page, register_admin_page
+
+ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/admin/data-api"
 TITLE = "数据接口"

@@ -8,10 +8,14 @@ from typing import Any
 import dash
 
 from backend.domain.imaging import RIGHT_LABELS
+from backend.domain.permissions import Perm
 from backend.services.base import Services
 from backend.services.imaging import nodes
+from backend.web.callback_guard import staff
 from panels.admin.crud import CrudSpec, FormField, bind, crud_body
 from panels.admin.nav import add_admin_link, admin_page, register_admin_page
+
+ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/admin/dicom-nodes"
 TITLE = "DICOM 节点"

@@ -9,12 +9,16 @@ from typing import Any
 import dash
 from dash import html
 
+from backend.domain.permissions import Perm
 from backend.services import auth
 from backend.services.base import Services
 from backend.services.reporting import er_duty
+from backend.web.callback_guard import staff
 from panels.admin.crud import CrudSpec, FormField, bind, crud_body, current_actor
 from panels.admin.items import modality_options
 from panels.admin.nav import add_admin_link, admin_page, register_admin_page
+
+ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/admin/er-duty"
 add_admin_link(PATH, "急诊值班表")

@@ -6,12 +6,16 @@ from typing import Any
 
 import dash
 
+from backend.domain.permissions import Perm
 from backend.services.admin import org
 from backend.services.base import Services
+from backend.web.callback_guard import staff
 from panels.admin.crud import CrudSpec, FormField, bind, crud_body, current_actor
 from panels.admin.items import modality_options
 from panels.admin.nav import admin_page, register_admin_page
 from panels.admin.rooms import campus_options
+
+ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/admin/queues"
 

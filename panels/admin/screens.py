@@ -10,9 +10,13 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html, no_update
 
 from backend.domain.errors import DomainError
+from backend.domain.permissions import Perm
 from backend.services.patient_flow import screens
+from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services
 from panels.admin.nav import add_admin_link, admin_page, register_admin_page
+
+ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/admin/screens"
 PREVIEW_SCALE = 0.42

@@ -9,13 +9,17 @@ import dash
 from dash import html
 
 from backend.domain.dispatch import SLOT_TYPES
+from backend.domain.permissions import Perm
 from backend.services.admin import items as admin_catalog
 from backend.services.admin import org
 from backend.services.base import Services
 from backend.services.patient_flow import shifts
+from backend.web.callback_guard import staff
 from panels.admin.crud import CrudSpec, FormField, bind, crud_body, current_actor
 from panels.admin.nav import add_admin_link, admin_page, register_admin_page
 from panels.admin.rooms import campus_options
+
+ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 SLOT_OPTIONS = [{"label": v, "value": k} for k, v in SLOT_TYPES.items()]
 GROUPS_PATH, SHIFTS_PATH = "/admin/shift-groups", "/admin/shifts"

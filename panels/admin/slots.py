@@ -10,11 +10,15 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from backend.domain.errors import DomainError, InvalidInput
+from backend.domain.permissions import Perm
 from backend.services.admin import org
 from backend.services.admin import slots as admin_slots
+from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.admin.crud import alert, current_actor, error_alert
 from panels.admin.nav import admin_page, register_admin_page
+
+ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/admin/slots"
 WEEKDAYS = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]

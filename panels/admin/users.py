@@ -11,13 +11,17 @@ from dash import Input, Output, State, html
 from backend.domain.actor import Actor
 from backend.domain.enums import ROLE_LABELS
 from backend.domain.errors import DomainError, InvalidInput
-from backend.services import auth
+from backend.domain.permissions import Perm
+from backend.services import auth, sessions
 from backend.services.admin import items as admin_catalog
 from backend.services.admin import users as admin_users
 from backend.services.base import Services
+from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.admin.crud import CrudSpec, FormField, alert, bind, crud_body, current_actor, error_alert
 from panels.admin.nav import admin_page, register_admin_page
+
+ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/admin/users"
 
@@ -67,8 +71,11 @@ def reset_card() -> Any:
                 dbc.Col(dbc.Input(id="users-newpw", type="password", placeholder="新密码，至少 8 位", size="sm",
                                   autoComplete="new-password"), md=4),
                 dbc.Col(dbc.Button("重置密码", id="users-reset", color="secondary", size="sm"), width="auto"),
+                dbc.Col(dbc.Button("在所有设备上退出登录", id="users-signout", color="warning", size="sm"),
+                        width="auto"),
             ], className="mb-2"),
             html.Div(id="users-reset-msg"),
+            html.Div(id="users-signout-msg"),
         ]),
     ], className="shadow-sm mb-3")
 
@@ -84,6 +91,17 @@ def reset(selected: int | None, password: str | None) -> Any:
     return alert("密码已重置，请通知本人登录后修改", True, "users-reset-ok")
 
 
+def sign_out(selected: int | None) -> Any:
+    """End every session of the picked user (a lost badge, a workstation left signed in)."""
+    try:
+        if selected is None:
+            raise InvalidInput("请先在上方选择一个用户", code="no_user_selected")
+        ended = sessions.sign_out_everywhere(services(), int(selected), by=current_actor())
+    except DomainError as exc:
+        return error_alert(exc, "users-signout-error")
+    return alert(f"已结束该用户的 {ended} 个登录会话", True, "users-signout-ok")
+
+
 def layout(**_query: Any) -> Any:
     return admin_page(PATH, "用户与角色", lambda actor: html.Div([crud_body(SPEC, actor), reset_card()]))
 
@@ -93,6 +111,8 @@ def _callbacks(app: Any) -> None:
     app.callback(Output("users-reset-msg", "children"), Input("users-reset", "n_clicks"),
                  State("users-select", "value"), State("users-newpw", "value"),
                  prevent_initial_call=True)(lambda _n, sel, pw: reset(sel, pw))
+    app.callback(Output("users-signout-msg", "children"), Input("users-signout", "n_clicks"),
+                 State("users-select", "value"), prevent_initial_call=True)(lambda _n, sel: sign_out(sel))
 
 
 def register(app: dash.Dash) -> None:

@@ -101,6 +101,18 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+def enrol_device(page: Any, server: LiveServer | str, kind: str, target: str, *, svc: Any = None) -> str:
+    """Enrol this browser context as a kiosk or hall screen (what an admin does once on the device)."""
+    from backend.api.security import DEVICE_COOKIE
+    from backend.services import auth, devices
+
+    services = svc if svc is not None else server.services  # type: ignore[union-attr]
+    base = server if isinstance(server, str) else server.base
+    raw = devices.enrol(services, kind, target, by=auth.login(services, "admin", PASSWORDS["admin"]))
+    page.context.add_cookies([{"name": DEVICE_COOKIE, "value": raw, "url": base}])
+    return raw
+
+
 def login(page: Any, server: LiveServer, username: str, *, next_path: str = "") -> None:
     """Sign in through the real form."""
     page.goto(f"{server.base}/login" + (f"?next={next_path}" if next_path else ""))

@@ -28,7 +28,7 @@ def test_admin_creates_a_user_who_can_then_log_in(page, live_server, browser):
     assert "密码至少 8 位" in page.inner_text("#users-msg")
     assert page.input_value(_field("users", "username")) == "newclerk"  # the input is kept after a refusal
     screenshot(page, "admin-users-error")
-    page.fill(_field("users", "password"), "newclerk-pass")
+    page.fill(_field("users", "password"), "Front-desk-2026")
     page.click("#users-save")
     page.wait_for_selector("#users-ok")
     assert "newclerk" in page.inner_text("#users-rows")
@@ -37,7 +37,7 @@ def test_admin_creates_a_user_who_can_then_log_in(page, live_server, browser):
     other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN").new_page()
     other.goto(f"{live_server.base}/login")
     other.fill("#username", "newclerk")
-    other.fill("#password", "newclerk-pass")
+    other.fill("#password", "Front-desk-2026")
     other.click("#login-submit")
     other.wait_for_selector("#shell-user")
     assert "登记员 新同事" in other.inner_text("#shell-user")

@@ -14,7 +14,7 @@ import pytest
 from backend.services import auth
 from backend.services.orders import registration
 from backend.services.patient_flow import calling, checkin, screens
-from tests.browser.conftest import LiveServer, screenshot
+from tests.browser.conftest import LiveServer, enrol_device, screenshot
 from tests.conftest import PASSWORDS, FakeClock
 from tests.helpers import register
 from tests.screen_helpers import checked_in, room_id
@@ -42,6 +42,7 @@ def _box(page: Any, selector: str) -> dict[str, float]:
 
 
 def _open(page: Any, live_server: Any, code: str) -> None:
+    enrol_device(page, live_server, "screen", code)
     page.goto(f"{live_server.base}/screens/{code}")
     page.wait_for_selector(".hall-now_calling .hall-row")
     page.wait_for_timeout(800)  # let the Socket.IO connection join its campus room
@@ -157,6 +158,7 @@ def test_a_cancelled_exam_leaves_the_screen_at_once(hall: Any, live_server: Any)
     checked_in(svc, actors, "张小明")
     exam = register(svc, actors["clerk"], "DR-CHEST", name="欧阳娜娜")
     code = checkin.check_in_exam(svc, exam["exam_id"], None, by=actors["nurse"])["ticket"]["code"]
+    enrol_device(hall, live_server, "screen", "HALL-MAIN")
     hall.goto(f"{live_server.base}/screens/HALL-MAIN")
     row = hall.locator(".hall-waiting .hall-row", has_text=code)
     row.wait_for(timeout=5000)
@@ -178,7 +180,9 @@ def test_the_clock_shows_site_time_from_settings(browser: Any, tokyo_server: Liv
     context = browser.new_context(viewport={"width": W, "height": H}, locale="zh-CN", timezone_id="UTC")
     try:
         page = context.new_page()
+        enrol_device(page, tokyo_server, "screen", "HALL-MAIN")
         page.goto(f"{tokyo_server.base}/screens/HALL-MAIN")
+        page.wait_for_selector("#hall-clock", state="attached")  # the layout arrives by a callback
         page.wait_for_function("() => /\\d\\d:\\d\\d:\\d\\d/.test(document.querySelector('#hall-clock').innerText)")
         shown = page.inner_text("#hall-clock")[:5]
         now = datetime.now(ZoneInfo("Asia/Tokyo"))

@@ -14,7 +14,7 @@ from backend.services import auth
 from backend.services.patient_flow import calling
 from integrations.insurance.client import HttpInsuranceResolver
 from integrations.insurance.emulator import InsuranceEmulator
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import enrol_device, login, screenshot
 from tests.conftest import PASSWORDS
 from tests.services.kiosk_helpers import exam_for, new_patient
 
@@ -48,6 +48,7 @@ def _check_all(page) -> None:
 def test_barcode_check_in_portrait(live_server, page):
     p, ok, _ = _two_exams(live_server, name="欧阳小明")
     page.set_viewport_size(PORTRAIT)
+    enrol_device(page, live_server, "kiosk", "K1")
     page.goto(f"{live_server.base}/kiosk/K1")
     page.wait_for_selector("#kiosk-scan:focus")
     page.keyboard.type(ok["accession"])
@@ -70,6 +71,7 @@ def test_evoucher_check_in_landscape(live_server, page):
         p, _, _ = _two_exams(live_server, id_card="330102198001015678")
         emu.add_voucher("NHSA-QR-0001", InsuredPerson(id_no="330102198001015678", name=p.name))
         page.set_viewport_size(LANDSCAPE)
+        enrol_device(page, live_server, "kiosk", "K2")
         page.goto(f"{live_server.base}/kiosk/K2")
         page.wait_for_selector("#kiosk-scan:focus")
         page.click("#kiosk-mode-evoucher")
@@ -98,6 +100,7 @@ def _keypad(page, digits: str) -> None:
 def test_mrn_keypad_then_missed_patient_returns_to_the_same_room(live_server, page):
     _p, _ok, _ = _two_exams(live_server, mrn="80012345")
     page.set_viewport_size(SMALL)
+    enrol_device(page, live_server, "kiosk", "K1")
     page.goto(f"{live_server.base}/kiosk/K1")
     _keypad(page, "80012345")
     _check_all(page)
@@ -122,6 +125,7 @@ def test_unknown_code_and_idle_return(live_server, page):
     admin = auth.login(live_server.services, "admin", PASSWORDS["admin"])
     settings_store.put(live_server.services, "kiosk.idle_seconds", 10, by=admin)
     page.set_viewport_size(SMALL)
+    enrol_device(page, live_server, "kiosk", "K3")
     page.goto(f"{live_server.base}/kiosk/K3")
     page.wait_for_selector("#kiosk-scan:focus")
     screenshot(page, "kiosk_small_start")

@@ -17,7 +17,7 @@ import pytest
 from backend.bootstrap import build_services
 from backend.config import Settings
 from backend.services import auth
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import enrol_device, screenshot
 from tests.conftest import PASSWORDS, ROOT, prepare_database
 from tests.processes import Proc, free_port, private_redis, radops, radops_env, wait_http, wait_until
 from tests.screen_helpers import checked_in, room_id
@@ -82,6 +82,7 @@ def test_hall_screen_through_nginx_hears_calls_from_both_web_processes(layout: d
     for name in ("张小明", "欧阳娜娜", "李雷"):
         checked_in(svc, actors, name)
     room = room_id(svc, "DR1")
+    enrol_device(page, layout["proxy"], "screen", "HALL-MAIN", svc=svc)
     page.goto(f"{layout['proxy']}/screens/HALL-MAIN")
     page.wait_for_selector(".hall-waiting .hall-row")
     page.wait_for_timeout(1000)  # the Socket.IO connection joins its campus room

@@ -10,7 +10,7 @@ from backend.db.models.screens import Screen
 from backend.services import auth
 from backend.services.base import transaction
 from backend.services.patient_flow import shift_sessions
-from tests.browser.conftest import login, pick_option, screenshot
+from tests.browser.conftest import enrol_device, login, pick_option, screenshot
 from tests.conftest import PASSWORDS
 from tests.us_helpers import check_in_us, room_id, shift_id
 
@@ -77,6 +77,7 @@ def test_room_calls_next_and_the_hall_screen_shows_it(page: Any, browser: Any, l
     first = check_in_us(svc, actors)["ticket"]["code"]
     check_in_us(svc, actors)
     hall = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN").new_page()
+    enrol_device(hall, live_server, "screen", "HALL-US")
     hall.goto(f"{live_server.base}/screens/HALL-US")
     hall.wait_for_selector(".hall-waiting .hall-row")
     hall.wait_for_timeout(800)  # the Socket.IO connection joins its rooms

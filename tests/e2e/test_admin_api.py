@@ -80,7 +80,7 @@ def test_slots_generate_list_and_capacity(admin_client):
 
 def test_users_api_and_self_deactivation(admin_client, client):
     c = admin_client
-    r = c.post("/api/admin/users", json={"username": "reg2", "password": "reg2-password", "display_name": "登记员 二",
+    r = c.post("/api/admin/users", json={"username": "reg2", "password": "Desk-two-2026", "display_name": "登记员 二",
                                          "roles": ["clerk"]})
     assert r.status_code == 201
     me = c.get("/api/auth/me").get_json()["user"]["id"]

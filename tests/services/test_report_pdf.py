@@ -114,3 +114,47 @@ def test_the_font_falls_back_to_the_standard_cid_font(tmp_path):
     not_a_font.write_bytes(b"not a font")
     assert report_pdf.report_font(str(not_a_font)) in {"STSong-Light", "RadOpsCJK"}
     assert report_pdf.report_font(None) in {"STSong-Light", "RadOpsCJK"}
+
+
+RARE = "𠀀𠀁𪚥龘测试"
+
+
+def test_rare_characters_print_as_themselves(svc, actors, tmp_path):
+    """Issue 16.5: a name from Extension B prints with an embedded font and extracts as the same text."""
+    pdftotext, pdftoppm = shutil.which("pdftotext"), shutil.which("pdftoppm")
+    if pdftotext is None or pdftoppm is None:
+        pytest.skip("poppler-utils (pdftotext, pdftoppm) is not installed")
+    exam = approved(svc, actors, name=RARE)
+    path = tmp_path / "rare.pdf"
+    path.write_bytes(report_pdf.print_report(svc, exam["exam_id"], by=actors["doctor"]))
+    text = subprocess.run([pdftotext, "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True,
+                          timeout=60).stdout.decode()
+    assert f"姓名：{RARE}" in text.replace("\n", "")
+    fonts = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, timeout=60).stdout.decode()
+    assert "STSong-Light" not in fonts  # every face embedded, none left to the viewer's substitutes
+    assert "RadOpsNoto" in fonts
+    assert "HanaMinB" in fonts  # Extension B came from the fallback (fonts-hanazono)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run([pdftoppm, "-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile", str(path),
+                    str(SCREENSHOTS / "report-pdf-rare-name")], check=True, timeout=60)
+    assert (SCREENSHOTS / "report-pdf-rare-name.png").stat().st_size > 10_000
+
+
+def test_a_long_name_wraps_inside_its_cell(svc, actors, tmp_path):
+    """The patient block's cells wrap: a long name stays in its column instead of running into the next."""
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("poppler-utils (pdftotext) is not installed")
+    long_name = "欧阳" + "𪚥龘" * 10
+    exam = approved(svc, actors, name=long_name)
+    path = tmp_path / "long.pdf"
+    path.write_bytes(report_pdf.print_report(svc, exam["exam_id"], by=actors["doctor"]))
+    bbox = subprocess.run([pdftotext, "-bbox", str(path), "-"], check=True, capture_output=True,
+                          timeout=60).stdout.decode()
+    import re
+
+    # Every word of the name ends left of the second column (A4 width / 4 from the left margin).
+    words = re.findall(r'xMax="([\d.]+)"[^>]*>([^<]*)</word>', bbox)
+    name_words = [float(x) for x, w in words if "龘" in w]
+    assert name_words
+    assert max(name_words) < 51 + (595.27 - 102 - 12) / 4 + 2

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from flask import session
 
+from backend.services import sessions
 from panels.admin import api_keys as admin_api_keys
 from panels.admin import audit as admin_audit
 from panels.admin import items as admin_items
@@ -47,6 +48,7 @@ def text(node: Any) -> str:
 def signed_in(app, actor):
     with app.test_request_context("/admin/users"):
         session["user"] = {"id": actor.id, "name": actor.name, "roles": sorted(actor.roles)}
+        session["sid"] = sessions.start(app.extensions["radops"], actor)  # a real server-side session
         yield
 
 

@@ -21,6 +21,7 @@ from backend.db.models.org import (
 )
 from backend.db.models.reports import CriticalValue, Report, ReportTemplate, ReportVersion
 from backend.db.models.screens import Screen
+from backend.db.models.security import Device, UserSession
 from backend.db.models.system import Counter, Outbox, Setting
 from backend.db.models.ultrasound import Shift, ShiftGroup, ShiftQueue, ShiftSession
 
@@ -35,6 +36,7 @@ __all__ = [
     "CriticalValue",
     "DataApiUsage",
     "Department",
+    "Device",
     "DicomNode",
     "ErDuty",
     "ErReminder",
@@ -67,4 +69,5 @@ __all__ = [
     "Slot",
     "User",
     "UserRole",
+    "UserSession",
 ]

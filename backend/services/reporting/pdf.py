@@ -1,11 +1,8 @@
 """The printed report (A4 PDF): hospital header, patient block, sections, signatures, footer.
 
-Fonts: by default the text uses reportlab's built-in CID font `STSong-Light` (Adobe's standard
-Chinese font, UniGB-UCS2-H): nothing is embedded and every PDF viewer on a hospital PC shows it.
-When a TrueType CJK font is configured (`RADOPS_X_REPORT_FONT=/path/font.ttf|.ttc`) or found
-(Debian fonts-wqy-microhei / fonts-wqy-zenhei), that font is embedded instead so the print looks
-the same everywhere. CFF-based OpenType fonts (e.g. Noto CJK .ttc) cannot be embedded by reportlab
-and are skipped.
+Fonts: the stack of `reporting/fonts.py` (Noto Sans CJK SC subset, then Hanazono for the rare
+characters of Extensions A-F, embedded), so a name like 𠀀𠀁𪚥龘 prints and extracts as itself; a TrueType
+font configured with `RADOPS_X_REPORT_FONT` goes first. Long cells wrap inside their column.
 Only approved text prints: a report never approved is refused (`report_not_final`, no draft
 watermark); while an approved report is being amended, the newest approved version prints.
 Each print appends `report_printed` to the exam's timeline.
@@ -43,22 +40,19 @@ from backend.domain.permissions import Perm
 from backend.domain.report_sections import printable
 from backend.services import audit, timeline
 from backend.services.base import Services, Tx, transaction
+from backend.services.reporting.fonts import Face, Stack, stack_for
 from backend.services.reporting.queries import load_report, local, template_for, user_names, versions_of
 
 logger = logging.getLogger(__name__)
 CID_FONT = "STSong-Light"
-FOUND_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-)
 FOOTER = "报告仅供临床参考"
 CONTENT_WIDTH = A4[0] - 36 * mm - 12  # the frame between the margins, minus its 6 pt paddings
 
 
 @lru_cache(maxsize=4)
 def report_font(configured: str | None) -> str:
-    """Register and return the font name: an embeddable TrueType CJK font if any, else STSong-Light."""
-    for path in (configured, *FOUND_FONTS):
+    """Register and return the configured TrueType font's name (first in the stack), else STSong-Light."""
+    for path in (configured,):
         if path and Path(path).is_file():
             try:
                 pdfmetrics.registerFont(TTFont("RadOpsCJK", path, subfontIndex=0))
@@ -108,12 +102,14 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
     }
 
 
-def _para(text: str, style: ParagraphStyle) -> Paragraph:
+def _para(text: str, style: ParagraphStyle, stack: Stack | None = None) -> Paragraph:
+    if stack is not None:
+        return Paragraph(stack.markup(text) or "&nbsp;", style)
     return Paragraph(escape(text).replace("\n", "<br/>") or "&nbsp;", style)
 
 
-def _grid(pairs: list[tuple[str, str]], style: ParagraphStyle, cols: int) -> Table:
-    cells = [_para(f"{k}：{v}", style) for k, v in pairs]
+def _grid(pairs: list[tuple[str, str]], style: ParagraphStyle, cols: int, stack: Stack | None = None) -> Table:
+    cells = [_para(f"{k}：{v}", style, stack) for k, v in pairs]
     rows = [cells[i:i + cols] + [""] * (cols - len(cells[i:i + cols])) for i in range(0, len(cells), cols)]
     t = Table(rows, colWidths=[CONTENT_WIDTH / cols] * cols)
     t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 1),
@@ -127,6 +123,17 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type 
     font = CID_FONT
     footer = FOOTER
     running = ""  # repeated at the top of continuation pages: who and which exam
+    stack: Stack | None = None
+
+    def _runs(self, x: float, y: float, text: str, *, right: bool = False) -> None:
+        """Draw `text` at 9 pt in the document's font stack (each run in the face that has it)."""
+        runs = self.stack.runs(text) if self.stack is not None else [(self.font, text)]
+        if right:
+            x -= sum(pdfmetrics.stringWidth(t, f, 9) for f, t in runs)
+        for face, part in runs:
+            self.setFont(face, 9)
+            self.drawString(x, y, part)
+            x += pdfmetrics.stringWidth(part, face, 9)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -142,32 +149,41 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type 
             self.__dict__.update(state)
             self.setStrokeColor(colors.black)
             self.line(18 * mm, 18 * mm, A4[0] - 18 * mm, 18 * mm)
-            self.setFont(self.font, 9)
-            self.drawString(18 * mm, 13 * mm, self.footer)
-            self.drawRightString(A4[0] - 18 * mm, 13 * mm, f"第 {self._pageNumber} 页 / 共 {total} 页")
+            self._runs(18 * mm, 13 * mm, self.footer)
+            self._runs(A4[0] - 18 * mm, 13 * mm, f"第 {self._pageNumber} 页 / 共 {total} 页", right=True)
             if self._pageNumber > 1:
-                self.drawString(18 * mm, A4[1] - 10 * mm, f"{self.running}（续）")
+                self._runs(18 * mm, A4[1] - 10 * mm, f"{self.running}（续）")
             super().showPage()
         super().save()
 
 
+def _texts(data: PrintData) -> list[str]:
+    pairs = [*data.patient, *data.sections, *data.signatures]
+    return [data.hospital, data.title, data.note, data.printed_local, data.running, FOOTER, "打印时间：（续）第页共",
+            *(f"{k}：{v}" for k, v in pairs)]
+
+
 def render_pdf(data: PrintData, font: str) -> bytes:
-    """Lay out one report on A4 and return the PDF bytes."""
-    st = _styles(font)
-    story: list[Any] = [_para(data.hospital, st["hospital"]), _para(data.title, st["title"]),
+    """Lay out one report on A4 and return the PDF bytes (fonts embedded; every character its own glyph)."""
+    stack = stack_for(_texts(data))
+    if font != CID_FONT:  # a configured TrueType font goes first
+        face = pdfmetrics.getFont(font).face
+        stack = Stack((Face(font, frozenset(face.charToGlyph)), *stack.faces), stack.last)
+    st = _styles(stack.faces[0].name if stack.faces else font)
+    story: list[Any] = [_para(data.hospital, st["hospital"], stack), _para(data.title, st["title"], stack),
                         HRFlowable(width="100%", thickness=1.2, color=colors.black, spaceAfter=4),
-                        _grid(data.patient, st["cell"], 4),
+                        _grid(data.patient, st["cell"], 4, stack),
                         HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceBefore=4, spaceAfter=2)]
     if data.note:
-        story.append(_para(data.note, st["note"]))
+        story.append(_para(data.note, st["note"], stack))
     for title, text in data.sections:
-        story += [_para(title + "：", st["section"]), _para(text, st["body"])]
+        story += [_para(title + "：", st["section"], stack), _para(text, st["body"], stack)]
     story += [Spacer(1, 10 * mm), HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceAfter=4),
-              _grid(data.signatures, st["cell"], 2), _para(f"打印时间：{data.printed_local}", st["note"])]
+              _grid(data.signatures, st["cell"], 2, stack), _para(f"打印时间：{data.printed_local}", st["note"], stack)]
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm,
                             bottomMargin=24 * mm, title=data.title, author=data.hospital)
-    canvas_cls = type("ReportCanvas", (_NumberedCanvas,), {"font": font, "running": data.running})
+    canvas_cls = type("ReportCanvas", (_NumberedCanvas,), {"font": font, "running": data.running, "stack": stack})
     doc.build(story, canvasmaker=canvas_cls)
     return out.getvalue()
 
