@@ -15,7 +15,7 @@ import pytest
 
 from backend.services import auth
 from backend.services.patient_flow import calling
-from tests.browser.conftest import LiveServer, screenshot
+from tests.browser.conftest import LiveServer, enrol_device, screenshot
 from tests.conftest import PASSWORDS, ROOT, FakeClock
 from tests.screen_helpers import checked_in, room_id
 
@@ -69,6 +69,7 @@ def test_every_missed_patient_is_shown_within_one_loop_while_calls_happen(hall: 
         checked_in(svc, actors, f"候检{i:02d}号", item="DR-BONE" if i % 2 else "DR-CHEST")
     current = calling.call_next(svc, dr1, by=actors["tech"])  # 23 left waiting
 
+    enrol_device(hall, fast_server, "screen", "HALL-MAIN")
     hall.goto(f"{fast_server.base}/screens/HALL-MAIN")
     hall.wait_for_selector(".hall-missed .hall-paged")
     hall.wait_for_timeout(800)  # the Socket.IO connection joins its campus room

@@ -10,7 +10,7 @@ import pytest
 
 from backend.domain.registration import PatientData
 from backend.services import auth
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import enrol_device, screenshot
 from tests.conftest import PASSWORDS
 from tests.services.kiosk_helpers import exam_for, new_patient
 
@@ -60,6 +60,7 @@ def test_main_actions_stay_on_screen(live_server: Any, page: Any, terminal: str,
     mrn = f"8{width}{height}"
     _seven_exams(live_server, "EAST" if terminal == "K3" else "MAIN", mrn)
     page.set_viewport_size({"width": width, "height": height})
+    enrol_device(page, live_server, "kiosk", terminal)
     page.goto(f"{live_server.base}/kiosk/{terminal}")
     page.wait_for_selector("#kiosk-scan:focus")
     _inside(page, "#kiosk-mode-evoucher")
@@ -89,6 +90,7 @@ def test_slip_prints_and_a_rescan_shows_the_number_in_green(live_server: Any, pa
     p = new_patient(name="王")
     exam = exam_for(live_server.services, _clerk(live_server), p)
     page.set_viewport_size({"width": 1080, "height": 1920})
+    enrol_device(page, live_server, "kiosk", "K1")
     page.goto(f"{live_server.base}/kiosk/K1")
     page.wait_for_selector("#kiosk-scan:focus")
     page.keyboard.type(exam["accession"])
@@ -136,6 +138,7 @@ def test_keypad_types_a_health_check_mrn(live_server: Any, page: Any) -> None:
     p = new_patient(name="体检张三", mrn="TJ00001234")
     exam_for(live_server.services, _clerk(live_server), p, "DR-CHEST", hour=None, patient_class="health_check")
     page.set_viewport_size({"width": 1280, "height": 800})
+    enrol_device(page, live_server, "kiosk", "K1")
     page.goto(f"{live_server.base}/kiosk/K1")
     page.wait_for_selector("#kiosk-scan:focus")
     page.click("#kiosk-mode-mrn")
@@ -148,7 +151,9 @@ def test_keypad_types_a_health_check_mrn(live_server: Any, page: Any) -> None:
 
 
 def test_each_header_names_what_the_kiosk_checks_in(live_server: Any, page: Any) -> None:
+    enrol_device(page, live_server, "kiosk", "K2")
     page.goto(f"{live_server.base}/kiosk/K2")
     assert page.inner_text("#kiosk-scope") == "影像检查"  # K2 serves no ultrasound queue
+    enrol_device(page, live_server, "kiosk", "K1")
     page.goto(f"{live_server.base}/kiosk/K1")
     assert page.inner_text("#kiosk-scope") == "影像检查 · 超声检查"
