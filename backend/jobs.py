@@ -78,8 +78,9 @@ def _guarded(job: Job) -> Callable[[Services], None]:
         except Exception:  # a failing job must not kill the scheduler thread
             logger.exception("job %s failed", job.name)
             return
-        if done:  # what this process did (another scheduler logs its own share); routine, so DEBUG
-            logger.debug("job %s done in this process: %s", job.name, done)
+        # What this process did (another scheduler logs its own share); routine, so DEBUG. A pass with nothing
+        # to do says so too, so that a DEBUG log shows which process runs the jobs (tests/integration/test_layout).
+        logger.debug("job %s done in this process: %s", job.name, done if done else "无事可做")
 
     run.__name__ = run.__qualname__ = job.name
     return run

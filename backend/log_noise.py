@@ -14,7 +14,9 @@ import re
 
 # The close frame read as a request line, and the access line werkzeug writes for that failed parse.
 # A WebSocket frame from the client starts with 0x81 (text), 0x82 (binary), 0x88 (close), 0x89/0x8a (ping/pong).
-_FRAME = re.compile(r"Bad (?:request syntax|HTTP/0\.9 request type) \(['\"]\\x8[0-9a]")
+# The masked frame bytes that follow may also split into three words, which http.server reports as a bad
+# version (a real client never sends a request line whose third word is not an HTTP version).
+_FRAME = re.compile(r"Bad (?:request syntax|HTTP/0\.9 request type) \(['\"]\\x8[0-9a]|Bad request version \(")
 # The access line may carry werkzeug's terminal colours around the request line.
 _FAILED_PARSE = re.compile(r"None \S+ HTTP/0\.9\S*\" 400")
 SCHEDULER_LOGGERS = ("apscheduler.executors.default", "apscheduler.scheduler")

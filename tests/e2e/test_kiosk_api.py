@@ -71,7 +71,8 @@ def test_room_desk_api_flow(app, client, actors, auth_actions):
     assert r["ok"]
     state = client.get(f"/api/rooms/{1}/queue").get_json()
     assert [w["exam_id"] for w in state["waiting"]] == [e["exam_id"]]
-    assert p.name not in str(state)
+    # Staff check identity at the door: the desk's queue names the patient in full (issue 14.9).
+    assert (state["waiting"][0]["name"], state["waiting"][0]["mrn"]) == (p.name, p.mrn)
     called = client.post("/api/rooms/1/call-next", json={}).get_json()
     tid = called["ticket_id"]
     assert client.post(f"/api/tickets/{tid}/recall", json={}).get_json()["call_count"] == 2
