@@ -49,7 +49,7 @@ function(n, connected, fresh, mode) {
     if (fresh.seq !== state.seq) { state.seq = fresh.seq; state.seen = Date.now(); }
     var period = (mode && mode.poll_ms) || 60000;
     var login = "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search);
-    if (fresh.auth === false) {
+    if (fresh.auth === false || window.radopsAuthLost) {  // assets/auth_watch.js: a callback got 401
         return [{text: "已断开：登录已结束，数据不再更新", login: login}, "cockpit-banner show expired"];
     }
     var age = Date.now() - state.seen;
