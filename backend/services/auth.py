@@ -108,9 +108,11 @@ def update_user(
         audit.record(tx, by, "update", "user", user.id, password_reset=bool(password))
         out = user_dict(user)
     if password or active is False:
-        # A copied cookie must not outlive a reset password or a disabled account.
+        # A copied cookie must not outlive a reset password or a disabled account; ending the sessions
+        # announces the user's revocation to every process (once).
         sessions.end_for_user(svc, user_id, reason="password_reset" if password else "deactivated")
-    revoke_everywhere(svc, "user", user_id)
+    else:
+        revoke_everywhere(svc, "user", user_id)
     return out
 
 
