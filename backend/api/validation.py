@@ -41,7 +41,9 @@ def query_args(model: type[M]) -> M:
         is_list = field is not None and "list" in str(field.annotation)
         data[key] = values if is_list else values[-1]
     check_values(data)
-    return model.model_validate(data)
+    parsed = model.model_validate(data)
+    check_values(parsed.model_dump())  # the integers parsed from the text: in the id columns' range too
+    return parsed
 
 
 def check_values(value: Any, path: str = "") -> None:
