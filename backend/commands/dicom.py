@@ -56,7 +56,7 @@ def dicom_echo(settings: Settings, ns: argparse.Namespace) -> int:
     status = echo(target, calling_ae=ns.calling_ae, timeout=settings.dicom_timeout_s)
     ms = (time.monotonic() - started) * 1000
     if status == 0:
-        print(f"C-ECHO {target.ae_title}@{target.host}:{target.port} 成功 ({ms:.0f} ms)")  # noqa: T201
+        sys.stdout.write(f"C-ECHO {target.ae_title}@{target.host}:{target.port} 成功 ({ms:.0f} ms)\n")
         return 0
     sys.stderr.write(f"C-ECHO {target.ae_title}@{target.host}:{target.port} 失败（状态 {status}）\n")
     return 1
@@ -76,8 +76,8 @@ def dicom_send(settings: Settings, ns: argparse.Namespace) -> int:
     result = send(target, files, calling_ae=ns.calling_ae, timeout=settings.dicom_timeout_s,
                   progress=Progress(f"发送 {target.ae_title}", len(files)))
     seconds = time.monotonic() - started
-    print(f"已发送 {result['sent']} 个，失败 {len(result['failed'])} 个，跳过（非 DICOM）{len(result['skipped'])} 个，"  # noqa: T201
-          f"{seconds:.1f} 秒")
+    sys.stdout.write(f"已发送 {result['sent']} 个，失败 {len(result['failed'])} 个，"
+                     f"跳过（非 DICOM）{len(result['skipped'])} 个，{seconds:.1f} 秒\n")
     for path, code in result["failed"]:
         sys.stderr.write(f"  失败 0x{code & 0xFFFF:04X} {path}\n")
     return 0 if not result["failed"] else 1
@@ -110,7 +110,7 @@ def dicom_import(settings: Settings, ns: argparse.Namespace) -> int:
             outcome = "refused"
         counts[outcome] = counts.get(outcome, 0) + 1
         bar(n)
-    print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "没有文件")  # noqa: T201
+    sys.stdout.write((" ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "没有文件") + "\n")
     for name, why in refused:
         sys.stderr.write(f"  未导入 {name}: {why}\n")
     return 0
