@@ -153,14 +153,17 @@ def svc(settings: Settings, session_factory: sessionmaker[Any], clock: FakeClock
     return build_services(settings, clock=clock, notifier=notifier, session_factory=session_factory, ports=ports)
 
 
+# The demo logins' Actors, by database: each is a real sign-in (argon2 verify, 0.16 s apiece) done once per run,
+# not ten times per test. An Actor is immutable and every test starts from the same seeded users.
+_DEMO_ACTORS: dict[str, dict[str, Actor]] = {}
+
+
 @pytest.fixture
-def actors(svc: Services) -> dict[str, Actor]:
+def actors(svc: Services, db_url: str) -> dict[str, Actor]:
     """An Actor for each demo login (admin, clerk, nurse, tech, doctor, senior, typist, head, ...)."""
-    out = {}
-    for username in PASSWORDS:
-        actor = auth.login(svc, username, PASSWORDS[username])
-        out[username] = actor
-    return out
+    if db_url not in _DEMO_ACTORS:
+        _DEMO_ACTORS[db_url] = {username: auth.login(svc, username, PASSWORDS[username]) for username in PASSWORDS}
+    return dict(_DEMO_ACTORS[db_url])
 
 
 @pytest.fixture

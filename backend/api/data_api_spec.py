@@ -130,9 +130,3 @@ DICTIONARY_OPERATION: dict[str, Any] = {
                        "parameters": {"type": "object"}, "errors": {"type": "array"}}}}}},
         "429": _error("调用过于频繁")},
 }
-
-UNKNOWN_OPERATION: dict[str, Any] = {
-    "security": [{"apiKey": []}],
-    "responses": {"401": _error("缺少或无效的 API 密钥"), "404": _error("没有这个数据集"),
-                  "429": _error("调用过于频繁")},
-}
