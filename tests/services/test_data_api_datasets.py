@@ -3,7 +3,7 @@ load, cockpit figures, the declared upload datasets; the dictionary; every call 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -79,6 +79,17 @@ def test_ultrasound_room_load_is_a_snapshot_of_open_rooms(svc, actors):
     closed = read.read(svc, "us_room_load", {"open": ["false"]}, by=key_actor(svc, actors["admin"])).items
     assert closed
     assert all(r["doctor"] is None and r["capacity"] == 0 for r in closed)
+
+
+def test_room_load_counts_the_line_that_carries_over_midnight(svc, actors, clock):
+    clock.set(datetime(2026, 11, 27, 15, 40, tzinfo=UTC))  # 23:40 in Shanghai
+    doc = sonographer(svc, actors["admin"], "孙医生")
+    shift_sessions.open_session(svc, by=doc, shift_id=shift_id(svc, "乳腺上午班"), room_id=room_id(svc, "US2"),
+                                with_typist=True)
+    check_in_us(svc, actors)
+    clock.advance(minutes=30)  # 00:10 the next day: the patient still waits in US2 (as dispatch counts her)
+    (room,) = read.read(svc, "us_room_load", {"open": ["true"]}, by=key_actor(svc, actors["admin"])).items
+    assert (room["load"], room["waiting"]) == (1, 1)
 
 
 def test_cockpit_figures_as_a_long_table(svc, actors):

@@ -8,22 +8,22 @@ from sqlalchemy import func, select
 
 from backend.db.models import Campus, QueueTicket, Room, Shift, ShiftSession, User
 from backend.domain.dispatch import capacity
-from backend.domain.queue_flow import TicketStatus
+from backend.domain.queue_flow import ROOM_LOAD, TicketStatus, line_start
 from backend.services.base import Tx
 from backend.services.cockpit import board
 from backend.services.data_api.cockpit_rows import flatten
 from backend.services.data_api.readers import Row
 
 ULTRASOUND = "US"
-# A room's load: patients triaged to it and not yet done (the same rule as ultrasound dispatch).
-LOAD = (TicketStatus.WAITING.value, TicketStatus.CALLED.value)
 
 
 def _counts(tx: Tx, room_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
-    """Today's load and waiting patients of each room, from one grouped read."""
+    """The load and waiting patients of each room now, from one grouped read: the rule of ultrasound dispatch
+    (`queue_flow.ROOM_LOAD`), open tickets of the day before included (they carry over midnight)."""
     day = tx.now.astimezone(tx.tz).date()
     stmt = (select(QueueTicket.room_id, QueueTicket.status, func.count())
-            .where(QueueTicket.room_id.in_(room_ids), QueueTicket.day == day, QueueTicket.status.in_(LOAD))
+            .where(QueueTicket.room_id.in_(room_ids), QueueTicket.day >= line_start(day),
+                   QueueTicket.status.in_(ROOM_LOAD))
             .group_by(QueueTicket.room_id, QueueTicket.status))
     load: dict[int, int] = {}
     waiting: dict[int, int] = {}
