@@ -18,7 +18,7 @@ from backend.api.openapi import ERRORS, doc
 from backend.api.security import actor, requires, services
 from backend.domain.errors import InvalidInput
 from backend.domain.permissions import Perm
-from backend.services.imaging import web
+from backend.services.imaging import qido, web
 
 bp = Blueprint("dicomweb", __name__, url_prefix="/dicomweb")
 DICOM_JSON = "application/dicom+json"
@@ -108,42 +108,42 @@ def _wado(found: list[Any]) -> Response:
      tags=TAGS, extra=_dicom_json_response("研究（DICOM JSON）"))
 @requires(Perm.IMAGE_READ)
 def search_studies() -> Any:
-    return _json(web.search_studies(services(), _params(), base=_base(), by=actor()))
+    return _json(qido.search_studies(services(), _params(), base=_base(), by=actor()))
 
 
 @bp.get("/series")
 @doc("QIDO-RS 检索序列（全部研究）", query=Qido, tags=TAGS, extra=_dicom_json_response("序列"))
 @requires(Perm.IMAGE_READ)
 def search_all_series() -> Any:
-    return _json(web.search_series(services(), _params(), base=_base(), by=actor()))
+    return _json(qido.search_series(services(), _params(), base=_base(), by=actor()))
 
 
 @bp.get(f"/studies/{STUDY}/series")
 @doc("QIDO-RS 检索研究内的序列", query=Qido, tags=TAGS, extra=_dicom_json_response("序列"))
 @requires(Perm.IMAGE_READ)
 def search_series(study: str) -> Any:
-    return _json(web.search_series(services(), _params(), base=_base(), by=actor(), study_uid=study))
+    return _json(qido.search_series(services(), _params(), base=_base(), by=actor(), study_uid=study))
 
 
 @bp.get("/instances")
 @doc("QIDO-RS 检索实例（全部研究）", query=Qido, tags=TAGS, extra=_dicom_json_response("实例"))
 @requires(Perm.IMAGE_READ)
 def search_all_instances() -> Any:
-    return _json(web.search_instances(services(), _params(), base=_base(), by=actor()))
+    return _json(qido.search_instances(services(), _params(), base=_base(), by=actor()))
 
 
 @bp.get(f"/studies/{STUDY}/instances")
 @doc("QIDO-RS 检索研究内的实例", query=Qido, tags=TAGS, extra=_dicom_json_response("实例"))
 @requires(Perm.IMAGE_READ)
 def search_study_instances(study: str) -> Any:
-    return _json(web.search_instances(services(), _params(), base=_base(), by=actor(), study_uid=study))
+    return _json(qido.search_instances(services(), _params(), base=_base(), by=actor(), study_uid=study))
 
 
 @bp.get(f"/studies/{STUDY}/series/{SERIES}/instances")
 @doc("QIDO-RS 检索序列内的实例", query=Qido, tags=TAGS, extra=_dicom_json_response("实例"))
 @requires(Perm.IMAGE_READ)
 def search_series_instances(study: str, series: str) -> Any:
-    return _json(web.search_instances(services(), _params(), base=_base(), by=actor(), study_uid=study,
+    return _json(qido.search_instances(services(), _params(), base=_base(), by=actor(), study_uid=study,
                                       series_uid=series))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from pydicom import Dataset
 from pydicom.sequence import Sequence
 
+from backend.domain.imaging import da_range
 from backend.services.base import Services
 from backend.services.imaging import index
 from backend.services.imaging.worklist import WorklistItem
@@ -23,22 +24,6 @@ def _value(ds: Dataset, keyword: str) -> str:
     if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
         return "\\".join(str(v) for v in value)
     return str(value).strip()
-
-
-def _da(raw: str) -> date | None:
-    raw = raw.strip()
-    if len(raw) != 8 or not raw.isdigit():
-        return None
-    return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
-
-
-def date_range(raw: str) -> tuple[date | None, date | None]:
-    """A DA matching key: a day, `from-`, `-to` or `from-to`."""
-    if "-" not in raw:
-        day = _da(raw)
-        return day, day
-    lo, _, hi = raw.partition("-")
-    return _da(lo), _da(hi)
 
 
 def matches(pattern: str, value: str) -> bool:
@@ -66,7 +51,7 @@ def find(svc: Services, identifier: Dataset) -> Iterator[Dataset]:
     keys = {k: _value(identifier, k) for k in ("PatientID", "PatientName", "AccessionNumber", "StudyInstanceUID",
                                                    "StudyDate", "ModalitiesInStudy", "SeriesInstanceUID",
                                                    "Modality", "SOPInstanceUID", "StudyDescription")}
-    lo, hi = date_range(keys["StudyDate"]) if keys["StudyDate"] else (None, None)
+    lo, hi = da_range(keys["StudyDate"]) if keys["StudyDate"] else (None, None)
     studies = index.find_studies(svc, study_uid=_exact(keys["StudyInstanceUID"]), patient_id=_exact(keys["PatientID"]),
                                  accession=_exact(keys["AccessionNumber"]), date_from=lo, date_to=hi,
                                  modality=_exact(keys["ModalitiesInStudy"]) or None, limit=1000)

@@ -30,7 +30,8 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from backend.dicom import queries
 from backend.dicom.tags import header_of, part10
 from backend.dicom.wire import check_encoding
-from backend.domain.imaging import HeaderProblem, NodeRight, header_problem
+from backend.domain.errors import InvalidInput
+from backend.domain.imaging import HeaderProblem, NodeRight, da_range, header_problem
 from backend.services.base import Services
 from backend.services.imaging import archive, nodes, worklist
 
@@ -44,6 +45,7 @@ CANNOT_UNDERSTAND = 0xC210  # C-STORE: not DICOM, truncated, or not in the negot
 PROCESSING_FAILURE = 0xC001
 UNKNOWN_DESTINATION = 0xA801  # C-MOVE: move destination unknown
 FIND_FAILED, MOVE_FAILED, GET_FAILED = 0xC320, 0xC520, 0xC420
+IDENTIFIER_MISMATCH = 0xA900  # C-FIND: identifier does not match SOP class (a key that is not a value)
 UNABLE_TO_PROCESS = 0xC000
 
 
@@ -118,6 +120,10 @@ def handle_find(event: Any, svc: Services) -> Iterator[tuple[int, Dataset | None
                 yield CANCELLED, None
                 return
             yield PENDING, ds
+    except InvalidInput as exc:  # a matching key that is no value of its VR (a date like 20261301)
+        logger.warning("C-FIND from %s refused: %s", _calling(event), exc.message)
+        yield IDENTIFIER_MISMATCH, None
+        return
     except Exception:
         logger.exception("C-FIND from %s failed", _calling(event))
         yield FIND_FAILED, None
@@ -127,7 +133,7 @@ def handle_find(event: Any, svc: Services) -> Iterator[tuple[int, Dataset | None
 
 def _worklist(svc: Services, identifier: Dataset, station_ae: str) -> Iterator[Dataset]:
     q = queries.worklist_query(identifier)
-    day = queries.date_range(q["date"])[0] if q["date"] else None
+    day = da_range(q["date"])[0] if q["date"] else None
     for item in worklist.worklist(svc, day=day, modality=q["modality"] or None,
                                   accession=q["accession"] or None, patient_id=q["patient_id"] or None):
         yield queries.worklist_item(item, q["station"] or station_ae)

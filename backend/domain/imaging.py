@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from backend.domain.errors import InvalidInput
+
 
 class StudyMatch(StrEnum):
     """How an archived study found its exam (or that it did not)."""
@@ -40,6 +42,26 @@ MATCH_LABELS: Final = {StudyMatch.ACCESSION: "检查号匹配", StudyMatch.PATIE
                        StudyMatch.MANUAL: "人工匹配", StudyMatch.UNMATCHED: "未匹配"}
 
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+def _da(raw: str) -> date:
+    digits = raw.replace("-", "").replace(".", "")
+    if len(digits) != 8 or not digits.isdigit():
+        raise InvalidInput(f"日期格式有误：{raw}", code="invalid_query", field="StudyDate")
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError as exc:
+        raise InvalidInput(f"日期格式有误：{raw}", code="invalid_query", field="StudyDate") from exc
+
+
+def da_range(raw: str) -> tuple[date | None, date | None]:
+    """A DA matching key: `YYYYMMDD`, `A-B`, `A-` or `-B` (PS3.4 C.2.2.2.5); anything else is refused (QIDO-RS
+    answers 400, C-FIND 0xA900), never read as "any date"."""
+    if "-" in raw.strip("-") or raw.startswith("-") or raw.endswith("-"):
+        low, _, high = raw.partition("-")
+        return (_da(low) if low else None), (_da(high) if high else None)
+    day = _da(raw)
+    return day, day
 
 
 def valid_uid(uid: str) -> bool:

@@ -231,6 +231,9 @@ def test_c_find_at_study_series_and_image_level(live: Any) -> None:
     q.StudyDate = "19990101"
     q.QueryRetrieveLevel = "STUDY"
     assert [s for s, _ in _find(port, "CT01", q)] == [0]  # no match, success
+    with pytest.warns(UserWarning, match="VR DA"):  # pydicom warns the sender too
+        q.StudyDate = "20261301"  # not a date: refused, never read as "any date"
+    assert [s for s, _ in _find(port, "CT01", q)] == [0xA900]
 
 
 def test_c_move_to_a_known_node_and_refused_without_the_right(live: Any) -> None:
