@@ -91,7 +91,7 @@ def parse_moment(text: str, tz: tzinfo) -> datetime:
 
 def _split(values: Sequence[str]) -> list[str]:
     out = [part for v in values for part in v.split(",") if part.strip()]
-    if len(out) > MAX_VALUES:
+    if len(values) > MAX_VALUES or len(out) > MAX_VALUES:  # repeated parameters count, empty ones too
         raise _bad("invalid_filter_value", f"一个筛选条件最多 {MAX_VALUES} 个值")
     return out
 

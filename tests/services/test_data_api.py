@@ -116,6 +116,7 @@ def test_a_cursor_is_signed_and_bound_to_its_query(svc, actors):
     ({"created_at_from": ["yesterday"]}, "invalid_filter_value"),
     ({"created_at_from": ["9999-12-31T23:00:00-05:00"]}, "invalid_filter_value"),
     ({"cadre_health": ["maybe"]}, "invalid_filter_value"),
+    ({"patient_mrn": [""] * 101}, "invalid_filter_value"),  # more values than the OpenAPI's maxItems, if empty
     ({"format": ["xml"]}, "invalid_format"),
     ({"updated_since": ["last week"]}, "invalid_updated_since"),
     ({"updated_since": ["2026-11-26T00:00:00"]}, "invalid_updated_since"),  # no offset
