@@ -14,6 +14,8 @@ Choices where the published tables leave room (reference/standards.md 4.1), kept
 - A stable or smaller nodule steps down as v2022's stepped management says: a 3 stable for 6 months
   becomes 2; a 4A stable for 3 months becomes 3 and for 9 months (3 + 6) becomes 2. 4B never steps down.
 - Growth over more than 12 months (slow growth) does not count as growing and never steps a nodule down.
+- A solid nodule that crossed a size threshold since the prior measurement is classed by its size now, even
+  without growth, and does not step down.
 - Suspicious features turn a 3, 4A or 4B into 4X (v2022); in C-Lung-RADS they stand for the paper's
   "model-predicted malignant probability >= 0.5" and turn a 2 or 3 into 4.
 - C-Lung-RADS has no juxtapleural or airway rule: those nodules are sized as solid nodules. It has no
@@ -326,7 +328,11 @@ def _v2022(n: Nodule, mean: float, solid: float | None, change: Change | None, m
         return _ladder(t["solid_new"], mean), "新发实性结节"
     if change is Change.GROWING:
         return _highest(System.V2022, _ladder(t["solid"], mean), _ladder(t["solid_growing"], mean)), "增大的实性结节"
-    return _step_down(_ladder(t["solid"], mean), change, months), "实性结节"
+    by_size = _ladder(t["solid"], mean)
+    if n.prior_mean_mm is not None and rank(System.V2022, by_size) > rank(System.V2022, _ladder(
+            t["solid"], float(_tenth(n.prior_mean_mm)))):
+        return by_size, "实性结节，跨越尺寸阈值按当前大小重新分类"
+    return _step_down(by_size, change, months), "实性结节"
 
 
 def _china(n: Nodule, mean: float, solid: float | None) -> tuple[str, str]:
