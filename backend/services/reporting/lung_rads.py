@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from backend.domain import lung_nodule_section
 from backend.domain import lung_rads as rules
 from backend.domain.actor import Actor
 from backend.domain.errors import InvalidInput
@@ -36,3 +37,9 @@ def assess(svc: Services, *, exam: str, nodules: Sequence[Mapping[str, Any]], si
     parsed = [rules.nodule_from_dict(n, f"结节{i}") for i, n in enumerate(nodules, 1)]
     return rules.assess(exam=kind, nodules=parsed, significant_other_findings=significant_other_findings,
                         prior_available=prior_available, system=chosen).as_dict()
+
+
+def preview_section(svc: Services, value: Mapping[str, Any], *, by: Actor) -> dict[str, Any] | None:
+    """A lung-nodule report section checked and with its suggestion, as saving it would store it (no write)."""
+    by.require(Perm.REPORT_WRITE)
+    return lung_nodule_section.clean({"key": lung_nodule_section.KIND, "title": "肺结节"}, value)
