@@ -119,3 +119,35 @@ def test_the_default_system_is_the_setting(svc, actors):
     assert lung_rads.default_system(svc).value == "lung-rads-v2022"
     settings_store.put(svc, "lung_rads.system", "c-lung-rads", by=actors["admin"])
     assert lung_rads.default_system(svc).value == "c-lung-rads"
+
+
+def test_approval_writes_a_tid_1500_sr_into_the_exams_study(svc, actors):
+    from io import BytesIO
+
+    import highdicom as hd
+    from pydicom import dcmread
+
+    from backend.services.imaging import archive, index
+    from tests.imaging_helpers import ct_slice, file_bytes, header
+
+    exam = exam_at(svc, actors, "completed", item=LUNG_NODULE_ITEM)
+    ct = ct_slice(accession=exam["accession"], patient_id="P-LN-1")
+    assert archive.store_instance(svc, header(ct), file_bytes(ct), received_from="CT01").exam_id == exam["exam_id"]
+    saved = reporting.save_draft(svc, exam["exam_id"], sections={"impression": "见上。", "lung_nodules": lung_value(
+        override={"category": "4B", "reason": "分叶"})}, by=actors["doctor"])
+    reporting.submit(svc, exam["exam_id"], by=actors["doctor"], expected_lock=saved["report"]["lock"])
+    reporting.approve(svc, exam["exam_id"], by=actors["senior"])
+
+    srs = [s for s in index.series_of(svc, ct.StudyInstanceUID) if s.modality == "SR"]
+    assert len(srs) == 1
+    inst = index.instances_of(svc, study_uid=ct.StudyInstanceUID, series_uid=srs[0].series_uid)
+    ds = dcmread(BytesIO(archive.read_instance(svc, inst[0].sop_instance_uid)))
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.33"  # Comprehensive SR
+    assert (ds.AccessionNumber, ds.PatientID) == (exam["accession"], "P-LN-1")
+    assert (ds.CompletionFlag, ds.VerificationFlag) == ("COMPLETE", "VERIFIED")
+    assert ds.CurrentRequestedProcedureEvidenceSequence[0].StudyInstanceUID == ct.StudyInstanceUID
+    texts = str(hd.sr.ComprehensiveSR.from_dataset(ds).ContentSequence)
+    for meaning in ("Long axis", "Short axis", "Diameter", "Volume", "Lung-RADS 4A", "Lung-RADS 3", "Lung-RADS 4BS",
+                    "Part-solid", "Nodule 1 RUL"):
+        assert meaning in texts, meaning
+    assert "8.1" in texts
