@@ -119,6 +119,8 @@ def test_the_default_system_is_the_setting(svc, actors):
     assert lung_rads.default_system(svc).value == "lung-rads-v2022"
     settings_store.put(svc, "lung_rads.system", "c-lung-rads", by=actors["admin"])
     assert lung_rads.default_system(svc).value == "c-lung-rads"
+    settings_store.put(svc, "lung_rads.system", "fleischner", by=actors["admin"])  # a typo never breaks reports
+    assert lung_rads.default_system(svc).value == "lung-rads-v2022"
 
 
 def test_approval_writes_a_tid_1500_sr_into_the_exams_study(svc, actors):

@@ -5,6 +5,7 @@ The system (Lung-RADS v2022 or C-Lung-RADS) is the caller's when given, else the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,11 +17,18 @@ from backend.domain.permissions import Perm
 from backend.services import settings_store
 from backend.services.base import Services
 
+logger = logging.getLogger(__name__)
 SETTING = "lung_rads.system"
 
 
 def default_system(svc: Services) -> rules.System:
-    return rules.parse_system(settings_store.get(svc, SETTING))
+    """The hospital's system; Lung-RADS v2022 when an admin stored something unknown (as the basis settings do)."""
+    raw = settings_store.get(svc, SETTING)
+    try:
+        return rules.System(str(raw))
+    except ValueError:
+        logger.warning("setting %s has an unknown value %r: using %s", SETTING, raw, rules.System.V2022.value)
+        return rules.System.V2022
 
 
 def assess(svc: Services, *, exam: str, nodules: Sequence[Mapping[str, Any]], significant_other_findings: bool,
