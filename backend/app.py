@@ -111,6 +111,9 @@ def _register_blueprints(app: Flask) -> None:
     from backend.api import devices  # enrolled kiosks and screens, sessions (issues 14.2, 16.2)
 
     app.register_blueprint(devices.bp)
+    from backend.api import lung_rads  # lung-nodule categories (issue 11, LN-9)
+
+    app.register_blueprint(lung_rads.bp)
 
 
 def _register_guards(app: Flask) -> None:

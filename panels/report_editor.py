@@ -18,6 +18,7 @@ from backend.services.reporting import critical_values, queries
 from backend.services.reporting import reports as reporting
 from backend.web.callback_guard import staff
 from backend.web.context import page_actor, services
+from panels import lung_nodule_form
 from panels.report_widgets import exam_header, status_badge, versions_table
 from panels.shell import EXPIRED, staff_page
 
@@ -37,6 +38,13 @@ def _sections(view: dict[str, Any]) -> Any:
     editable = view["can"]["save"]
     rows = []
     for s in view["template"]["sections"]:
+        if s.get("kind") == lung_nodule_form.section.KIND:  # the structured lung-nodule section (LN-9)
+            rows.append(html.Div([
+                dbc.Label(s.get("title", s["key"]), className="fw-semibold mb-1"),
+                lung_nodule_form.form(s["key"], view["sections"].get(s["key"]), editable,
+                                      lung_nodule_form.default_system()),
+            ], className="mb-3"))
+            continue
         rows.append(html.Div([
             dbc.Label(s.get("title", s["key"]), className="fw-semibold mb-1", html_for=f"rep-sec-{s['key']}"),
             dcc.Textarea(id={"type": "rep-section", "key": s["key"]}, value=view["sections"].get(s["key"]) or "",
@@ -166,14 +174,15 @@ def _run(trigger: str, actor: Actor, exam_id: int, lock: int | None, sections: d
 
 def _act(*args: Any) -> tuple[Any, Any, Any]:
     """Run the clicked action and redraw the editor with a Chinese message."""
-    values, ids, state, ret, amend, finding, urgency = args[len(ACTIONS):]
+    values, ids, state, ret, amend, finding, urgency, struct_data, struct_ids = args[len(ACTIONS):]
     actor = page_actor()
     trigger = ctx.triggered_id
     if trigger not in ACTIONS or not ctx.triggered[0]["value"]:
         return dash.no_update, dash.no_update, dash.no_update
     if actor is None:
         return dbc.Alert(EXPIRED, color="warning", id="rep-flash"), dash.no_update, dash.no_update
-    sections = {i["key"]: v or "" for i, v in zip(ids, values, strict=True)}
+    sections: dict[str, Any] = {i["key"]: v or "" for i, v in zip(ids, values, strict=True)}
+    sections.update({i["key"]: v for i, v in zip(struct_ids, struct_data, strict=True) if v is not None})
     fields = {"return": ret, "amend": amend, "finding": finding, "urgency": urgency}
     try:
         view, message = _run(str(trigger), actor, state["exam_id"], state.get("lock"), sections, fields)
@@ -193,4 +202,6 @@ def register(app: dash.Dash) -> None:
                    "id"),
                    State("rep-state", "data"), State("rep-return-reason", "value"), State("rep-amend-reason", "value"),
                    State("rep-critical-finding", "value"), State("rep-critical-urgency", "value"),
+                   State({"type": "rep-struct", "key": ALL}, "data"), State({"type": "rep-struct", "key": ALL}, "id"),
                    prevent_initial_call=True)(_act)
+    lung_nodule_form.register_callbacks(app)

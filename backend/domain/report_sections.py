@@ -83,3 +83,8 @@ def missing_required(template: Sequence[Mapping[str, Any]], values: Mapping[str,
 def printable(template: Sequence[Mapping[str, Any]], values: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(title, text) for each section in template order, for print and preview."""
     return [(s.get("title", s["key"]), kind_of(s).as_text(s, values.get(s["key"]))) for s in template]
+
+
+# Structured kinds register themselves on import; importing them here makes every caller of this module see
+# them (the import is last: those modules import SectionKind and register_kind from here).
+from backend.domain import lung_nodule_section as _lung_nodule_section  # noqa: E402,F401

@@ -54,6 +54,9 @@ DEFS: list[SettingDef] = [
     SettingDef("auth.idle_timeout_min", 0, "员工工作站无操作自动退出（分钟，0 为不限；12 小时上限不变）", "int", 0, 720,
                "安全"),
     SettingDef("kiosk.rate_per_min", 60, "每台自助机每分钟查询与签到次数上限", "int", 5, 600, "自助签到"),
+    SettingDef("lung_rads.system", "lung-rads-v2022",
+               "肺结节分类体系（lung-rads-v2022：ACR Lung-RADS v2022；c-lung-rads：中国 C-Lung-RADS）", "str",
+               group="报告"),
 ]
 
 

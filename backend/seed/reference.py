@@ -72,7 +72,7 @@ ITEMS: list[tuple[str, str, str, str, str, str | None, bool, bool, str]] = [
     ("CT-LDCT", "低剂量肺癌筛查CT", "CT", "胸部", "subspecialty", "CT", True, True, "CT"),
     ("CT-CTA", "冠状动脉CTA", "CT", "心脏", "subspecialty", "CT", True, True, "CT"),
     ("CT-GCP", "临床试验CT疗效评估", "CT", "全身", "gcp", "CT", True, True, "CT"),
-    (LUNG_NODULE_ITEM, "肺结节CT靶重建及结构化报告", "CT", "胸部", "subspecialty", None, False, False, "CT"),
+    (LUNG_NODULE_ITEM, "肺结节CT靶重建及结构化报告", "CT", "胸部", "subspecialty", None, False, False, "CT-LN"),
     ("MR-BRAIN", "头颅MR平扫+增强", "MR", "头颅", "routine", "MR", True, True, "MR"),
     ("MR-LIVER", "肝脏MR增强", "MR", "腹部", "routine", "MR", True, True, "MR"),
     ("MR-BREAST", "乳腺MR增强", "MR", "乳腺", "subspecialty", "MR", True, True, "MR"),
@@ -97,6 +97,13 @@ FREE_SECTIONS = [
     {"key": "impression", "title": "诊断意见", "default": ""},
 ]
 TEMPLATES = [(m, f"{MODALITY_LABELS[m]}通用报告") for m in ("CT", "MR", "DX", "MG", "RF", "US")]
+# The lung-nodule item's structured report (LN-9): free text around the "lung_nodules" section kind
+# (backend/domain/lung_nodule_section.py); the Lung-RADS system is the setting lung_rads.system.
+LUNG_NODULE_TEMPLATE = ("CT-LN", "肺结节CT结构化报告", [
+    {"key": "findings", "title": "检查所见", "default": "", "optional": True},
+    {"key": "lung_nodules", "title": "肺结节", "kind": "lung_nodules", "default": None},
+    {"key": "impression", "title": "诊断意见", "default": ""},
+])
 # Hourly slots per queue and day: capacity per hour.
 SLOT_CAPACITY = {"CT": 10, "MR": 4, "MG": 6, "RF": 3, "E-CT": 6, "E-MR": 3}
 SLOT_HOURS = [(8, "am"), (9, "am"), (10, "am"), (11, "am"), (13, "pm"), (14, "pm"), (15, "pm"), (16, "pm")]
@@ -156,6 +163,9 @@ def seed_reference(settings: Settings, *, seed: int, now: datetime | None = None
         for m, name in TEMPLATES:
             _get_or_add(s, ReportTemplate, {"code": m}, name=name, modality_code=m, kind="free",
                         sections=FREE_SECTIONS)
+        code, name, lung_sections = LUNG_NODULE_TEMPLATE
+        _get_or_add(s, ReportTemplate, {"code": code}, name=name, modality_code="CT", kind="structured",
+                    sections=lung_sections)
         for code, name, m, part, cat, qcode, slot, needs_room, tpl in ITEMS:
             _get_or_add(s, ExamItem, {"code": code}, name=name, modality_code=m, body_part=part, category=cat,
                         queue_id=queue[qcode] if qcode else None, needs_slot=slot, needs_room=needs_room,

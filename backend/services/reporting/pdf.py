@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -32,12 +32,13 @@ from sqlalchemy import func, select
 
 from backend.config import Settings
 from backend.db.models import ExamEvent, ExamItem, ReportVersion
+from backend.domain import lung_nodule_section
 from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
 from backend.domain.enums import MODALITY_LABELS, PATIENT_CLASS_LABELS, PatientClass, sex_label
 from backend.domain.errors import Conflict
 from backend.domain.permissions import Perm
-from backend.domain.report_sections import printable
+from backend.domain.report_sections import kind_of, printable
 from backend.services import audit, timeline
 from backend.services.base import Services, Tx, transaction
 from backend.services.reporting.fonts import Face, Stack, stack_for
@@ -80,6 +81,7 @@ class PrintData:
     note: str
     printed_local: str
     running: str = ""
+    tables: dict[str, lung_nodule_section.Printed] = field(default_factory=dict)  # section title -> nodule table
 
 
 def age_at(birth: date | None, on: date) -> str:
@@ -159,8 +161,24 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type 
 
 def _texts(data: PrintData) -> list[str]:
     pairs = [*data.patient, *data.sections, *data.signatures]
+    tables = [c for t in data.tables.values() for c in (*t.head, *(x for r in t.rows for x in r), *t.lines)]
     return [data.hospital, data.title, data.note, data.printed_local, data.running, FOOTER, "打印时间：（续）第页共",
-            *(f"{k}：{v}" for k, v in pairs)]
+            *(f"{k}：{v}" for k, v in pairs), *tables]
+
+
+# Column widths (mm) of the lung-nodule table: No, site, series/image, type, axes, mean, solid, volume, change, cat.
+NODULE_COLUMNS = (8, 26, 16, 20, 22, 14, 14, 14, 20, 11)
+
+
+def _nodule_table(table: lung_nodule_section.Printed, style: ParagraphStyle, stack: Stack) -> Table:
+    small = ParagraphStyle("nt", parent=style, fontSize=8.5, leading=11)
+    scale = CONTENT_WIDTH / (sum(NODULE_COLUMNS) * mm)
+    rows = [[_para(c, small, stack) for c in table.head], *([_para(c, small, stack) for c in r] for r in table.rows)]
+    t = Table(rows, colWidths=[w * mm * scale for w in NODULE_COLUMNS], repeatRows=1)
+    t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                           ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                           ("LEFTPADDING", (0, 0), (-1, -1), 2), ("RIGHTPADDING", (0, 0), (-1, -1), 2)]))
+    return t
 
 
 def render_pdf(data: PrintData, font: str) -> bytes:
@@ -177,7 +195,14 @@ def render_pdf(data: PrintData, font: str) -> bytes:
     if data.note:
         story.append(_para(data.note, st["note"], stack))
     for title, text in data.sections:
-        story += [_para(title + "：", st["section"], stack), _para(text, st["body"], stack)]
+        story.append(_para(title + "：", st["section"], stack))
+        table = data.tables.get(title)
+        if table is None:
+            story.append(_para(text, st["body"], stack))
+            continue
+        if table.rows:
+            story += [_nodule_table(table, st["cell"], stack), Spacer(1, 2 * mm)]
+        story += [_para(line, st["body"], stack) for line in table.lines]
     story += [Spacer(1, 10 * mm), HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceAfter=4),
               _grid(data.signatures, st["cell"], 2, stack), _para(f"打印时间：{data.printed_local}", st["note"], stack)]
     out = io.BytesIO()
@@ -220,10 +245,15 @@ def _print_data(tx: Tx, svc: Services, exam_id: int) -> tuple[PrintData, Any, Re
     if v.typed_by:
         signatures.append(("录入", names.get(v.typed_by, "")))
     note = f"更正报告（第 {v.number} 版）  更正原因：{v.amend_reason}" if v.number > 1 else ""
-    sections = printable(template_for(tx, exam, report.template_code).sections, v.sections)
+    template = template_for(tx, exam, report.template_code).sections
+    sections = printable(template, v.sections)
+    tables = {str(sec.get("title", sec["key"])): table for sec in template
+              if kind_of(sec).name == lung_nodule_section.KIND
+              and (table := lung_nodule_section.printed(v.sections.get(sec["key"]))) is not None}
     data = PrintData(hospital=svc.settings.hospital_name, department=svc.settings.department_name,
                      title=f"{svc.settings.department_name} {modality}检查报告单", patient=patient,
-                     sections=sections, signatures=signatures, note=note, printed_local=local(tx.now, tx),
+                     sections=sections, tables=tables, signatures=signatures, note=note,
+                     printed_local=local(tx.now, tx),
                      running=f"{svc.settings.hospital_name}  {p.name}  检查号 {exam.accession}")
     return data, exam, v
 

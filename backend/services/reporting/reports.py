@@ -27,7 +27,7 @@ from backend.domain.report_flow import ReportStatus, ReportTrigger, next_report_
 from backend.domain.report_sections import clean_sections, missing_required
 from backend.services import audit, timeline
 from backend.services.base import Services, Tx, transaction
-from backend.services.reporting import hc_results
+from backend.services.reporting import hc_results, structured_sr
 from backend.services.reporting.queries import (
     DOCTOR_ROLES,
     current_version,
@@ -189,7 +189,16 @@ def approve(svc: Services, exam_id: int, *, by: Actor, expected_lock: int | None
         audit.record(tx, by, "approve", "report", exam.id, version=version.number)
         hc_results.queue_result(tx, exam, version)  # health-check exams: the result back to the center (issue 14.13)
     logger.info("report approved for exam %s (version %s)", exam_id, version.number)
+    _write_sr(svc, exam_id)
     return get(svc, exam_id, by=by)
+
+
+def _write_sr(svc: Services, exam_id: int) -> None:
+    """The structured lung-nodule content as a DICOM SR in the exam's study; never undoes the approval."""
+    try:
+        structured_sr.write_for_exam(svc, exam_id)
+    except Exception:  # the approval stands; the next approval (an amendment) writes it again
+        logger.exception("lung-nodule SR not written for exam %s", exam_id)
 
 
 def return_report(svc: Services, exam_id: int, *, reason: str, by: Actor,

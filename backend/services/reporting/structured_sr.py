@@ -1,0 +1,72 @@
+"""On approval, the structured lung-nodule section goes into the exam's study as a DICOM SR (TID 1500).
+
+The SR joins the exam's archived study (the one the archive matched to the exam), so DICOMweb, the viewer's
+study list and C-MOVE serve it like any instance; its patient and study attributes come from that study's
+images. An exam with no lung-nodule section writes nothing; an exam with no archived images cannot be
+referenced and writes nothing either (logged). Writing runs after the approval has committed and never undoes
+it: a failure is logged with the exam and the next approval (an amendment) writes the SR again.
+"""
+
+from __future__ import annotations
+
+import logging
+from io import BytesIO
+
+from pydicom import dcmread
+from pydicom.uid import ExplicitVRLittleEndian
+
+from backend.dicom import sr as dicom_sr
+from backend.dicom.tags import header_of
+from backend.domain import lung_nodule_section
+from backend.domain.report_sections import kind_of
+from backend.services import timeline
+from backend.services.base import Services, transaction
+from backend.services.imaging import archive, index
+from backend.services.reporting.queries import load_report, template_for, user_names, versions_of
+
+logger = logging.getLogger(__name__)
+SENDER = "RADOPS-SR"
+MAX_EVIDENCE_SERIES = 20
+
+
+def write_for_exam(svc: Services, exam_id: int) -> str | None:
+    """Store the SR of the exam's newest approved lung-nodule section; its SOP Instance UID, or None."""
+    with transaction(svc, readonly=True) as tx:
+        exam = timeline.load_exam(tx, exam_id)
+        report = load_report(tx, exam.id, required=True)
+        assert report is not None
+        approved = [v for v in versions_of(tx, report) if v.approved_at is not None]
+        if not approved:
+            return None
+        version = approved[-1]
+        template = template_for(tx, exam, report.template_code).sections
+        keys = [s["key"] for s in template if kind_of(s).name == lung_nodule_section.KIND]
+        value = next((version.sections.get(k) for k in keys if version.sections.get(k)), None)
+        names = user_names(tx, {version.author_id, version.approved_by})
+        author, approver = names.get(version.author_id or 0, ""), names.get(version.approved_by or 0, "")
+        at = version.approved_at
+    if not isinstance(value, dict) or "suggested" not in value:
+        return None
+    studies = index.find_studies(svc, exam_id=exam_id, limit=1)
+    if not studies:
+        logger.warning("lung-nodule SR not written for exam %s: no archived images to reference", exam_id)
+        return None
+    study_uid = studies[0].study_uid
+    evidence = []
+    for series in index.series_of(svc, study_uid)[:MAX_EVIDENCE_SERIES]:
+        if series.modality == "SR":
+            continue
+        first = index.instances_of(svc, study_uid=study_uid, series_uid=series.series_uid)[:1]
+        for inst in first:
+            evidence.append(dcmread(BytesIO(archive.read_instance(svc, inst.sop_instance_uid)),
+                                    stop_before_pixels=True))
+    if not evidence:
+        logger.warning("lung-nodule SR not written for exam %s: its study has no images", exam_id)
+        return None
+    ds = dicom_sr.lung_nodule_sr(evidence, value, author=author, approver=approver,
+                                 institution=svc.settings.hospital_name, department=svc.settings.department_name,
+                                 at=(at or svc.clock()).astimezone(svc.tz))
+    data = dicom_sr.encode(ds)
+    archive.store_instance(svc, header_of(ds, transfer_syntax=ExplicitVRLittleEndian), data, received_from=SENDER)
+    logger.info("lung-nodule SR %s stored in study %s for exam %s", ds.SOPInstanceUID, study_uid, exam_id)
+    return str(ds.SOPInstanceUID)

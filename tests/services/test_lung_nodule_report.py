@@ -1,0 +1,155 @@
+"""The structured lung-nodule report (LN-9) through the reporting core: draft, refusals, approve, PDF."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from backend.domain.errors import InvalidInput
+from backend.seed.reference import LUNG_NODULE_ITEM
+from backend.services import settings_store
+from backend.services.reporting import lung_rads
+from backend.services.reporting import pdf as report_pdf
+from backend.services.reporting import reports as reporting
+from tests.conftest import ROOT
+from tests.reporting_helpers import exam_at
+
+SCREENSHOTS = ROOT / "var" / "screenshots"
+
+
+def lung_value(**extra: Any) -> dict[str, Any]:
+    value: dict[str, Any] = {
+        "system": "lung-rads-v2022", "exam": "baseline", "prior_available": True,
+        "nodules": [
+            {"lobe": "RUL", "segment": "尖段", "series": 3, "image": 45, "type": "solid", "long_mm": 9.0,
+             "short_mm": 7.2, "volume_mm3": 301.6},
+            {"lobe": "LLL", "segment": "后基底段", "series": 3, "image": 188, "type": "part_solid", "long_mm": 14.0,
+             "short_mm": 10.0, "solid_long_mm": 5.0, "solid_short_mm": 4.0},
+        ],
+        "other": {"emphysema": "mild", "coronary_calcification": "moderate", "findings": "", "significant": False},
+        "override": {"category": None, "reason": ""},
+        "suggested": {"category": "1"},  # never trusted: computed again on save
+    }
+    value.update(extra)
+    return value
+
+
+def test_the_lung_nodule_item_uses_the_structured_template(svc, actors):
+    exam = exam_at(svc, actors, "completed", item=LUNG_NODULE_ITEM)
+    view = reporting.get(svc, exam["exam_id"], by=actors["doctor"])
+    kinds = [s.get("kind", "text") for s in view["template"]["sections"]]
+    assert kinds == ["text", "lung_nodules", "text"]
+
+
+def test_save_computes_the_category_refuses_bad_input_and_prints_the_table(svc, actors, tmp_path):
+    exam = exam_at(svc, actors, "completed", item=LUNG_NODULE_ITEM, name="王建国")
+    eid = exam["exam_id"]
+    doctor = actors["doctor"]
+    saved = reporting.save_draft(svc, eid, sections={"impression": "左肺下叶部分实性结节。",
+                                                     "lung_nodules": lung_value()}, by=doctor)
+    section = saved["sections"]["lung_nodules"]
+    assert section["suggested"]["category"] == "4A"
+    assert section["suggested"]["modifiers"] == ["S"]  # moderate coronary calcification
+    assert [n["category"] for n in section["suggested"]["nodules"]] == ["4A", "3"]
+    lock = saved["report"]["lock"]
+
+    bad = lung_value(nodules=[{"type": "solid", "long_mm": 6.0, "short_mm": 8.0}])
+    with pytest.raises(InvalidInput, match="短径"):
+        reporting.save_draft(svc, eid, sections={"lung_nodules": bad}, by=doctor, expected_lock=lock)
+    with pytest.raises(InvalidInput, match="原因"):
+        reporting.save_draft(svc, eid, sections={"lung_nodules": lung_value(override={"category": "4B"})},
+                             by=doctor, expected_lock=lock)
+    unchanged = reporting.get(svc, eid, by=doctor)
+    assert unchanged["report"]["lock"] == lock
+    assert unchanged["sections"]["lung_nodules"]["suggested"]["category"] == "4A"
+
+    saved = reporting.save_draft(svc, eid, sections={"lung_nodules": lung_value(
+        override={"category": "4B", "reason": "分叶并胸膜牵拉"})}, by=doctor, expected_lock=lock)
+    assert saved["sections"]["lung_nodules"]["override"] == {"category": "4B", "reason": "分叶并胸膜牵拉"}
+    reporting.submit(svc, eid, by=doctor, expected_lock=saved["report"]["lock"])
+    reporting.approve(svc, eid, by=actors["senior"])
+
+    pdf = report_pdf.print_report(svc, eid, by=doctor)
+    path = tmp_path / "lung.pdf"
+    path.write_bytes(pdf)
+    text = "".join(page.extract_text() for page in PdfReader(path).pages)
+    flat = text.replace("\n", "").replace(" ", "")
+    for words in ("右肺上叶尖段", "3/45", "9.0×7.2", "8.1", "部分实性", "4.5", "302", "结论分类：4BS",
+                  "系统建议4AS", "分叶并胸膜牵拉", "诊断性胸部CT", "Lung-RADSv2022(ACR)",
+                  "冠状动脉钙化：中度"):
+        assert words in flat, words
+    fonts = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, timeout=60).stdout.decode()
+    assert "STSong-Light" not in fonts
+    faces = [line for line in fonts.splitlines()[2:] if "RadOps" in line]
+    assert faces, fonts
+    assert all(" yes " in line for line in faces), fonts  # the Chinese faces are embedded
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        subprocess.run([pdftoppm, "-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile", str(path),
+                        str(SCREENSHOTS / "report-pdf-lung-nodules")], check=True, timeout=60)
+
+
+def test_c_lung_rads_section_prints_its_system(svc, actors):
+    exam = exam_at(svc, actors, "completed", item=LUNG_NODULE_ITEM)
+    saved = reporting.save_draft(svc, exam["exam_id"], sections={"lung_nodules": lung_value(system="c-lung-rads")},
+                                 by=actors["doctor"])
+    section = saved["sections"]["lung_nodules"]
+    assert (section["suggested"]["category"], section["suggested"]["modifiers"]) == ("2", [])
+
+
+def test_an_empty_section_cannot_be_submitted(svc, actors):
+    exam = exam_at(svc, actors, "completed", item=LUNG_NODULE_ITEM)
+    saved = reporting.save_draft(svc, exam["exam_id"], sections={"impression": "未见异常。",
+                                                                 "lung_nodules": lung_value(nodules=[])},
+                                 by=actors["doctor"])
+    with pytest.raises(InvalidInput, match="肺结节"):
+        reporting.submit(svc, exam["exam_id"], by=actors["doctor"], expected_lock=saved["report"]["lock"])
+    saved = reporting.save_draft(svc, exam["exam_id"], sections={"lung_nodules": lung_value(
+        nodules=[], no_nodules=True)}, by=actors["doctor"], expected_lock=saved["report"]["lock"])
+    assert saved["sections"]["lung_nodules"]["suggested"]["category"] == "1"
+    reporting.submit(svc, exam["exam_id"], by=actors["doctor"], expected_lock=saved["report"]["lock"])
+
+
+def test_the_default_system_is_the_setting(svc, actors):
+    assert lung_rads.default_system(svc).value == "lung-rads-v2022"
+    settings_store.put(svc, "lung_rads.system", "c-lung-rads", by=actors["admin"])
+    assert lung_rads.default_system(svc).value == "c-lung-rads"
+    settings_store.put(svc, "lung_rads.system", "fleischner", by=actors["admin"])  # a typo never breaks reports
+    assert lung_rads.default_system(svc).value == "lung-rads-v2022"
+
+
+def test_approval_writes_a_tid_1500_sr_into_the_exams_study(svc, actors):
+    from io import BytesIO
+
+    import highdicom as hd
+    from pydicom import dcmread
+
+    from backend.services.imaging import archive, index
+    from tests.imaging_helpers import ct_slice, file_bytes, header
+
+    exam = exam_at(svc, actors, "completed", item=LUNG_NODULE_ITEM)
+    ct = ct_slice(accession=exam["accession"], patient_id="P-LN-1")
+    assert archive.store_instance(svc, header(ct), file_bytes(ct), received_from="CT01").exam_id == exam["exam_id"]
+    saved = reporting.save_draft(svc, exam["exam_id"], sections={"impression": "见上。", "lung_nodules": lung_value(
+        override={"category": "4B", "reason": "分叶"})}, by=actors["doctor"])
+    reporting.submit(svc, exam["exam_id"], by=actors["doctor"], expected_lock=saved["report"]["lock"])
+    reporting.approve(svc, exam["exam_id"], by=actors["senior"])
+
+    srs = [s for s in index.series_of(svc, ct.StudyInstanceUID) if s.modality == "SR"]
+    assert len(srs) == 1
+    inst = index.instances_of(svc, study_uid=ct.StudyInstanceUID, series_uid=srs[0].series_uid)
+    ds = dcmread(BytesIO(archive.read_instance(svc, inst[0].sop_instance_uid)))
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.33"  # Comprehensive SR
+    assert (ds.AccessionNumber, ds.PatientID) == (exam["accession"], "P-LN-1")
+    assert (ds.CompletionFlag, ds.VerificationFlag) == ("COMPLETE", "VERIFIED")
+    assert ds.CurrentRequestedProcedureEvidenceSequence[0].StudyInstanceUID == ct.StudyInstanceUID
+    texts = str(hd.sr.ComprehensiveSR.from_dataset(ds).ContentSequence)
+    for meaning in ("Long axis", "Short axis", "Diameter", "Volume", "Lung-RADS 4A", "Lung-RADS 3", "Lung-RADS 4BS",
+                    "Part-solid", "Nodule 1 RUL"):
+        assert meaning in texts, meaning
+    assert "8.1" in texts
