@@ -225,7 +225,8 @@ def link(svc: Services, accession: str, *, study_uid: str, series_uid: str | Non
             timeline.apply_in(tx, exam, Trigger.START, by, source="recon")
         timeline.append(tx, exam, TimelineKind.RECON_LINKED, by, study_uid=study.study_uid,
                         series_uid=row["uid"], source_accession=study.accession, images=row["images"])
-        audit.record(tx, by, "recon_linked", "exam", exam.id, study_uid=study.study_uid, series_uid=row["uid"])
+        audit.record(tx, by, TimelineKind.RECON_LINKED.value, "exam", exam.id, study_uid=study.study_uid,
+                     series_uid=row["uid"])
         return _view(req, svc)
 
 
@@ -244,7 +245,7 @@ def unlink(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
         req.undone_by, req.undone_at = by.label, tx.now
         timeline.append(tx, exam, TimelineKind.RECON_UNLINKED, by, study_uid=req.source_study_uid,
                         series_uid=req.source_series_uid)
-        audit.record(tx, by, "recon_unlinked", "exam", exam.id, request_id=req.id)
+        audit.record(tx, by, TimelineKind.RECON_UNLINKED.value, "exam", exam.id, request_id=req.id)
         return _view(req, svc)
 
 
