@@ -91,7 +91,7 @@ class SeriesFacts:
     kernel: str
 
 
-_LUNG_WORDS = re.compile(r"lung|肺|b6\d|b7\d|i7\d|fc5\d|yb|sharp|bone|br6\d|hr6\d|l\b", re.IGNORECASE)
+_LUNG_WORDS = re.compile(r"lung|肺|b6\d|b7\d|i7\d|fc5\d|sharp|br6\d|hr6\d", re.IGNORECASE)
 
 
 def is_lung_kernel(kernel: str, description: str) -> bool:
