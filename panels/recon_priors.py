@@ -99,46 +99,56 @@ def _link_line(link: dict[str, Any] | None) -> Any:
     return html.Div(parts, id="recon-link-line")
 
 
-def _render(accession: str) -> tuple[Any, Any, Any]:
+HIDDEN = {"display": "none"}
+
+
+def _buttons(link: dict[str, Any] | None) -> list[Any]:
+    """Styles of 撤销引用, 重新发送 and 引用所选序列: each shown only when the link's state allows it."""
+    def show(flag: bool) -> dict[str, str]:
+        return {} if flag else HIDDEN
+    return [show(bool(link and link["undoable"])), show(bool(link and link["resendable"])), show(link is None)]
+
+
+def _render(accession: str) -> tuple[Any, ...]:
     actor = page_actor()
     if actor is None:
-        return dash.no_update, EXPIRED, True
+        return dash.no_update, EXPIRED, True, *_buttons(None)
     try:
         data = recon.priors(services(), accession, by=actor)
     except DomainError as exc:
-        return [], exc.message, True
+        return [], exc.message, True, HIDDEN, HIDDEN, HIDDEN
     first = next((p for p in data["priors"] if p["default_series"]), None)
     cards = [_prior_card(p, f"{p['study_uid']}|{p['default_series']}" if p is first else None)
              for p in data["priors"]]
     if not cards:
         cards = [html.Div("该患者在影像库中没有历史影像检查", className="text-muted py-4 text-center",
                           id="recon-empty")]
-    return [_link_line(data["link"]), *cards], "", False
+    return [_link_line(data["link"]), *cards], "", False, *_buttons(data["link"])
 
 
 def _open(invoked: dict[str, Any] | None, _close: Any) -> tuple[Any, ...]:
     if ctx.triggered_id == "recon-close":
-        return False, dash.no_update, dash.no_update, dash.no_update, dash.no_update, dash.no_update
+        return (False,) + (dash.no_update,) * 8
     if not invoked or invoked.get("action") != ACTION or not invoked.get("accession"):
-        return (dash.no_update,) * 6
+        return (dash.no_update,) * 9
     accession = str(invoked["accession"])
-    body, error, show = _render(accession)
-    return True, accession, f"引用历史图像 · {accession}", body, error, show
+    return True, accession, f"引用历史图像 · {accession}", *_render(accession)
 
 
 def _act(_confirm: Any, _undo: Any, _resend: Any, accession: str | None, values: list[str | None],
          bump: int | None) -> tuple[Any, ...]:
     actor = page_actor()
+    keep = (dash.no_update,) * 3
     if not accession or ctx.triggered_id is None:
-        return (dash.no_update,) * 4
+        return (dash.no_update,) * 7
     if actor is None:
-        return dash.no_update, EXPIRED, True, dash.no_update
+        return dash.no_update, EXPIRED, True, *keep, dash.no_update
     svc = services()
     try:
         if ctx.triggered_id == "recon-confirm":
             picked = next((v for v in reversed(values or []) if v), None)
             if picked is None:
-                return dash.no_update, "请先选择一个序列", True, dash.no_update
+                return dash.no_update, "请先选择一个序列", True, *keep, dash.no_update
             study_uid, series_uid = picked.split("|", 1)
             recon.link(svc, accession, study_uid=study_uid, series_uid=series_uid, by=actor)
         elif ctx.triggered_id == "recon-undo":
@@ -146,9 +156,8 @@ def _act(_confirm: Any, _undo: Any, _resend: Any, accession: str | None, values:
         elif ctx.triggered_id == "recon-resend":
             recon.resend(svc, accession, by=actor)
     except DomainError as exc:
-        return dash.no_update, exc.message, True, dash.no_update
-    body, error, show = _render(accession)
-    return body, error, show, (bump or 0) + 1
+        return dash.no_update, exc.message, True, *keep, dash.no_update
+    return *_render(accession), (bump or 0) + 1
 
 
 def _one_choice(values: list[str | None]) -> list[Any]:
@@ -163,15 +172,20 @@ def _refresh(bump: int | None, current: int | None) -> Any:
     return (current or 0) + 1 if bump else dash.no_update
 
 
+def _button_outputs(*, duplicate: bool = False) -> list[Output]:
+    return [Output(b, "style", allow_duplicate=duplicate) for b in ("recon-undo", "recon-resend", "recon-confirm")]
+
+
 def register(app: dash.Dash) -> None:
     app.callback(Output("recon-dialog", "is_open"), Output("recon-accession", "data"),
                  Output("recon-title", "children"), Output("recon-priors", "children"),
-                 Output("recon-error", "children"), Output("recon-error", "is_open"),
+                 Output("recon-error", "children"), Output("recon-error", "is_open"), *_button_outputs(),
                  Input("exams-menu-invoked", "data"), Input("recon-close", "n_clicks"),
                  prevent_initial_call=True)(_open)
     app.callback(Output("recon-priors", "children", allow_duplicate=True),
                  Output("recon-error", "children", allow_duplicate=True),
-                 Output("recon-error", "is_open", allow_duplicate=True), Output("recon-bump", "data"),
+                 Output("recon-error", "is_open", allow_duplicate=True), *_button_outputs(duplicate=True),
+                 Output("recon-bump", "data"),
                  Input("recon-confirm", "n_clicks"), Input("recon-undo", "n_clicks"),
                  Input("recon-resend", "n_clicks"), State("recon-accession", "data"),
                  State({"type": "recon-series", "study": dash.ALL}, "value"), State("recon-bump", "data"),

@@ -63,7 +63,13 @@ def test_right_click_link_send_and_view_beside_the_source(recon_server: Any, pag
 
     page.click("#recon-confirm")
     page.wait_for_selector("#recon-state:has-text('待发送')")
+    page.wait_for_selector("#recon-confirm", state="hidden")
     screenshot(page, "recon_linked")
+    page.click("#recon-undo")  # undo before sending: the link goes, the exam stays 检查中
+    page.wait_for_selector("#recon-confirm", state="visible")
+    assert page.locator("#recon-state").count() == 0
+    page.click("#recon-confirm")
+    page.wait_for_selector("#recon-state:has-text('待发送')")
     page.click("#recon-close")
     page.wait_for_selector(f"#exams-table tr:has-text('{accession}'):has-text('检查中'):has-text('待发送')")
 
