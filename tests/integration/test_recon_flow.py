@@ -291,3 +291,30 @@ def test_results_for_a_discontinued_exam_or_no_request_are_unmatched(live: Any, 
     unmatched = {s["study_uid"] for s in matching.unmatched_studies(svc, actors["admin"])}
     assert {link["target_study_uid"], str(stray.StudyInstanceUID)} <= unmatched
     assert recon.link_of(svc, accession)["state"] == "sent"  # type: ignore[index]
+
+
+def test_results_must_reference_the_source_with_its_geometry(live: Any, actors: dict[str, Actor]) -> None:
+    svc, port = live
+    emu = peer(svc, port, fault="nothing")
+    try:
+        accession, source = send_and_link(svc, actors)
+        recon.send_pending(svc)
+        link = wait_state(svc, accession, {"sent"})
+    finally:
+        emu.stop()
+    src = source[0]
+
+    def result(frame_of_reference: str) -> Dataset:
+        ds = ct_slice(study_uid=link["target_study_uid"], accession=accession, patient_id=str(src.PatientID))
+        ref = Dataset()
+        ref.SeriesInstanceUID = src.SeriesInstanceUID
+        ds.ReferencedSeriesSequence = [ref]
+        ds.FrameOfReferenceUID = frame_of_reference
+        ds.ImageOrientationPatient = list(src.ImageOrientationPatient)
+        return ds
+
+    wrong, right = result(generate_uid()), result(str(src.FrameOfReferenceUID))
+    assert _store_as_recon(port, wrong) == [0]
+    assert _store_as_recon(port, right) == [0]
+    done = wait_state(svc, accession, {"completed"})
+    assert [r["uid"] for r in done["results"]] == [str(right.SeriesInstanceUID)]

@@ -404,13 +404,29 @@ def store_series(svc: Services, req: ReconRequest, accession: str, *, progress: 
 
 # ---- the results (LN-7) --------------------------------------------------------------------------------
 
-def _references_source(svc: Services, study_uid: str, series_uid: str, source_series: str) -> bool:
+def _first_header(svc: Services, series_uid: str, study_uid: str | None = None) -> Dataset | None:
     first = index.instances_of(svc, study_uid=study_uid, series_uid=series_uid)[:1]
-    ds = _header(svc, first[0].sop_instance_uid) if first else None
+    return _header(svc, first[0].sop_instance_uid) if first else None
+
+
+def _orientation(ds: Dataset) -> list[float]:
+    return [round(float(v), 3) for v in ds.get("ImageOrientationPatient", [])]
+
+
+def _is_result(ds: Dataset | None, source: Dataset | None, source_series: str) -> bool:
+    """A result series: it references the source series, and its geometry is the source's (same frame of
+    reference and orientation), so the viewer can link them; anything else is kept but not counted."""
     if ds is None:
         return False
     refs = [str(r.get("SeriesInstanceUID", "")) for r in ds.get("ReferencedSeriesSequence", [])]
-    return source_series in refs
+    if source_series not in refs:
+        return False
+    if source is not None and (str(ds.get("FrameOfReferenceUID", "")) != str(source.get("FrameOfReferenceUID", ""))
+                               or _orientation(ds) != _orientation(source)):
+        logger.warning("recon: result series %s ignored: its geometry is not the source's",
+                       ds.get("SeriesInstanceUID", ""))
+        return False
+    return True
 
 
 def results_released(svc: Services, study_uids: Iterable[str]) -> list[int]:
@@ -425,10 +441,11 @@ def results_released(svc: Services, study_uids: Iterable[str]) -> list[int]:
                                        ReconRequest.state.in_([s.value for s in AWAITING_RESULTS])))]
     done = []
     for request_id, study_uid, source in waiting:
+        source_ds = _first_header(svc, source)
         results = [{"uid": se.series_uid, "number": se.series_number, "description": se.description,
                     "images": se.instance_count}
                    for se in index.series_of(svc, study_uid)
-                   if _references_source(svc, study_uid, se.series_uid, source)]
+                   if _is_result(_first_header(svc, se.series_uid, study_uid), source_ds, source)]
         if results and _complete(svc, request_id, results):
             done.append(request_id)
     return done
