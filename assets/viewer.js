@@ -103,10 +103,36 @@
 
     document.addEventListener("keydown", function (e) { self.key(e); });
     this.setMode("window");
-    var first = this.studies[0];
-    var firstSeries = first.series.filter(function (s) { return s.instances.length; });
-    if (firstSeries.length) { this.show(0, first, firstSeries[0]); }
+    if (!this.showPairing()) {
+      var first = this.studies[0];
+      var firstSeries = first.series.filter(function (s) { return s.instances.length; });
+      if (firstSeries.length) { this.show(0, first, firstSeries[0]); }
+    }
     this.pane(0);
+  };
+
+  // A reconstruction exam (LN-8): its result series on the left, the source series it was made from on the
+  // right (the page's data-pairing, from the exam's link); false when there is none or it is not archived.
+  Viewer.prototype.showPairing = function () {
+    var pairing = JSON.parse(this.root.getAttribute("data-pairing") || "null");
+    if (!pairing) { return false; }
+    var studies = this.studies;
+    function find(ref) {
+      for (var i = 0; i < studies.length; i++) {
+        if (studies[i].uid !== ref.study) { continue; }
+        for (var j = 0; j < studies[i].series.length; j++) {
+          var se = studies[i].series[j];
+          if (se.uid === ref.series && se.instances.length) { return [studies[i], se]; }
+        }
+      }
+      return null;
+    }
+    var left = find(pairing.left), right = find(pairing.right);
+    if (!left || !right) { return false; }
+    this.show(0, left[0], left[1]);
+    this.show(1, right[0], right[1]);
+    this.root.setAttribute("data-paired", "1");
+    return true;
   };
 
   Viewer.prototype.pane = function (index) {

@@ -168,6 +168,7 @@ def _page_modules() -> tuple[ModuleType, ...]:
         er_popup,
         exam_list,
         interface_monitor,
+        recon_priors,  # the exam list's 引用历史图像 dialog (LN-4..LN-7)
         register,
         report_editor,
         report_review,
@@ -200,7 +201,7 @@ def _page_modules() -> tuple[ModuleType, ...]:
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
             users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api, devices,
-            interface_monitor, dicom_nodes, unmatched_studies, viewer, er_overdue, admin_er_duty)
+            interface_monitor, dicom_nodes, unmatched_studies, viewer, er_overdue, admin_er_duty, recon_priors)
 
 
 def _init_dash(app: Flask) -> None:

@@ -44,6 +44,12 @@ class Settings:
     recon_destination_port: int = 11112
     recon_fault: str = "none"
     recon_delay_s: float = 30.0
+    # RadOps' side of LN-4..LN-7: the exam items that use the flow (comma-separated codes), how long the
+    # results may take after the source was sent (then 重建超时), and the send job's attempts and first back-off.
+    recon_items: str = "CT-LN-TR"
+    recon_deadline_s: float = 1800.0
+    recon_send_attempts: int = 6
+    recon_retry_first_s: float = 30.0
     # The health-check center's result receiver (issue 14.13): ORU^R01 over MLLP, in this MSH-18 charset (table
     # 0211); the report PDF goes as ED (base64) unless a URL template (with {exam_id}, {accession}) is set.
     health_check_results_host: str = "127.0.0.1"
@@ -123,6 +129,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                                     _int(env, "RADOPS_DICOM_PORT", base.recon_destination_port)),
         recon_fault=env.get("RADOPS_RECON_FAULT", base.recon_fault),
         recon_delay_s=float(env.get("RADOPS_RECON_DELAY_S", base.recon_delay_s)),
+        recon_items=env.get("RADOPS_RECON_ITEMS", base.recon_items),
+        recon_deadline_s=float(env.get("RADOPS_RECON_DEADLINE_S", base.recon_deadline_s)),
+        recon_send_attempts=_int(env, "RADOPS_RECON_SEND_ATTEMPTS", base.recon_send_attempts),
+        recon_retry_first_s=float(env.get("RADOPS_RECON_RETRY_FIRST_S", base.recon_retry_first_s)),
         health_check_results_host=env.get("RADOPS_HEALTH_CHECK_RESULTS_HOST", base.health_check_results_host),
         health_check_results_port=_int(env, "RADOPS_HEALTH_CHECK_RESULTS_PORT", base.health_check_results_port),
         health_check_results_charset=env.get("RADOPS_HEALTH_CHECK_RESULTS_CHARSET",

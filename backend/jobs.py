@@ -35,6 +35,7 @@ def scheduled_jobs() -> tuple[Job, ...]:
     from backend.services import audit, health
     from backend.services.data_api import access as data_api_access
     from backend.services.imaging import received as imaging_received
+    from backend.services.imaging import recon as imaging_recon
     from backend.services.patient_flow import shift_sessions, triage
     from backend.services.reporting import er_reminders, hc_results
 
@@ -56,6 +57,10 @@ def scheduled_jobs() -> tuple[Job, ...]:
         Job("shift_expiry", 60, lambda svc: shift_sessions.end_expired(svc, by=SYSTEM)),
         # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
+        # Lung-nodule reconstruction (LN-7): send linked source series to RECON through the outbox (retries
+        # with back-off), and flag 重建超时 on requests whose results are late (RADOPS_RECON_DEADLINE_S).
+        Job("recon_send", 5, imaging_recon.send_pending),
+        Job("recon_deadline", 30, imaging_recon.check_deadlines),
     )
 
 

@@ -57,6 +57,14 @@ def age_of(birth: str | None, today: date) -> str:
     return f"{years}岁"
 
 
+def _recon_badge(recon: dict[str, Any] | None) -> Any:
+    """The reconstruction's state beside the exam status (LN-7): 重建超时 and 失败 stand out."""
+    if not recon:
+        return None
+    color = {"timed_out": "danger", "failed": "danger", "completed": "success"}.get(recon["state"], "info")
+    return badge(recon["label"], color, extra="ms-1 recon-state")
+
+
 def _cells(r: dict[str, Any], today: date) -> list[Any]:
     p = r["patient"]
     sex = SEX_LABELS.get(Sex(p["sex"]), "") if p.get("sex") in {s.value for s in Sex} else ""
@@ -67,7 +75,8 @@ def _cells(r: dict[str, Any], today: date) -> list[Any]:
         r["patient_class_label"],
         badge(r["priority_label"], pri) if pri else r["priority_label"],
         r["modality_label"], r["item_name"],
-        badge(r["status_label"], STATUS_COLORS.get(r["status"], "secondary")),
+        html.Span([badge(r["status_label"], STATUS_COLORS.get(r["status"], "secondary")),
+                   _recon_badge(r.get("recon"))]),
         badge(r["report_status_label"], REPORT_COLORS.get(r["report_status"], "light")),
         r["scheduled_local"] or "—", r["created_local"],
         " / ".join(x for x in (r["campus"], r.get("room") or "") if x),

@@ -18,7 +18,7 @@ from dash import html
 from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
-from backend.services.imaging import web
+from backend.services.imaging import recon, web
 from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.shell import staff_page
@@ -42,8 +42,19 @@ def _body(actor: Actor, accession: str) -> Any:
         html.Div(id="viewer-root", className="viewer-root", **{
             "data-studies": json.dumps(studies, ensure_ascii=False),
             "data-presets": json.dumps([{"name": n, "c": c, "w": w} for n, c, w in PRESETS], ensure_ascii=False),
+            "data-pairing": json.dumps(_pairing(accession)),
             "data-base": "/dicomweb"}),
     ])
+
+
+def _pairing(accession: str) -> dict[str, Any] | None:
+    """LN-8: a reconstruction exam opens its first result series beside the source series it was made from
+    (same frame of reference: the panes link); None for other exams (the viewer's usual start)."""
+    link = recon.result_series_of(services(), accession)
+    if link is None or not link["result_series"]:
+        return None
+    return {"left": {"study": link["target_study_uid"], "series": link["result_series"][0]},
+            "right": {"study": link["source_study_uid"], "series": link["source_series_uid"]}}
 
 
 def layout(accession: str | None = None, **_query: Any) -> Any:

@@ -16,6 +16,7 @@ from backend.domain.exam_query import ExamFilter
 from backend.domain.permissions import Perm
 from backend.domain.registration import OrderData, PatientData
 from backend.services import timeline
+from backend.services.imaging import recon
 from backend.services.orders import catalog, exam_list, registration
 
 bp = Blueprint("exams", __name__)
@@ -179,3 +180,49 @@ def exam_items() -> Any:
 def slots() -> Any:
     a = query_args(SlotQuery)
     return jsonify({"slots": registration.available_slots(services(), a.item, a.day, by=actor())})
+
+
+# ---- lung-nodule target reconstruction (LN-4..LN-7) ----
+
+class ReconSourceBody(BaseModel):
+    study_uid: str = Field(min_length=1, max_length=64, description="历史检查的 Study Instance UID")
+    series_uid: str | None = Field(None, max_length=64, description="序列；不填则取最薄的肺窗序列")
+
+
+@bp.get("/api/exams/<accession>/priors")
+@doc("引用历史图像：患者的历史影像检查（胸部 CT 在前，新的在前；序列数、图像数、缩略图、默认序列）",
+     tags=("exams",))
+@requires(Perm.RECON_LINK)
+def exam_priors(accession: str) -> Any:
+    return jsonify(recon.priors(services(), accession, by=actor()))
+
+
+@bp.post("/api/exams/<accession>/recon-source")
+@doc("引用一个历史检查的序列作为靶重建源图像（检查：已登记 -> 检查中）", status=201, body=ReconSourceBody,
+     tags=("exams",))
+@requires(Perm.RECON_LINK)
+def link_recon_source(accession: str) -> Any:
+    body = json_body(ReconSourceBody)
+    return jsonify(recon.link(services(), accession, study_uid=body.study_uid, series_uid=body.series_uid,
+                              by=actor())), 201
+
+
+@bp.get("/api/exams/<accession>/recon-source")
+@doc("靶重建源图像引用及其发送、重建状态（待发送、发送中、已发送、重建完成、失败、重建超时）", tags=("exams",))
+@requires(Perm.EXAM_READ)
+def get_recon_source(accession: str) -> Any:
+    return jsonify({"link": recon.link_of(services(), accession)})
+
+
+@bp.delete("/api/exams/<accession>/recon-source")
+@doc("撤销引用（仅在发送前）", tags=("exams",))
+@requires(Perm.RECON_LINK)
+def unlink_recon_source(accession: str) -> Any:
+    return jsonify(recon.unlink(services(), accession, by=actor()))
+
+
+@bp.post("/api/exams/<accession>/recon-source/resend")
+@doc("重新发送源图像到重建系统（失败或重建超时后）", tags=("exams",))
+@requires(Perm.RECON_LINK)
+def resend_recon_source(accession: str) -> Any:
+    return jsonify(recon.resend(services(), accession, by=actor()))

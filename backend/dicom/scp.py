@@ -103,7 +103,34 @@ def handle_store(event: Any, svc: Services) -> int:
     except Exception:
         logger.exception("C-STORE from %s: archiving failed", _calling(event))
         return PROCESSING_FAILURE
+    _stored_studies(event.assoc).add(header.study_uid)
     return SUCCESS
+
+
+def _stored_studies(assoc: Any) -> set[str]:
+    """The studies this association stored into (read when the peer releases it)."""
+    found: set[str] | None = getattr(assoc, "radops_stored_studies", None)
+    if found is None:
+        found = set()
+        assoc.radops_stored_studies = found
+    return found
+
+
+def handle_released(event: Any, svc: Services) -> None:
+    """A peer released an association that stored instances: a reconstruction system's release completes
+    the requests whose results it sent (docs/recon_interface.md). An abort completes nothing."""
+    studies = getattr(event.assoc, "radops_stored_studies", None)
+    if not studies or not event.assoc.is_acceptor:
+        return
+    from backend.services.imaging import recon
+
+    try:
+        done = recon.results_released(svc, studies)
+    except Exception:
+        logger.exception("DICOM release from %s: completing reconstruction requests failed", _calling(event))
+        return
+    if done:
+        logger.info("reconstruction requests %s complete (results released by %s)", done, _calling(event))
 
 
 def handle_find(event: Any, svc: Services) -> Iterator[tuple[int, Dataset | None]]:
@@ -268,5 +295,6 @@ def build_ae(svc: Services) -> tuple[AE, list[tuple[Any, ...]]]:
         (evt.EVT_N_CREATE, handle_n_create, [svc]),
         (evt.EVT_N_SET, handle_n_set, [svc]),
         (evt.EVT_REJECTED, handle_rejected, [svc]),
+        (evt.EVT_RELEASED, handle_released, [svc]),
     ]
     return ae, handlers

@@ -53,6 +53,14 @@ class TimelineKind(StrEnum):
     STUDY_RECEIVED = "study_received"
     INSTANCE_DUPLICATE = "instance_duplicate"
     STUDY_MATCHED = "study_matched"
+    # Lung-nodule reconstruction (LN-5..LN-7): a prior linked as the source, the link undone, the source sent,
+    # sending failed for good, the results complete, none in time.
+    RECON_LINKED = "recon_linked"
+    RECON_UNLINKED = "recon_unlinked"
+    RECON_SENT = "recon_sent"
+    RECON_FAILED = "recon_failed"
+    RECON_COMPLETED = "recon_completed"
+    RECON_TIMED_OUT = "recon_timed_out"
 
 
 class EventName(StrEnum):
@@ -121,6 +129,8 @@ TIMELINE_EVENT: Final[Mapping[TimelineKind, EventName | None]] = {
     K.ER_REMINDER_OPENED: E.ER_REMINDER_OPENED,
     K.IMAGES_FIRST_RECEIVED: E.IMAGES_FIRST_RECEIVED, K.SERIES_COMPLETED: E.SERIES_COMPLETED,
     K.STUDY_RECEIVED: E.STUDY_RECEIVED, K.INSTANCE_DUPLICATE: None, K.STUDY_MATCHED: E.IMAGES_FIRST_RECEIVED,
+    K.RECON_LINKED: None, K.RECON_UNLINKED: None, K.RECON_SENT: None, K.RECON_FAILED: None,
+    K.RECON_COMPLETED: E.STUDY_RECEIVED, K.RECON_TIMED_OUT: E.STUDY_RECEIVED,
 }
 
 # The exam detail dialog's Chinese names of the procedure's milestones (other kinds show as they are).
@@ -130,6 +140,8 @@ TIMELINE_LABELS: Final[Mapping[TimelineKind, str]] = {
     K.CANCELLED: "取消检查", K.EDITED: "修改检查",
     K.IMAGES_FIRST_RECEIVED: "收到首幅图像", K.SERIES_COMPLETED: "序列接收完成", K.STUDY_RECEIVED: "图像接收完成",
     K.INSTANCE_DUPLICATE: "重复图像", K.STUDY_MATCHED: "图像人工匹配",
+    K.RECON_LINKED: "引用历史图像", K.RECON_UNLINKED: "撤销引用", K.RECON_SENT: "已发送重建",
+    K.RECON_FAILED: "重建发送失败", K.RECON_COMPLETED: "重建完成", K.RECON_TIMED_OUT: "重建超时",
 }
 
 # A ticket joined, left or moved in a line (its status changed, or it changed rooms): a line re-reads.

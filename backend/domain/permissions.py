@@ -27,6 +27,7 @@ class Perm(StrEnum):
     AUDIT_READ = "audit.read"
     IMAGE_READ = "image.read"  # DICOMweb QIDO/WADO and the web viewer (issue 10)
     IMAGE_WRITE = "image.write"  # DICOMweb STOW-RS
+    RECON_LINK = "recon.link"  # reference a prior as the reconstruction source, send, resend (LN-4..LN-7)
 
 
 _ALL: Final = frozenset(Perm)
@@ -35,11 +36,13 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Perm]]] = {
     R.ADMIN: _ALL,
     R.CLERK: frozenset({P.EXAM_READ, P.EXAM_REGISTER, P.EXAM_OPERATE, P.REPORT_PRINT}),
     R.NURSE: frozenset({P.EXAM_READ, P.EXAM_OPERATE, P.TRIAGE, P.REPORT_PRINT}),
-    R.TECHNOLOGIST: frozenset({P.EXAM_READ, P.EXAM_OPERATE, P.IMAGE_READ}),
+    R.TECHNOLOGIST: frozenset({P.EXAM_READ, P.EXAM_OPERATE, P.IMAGE_READ, P.RECON_LINK}),
     R.TYPIST: frozenset({P.EXAM_READ, P.REPORT_WRITE}),
-    R.RADIOLOGIST: frozenset({P.EXAM_READ, P.REPORT_WRITE, P.REPORT_PRINT, P.CRITICAL_MANAGE, P.IMAGE_READ}),
+    R.RADIOLOGIST: frozenset({P.EXAM_READ, P.REPORT_WRITE, P.REPORT_PRINT, P.CRITICAL_MANAGE, P.IMAGE_READ,
+                                P.RECON_LINK}),
     R.SENIOR_RADIOLOGIST: frozenset(
-        {P.EXAM_READ, P.REPORT_WRITE, P.REPORT_APPROVE, P.REPORT_PRINT, P.CRITICAL_MANAGE, P.IMAGE_READ}
+        {P.EXAM_READ, P.REPORT_WRITE, P.REPORT_APPROVE, P.REPORT_PRINT, P.CRITICAL_MANAGE, P.IMAGE_READ,
+         P.RECON_LINK}
     ),
     R.DEPARTMENT_HEAD: frozenset(
         {P.EXAM_READ, P.COCKPIT_VIEW, P.AUDIT_READ, P.REPORT_PRINT, P.REPORT_APPROVE, P.REPORT_WRITE,
@@ -92,6 +95,7 @@ PERM_LABELS: Final[Mapping[Perm, str]] = {
     Perm.AUDIT_READ: "查看审计",
     Perm.IMAGE_READ: "调阅影像",
     Perm.IMAGE_WRITE: "上传影像",
+    Perm.RECON_LINK: "引用历史图像（靶重建）",
 }
 # Every scope an API key may hold, with its Chinese label (the key form lists these).
 SCOPE_LABELS: Final[Mapping[str, str]] = {**{p.value: label for p, label in PERM_LABELS.items()},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from backend.domain.actor import Actor
 from backend.domain.enums import Role
 from backend.domain.permissions import ROLE_PERMISSIONS, Perm
-from panels import exam_menu
+from panels import exam_menu, recon_priors
 from panels.exam_menu import MenuAction, actions_for, add_action
 from panels.register_form import item_options
 
@@ -22,12 +22,13 @@ def test_builtin_actions_follow_role_and_state():
     clerk = [a.id for a in actions_for(_actor(Role.CLERK), ROW)]
     doctor = [a.id for a in actions_for(_actor(Role.RADIOLOGIST), ROW)]
     assert clerk == ["detail", "cancel"]
-    assert doctor == ["detail", "write_report"]
+    assert doctor == ["detail", "recon_priors", "write_report"]
     done = ROW | {"status": "completed"}
     assert [a.id for a in actions_for(_actor(Role.CLERK), done)] == ["detail"]
     assert exam_menu.find("write_report").href(ROW) == "/panels/reports/RA2026112700007"
     # The viewer once the scan has started, for those who read images (not the registration clerk).
-    assert [a.id for a in actions_for(_actor(Role.RADIOLOGIST), done)] == ["detail", "view_images", "write_report"]
+    assert [a.id for a in actions_for(_actor(Role.RADIOLOGIST), done)] == ["detail", "recon_priors", "view_images",
+                                                                           "write_report"]
     assert exam_menu.find("view_images").href(done) == "/panels/viewer/RA2026112700007"
 
 
@@ -38,13 +39,25 @@ def test_other_modules_append_actions_with_predicates():
                               lambda r: r["item_code"] == "CT-LN-TR" and r["status"] == "registered", order=30))
         add_action(MenuAction("broken", "坏谓词", Perm.EXAM_READ, lambda r: r["missing"] == 1))
         labels = [a.label for a in actions_for(_actor(Role.RADIOLOGIST), ROW)]
-        assert labels == ["查看详情", "书写报告", "引用历史图像"]  # a failing predicate hides its action
+        # a failing predicate hides its action
+        assert labels == ["查看详情", recon_priors.LABEL, "书写报告", "引用历史图像"]
         other = ROW | {"item_code": "CT-CHEST"}
         assert "引用历史图像" not in [a.label for a in actions_for(_actor(Role.RADIOLOGIST), other)]
+        assert recon_priors.LABEL not in [a.label for a in actions_for(_actor(Role.RADIOLOGIST), other)]
         add_action(MenuAction("ln_ref", "引用历史图像（新）", Perm.REPORT_WRITE, order=30))
         assert sum(a.id == "ln_ref" for a in exam_menu.MENU_ACTIONS) == 1
     finally:
         exam_menu.MENU_ACTIONS[:] = saved
+
+
+def test_reference_priors_is_offered_for_reconstruction_items_to_technologists_and_radiologists():
+    """LN-4: 引用历史图像 for CT-LN-TR (RADOPS_RECON_ITEMS) only, to roles holding recon.link."""
+    for role in (Role.TECHNOLOGIST, Role.RADIOLOGIST, Role.SENIOR_RADIOLOGIST):
+        assert "recon_priors" in [a.id for a in actions_for(_actor(role), ROW)], role
+    for role in (Role.CLERK, Role.NURSE, Role.TYPIST):
+        assert "recon_priors" not in [a.id for a in actions_for(_actor(role), ROW)], role
+    chest = ROW | {"item_code": "CT-CHEST"}
+    assert "recon_priors" not in [a.id for a in actions_for(_actor(Role.TECHNOLOGIST), chest)]
 
 
 def test_item_options_are_grouped_by_modality_and_say_if_a_slot_is_needed():

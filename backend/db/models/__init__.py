@@ -19,6 +19,7 @@ from backend.db.models.org import (
     Room,
     Slot,
 )
+from backend.db.models.recon import ReconRequest
 from backend.db.models.reports import CriticalValue, Report, ReportTemplate, ReportVersion
 from backend.db.models.screens import Screen
 from backend.db.models.security import Device, UserSession
@@ -56,6 +57,7 @@ __all__ = [
     "Queue",
     "QueueRoom",
     "QueueTicket",
+    "ReconRequest",
     "Report",
     "ReportTemplate",
     "ReportVersion",

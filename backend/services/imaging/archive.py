@@ -180,7 +180,7 @@ def _study_and_series(tx: Tx, header: InstanceHeader, received_from: str) -> tup
     study = tx.session.scalars(select(ImagingStudy).where(ImagingStudy.study_uid == header.study_uid)
                                .with_for_update()).first()
     if study is None:
-        exam_id, how = matching.find_exam(tx, header)
+        exam_id, how = matching.find_exam(tx, header, received_from=received_from)
         study = ImagingStudy(
             study_uid=header.study_uid, exam_id=exam_id, match=how.value, accession=header.accession,
             patient_id=header.patient_id, patient_name=header.patient_name, patient_sex=header.patient_sex,

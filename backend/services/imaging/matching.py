@@ -8,18 +8,23 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from backend.db.models import Exam, ImagingStudy, Patient
+from backend.db.models import Exam, ImagingStudy, Patient, ReconRequest
 from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
 from backend.domain.errors import InvalidInput, NotFound
+from backend.domain.exam_flow import NO_REPORT_EXPECTED, ExamStatus
 from backend.domain.imaging import ExamCandidate, InstanceHeader, StudyMatch, match_study
 from backend.domain.permissions import Perm
+from backend.domain.recon import ACTIVE, AWAITING_RESULTS, ReconState
 from backend.services import audit, timeline
 from backend.services.base import Services, Tx, transaction
 
 
-def find_exam(tx: Tx, header: InstanceHeader) -> tuple[int | None, StudyMatch]:
+def find_exam(tx: Tx, header: InstanceHeader, *, received_from: str = "") -> tuple[int | None, StudyMatch]:
     """The exam of a new study (in the caller's transaction)."""
+    recon = _recon_result(tx, header, received_from)
+    if recon is not None:
+        return recon
     conditions: list[Any] = []
     if header.accession:
         conditions.append(Exam.accession == header.accession)
@@ -38,6 +43,26 @@ def find_exam(tx: Tx, header: InstanceHeader) -> tuple[int | None, StudyMatch]:
                                 (r.scheduled_at or r.created_at).astimezone(tx.tz).date()) for r in rows]
     return match_study(accession=header.accession, patient_id=header.patient_id, modality=header.modality,
                        study_day=header.study_date, candidates=candidates)
+
+
+def _recon_result(tx: Tx, header: InstanceHeader, received_from: str) -> tuple[int | None, StudyMatch] | None:
+    """Results of a reconstruction request (LN-7) come back in the exam's study (the source went out with it):
+    they belong to the exam while it waits for them and is neither cancelled nor discontinued, and their patient
+    is the exam's; a reconstruction system's study that matches no waiting request is unmatched. None: not a
+    reconstruction result (the usual rules apply)."""
+    row = tx.session.execute(
+        select(ReconRequest.exam_id, ReconRequest.state, Exam.status, Patient.mrn)
+        .join(Exam, Exam.id == ReconRequest.exam_id).join(Patient, Patient.id == Exam.patient_id)
+        .where(ReconRequest.target_study_uid == header.study_uid,
+               ReconRequest.state.in_([s.value for s in ACTIVE])).order_by(ReconRequest.id.desc()).limit(1)).first()
+    if row is not None:
+        ok = (ReconState(row.state) in AWAITING_RESULTS and ExamStatus(row.status) not in NO_REPORT_EXPECTED
+              and row.mrn == header.patient_id)
+        return (row.exam_id, StudyMatch.ACCESSION) if ok else (None, StudyMatch.UNMATCHED)
+    if received_from and tx.session.scalars(select(ReconRequest.id).where(
+            ReconRequest.peer_ae == received_from).limit(1)).first() is not None:
+        return None, StudyMatch.UNMATCHED
+    return None
 
 
 def unmatched_studies(svc: Services, by: Actor, *, limit: int = 200) -> list[dict[str, Any]]:

@@ -7,13 +7,15 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text, union
 
-from backend.db.models import Campus, Exam, ExamItem, Patient, Room
+from backend.db.models import Campus, Exam, ExamItem, Patient, ReconRequest, Room
 from backend.domain.actor import Actor
 from backend.domain.enums import MODALITY_LABELS, PATIENT_CLASS_LABELS, PRIORITY_LABELS, PatientClass, Priority
 from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.exam_flow import EXAM_STATUS_LABELS, ExamStatus
 from backend.domain.exam_query import MAX_PAGE, SORTS, ExamFilter, decode_cursor, encode_cursor
 from backend.domain.permissions import Perm
+from backend.domain.recon import ACTIVE as RECON_ACTIVE
+from backend.domain.recon import RECON_STATE_LABELS, ReconState
 from backend.domain.report_flow import REPORT_STATUS_LABELS, ReportStatus
 from backend.services import audit
 from backend.services.base import Services, Tx, transaction
@@ -188,12 +190,27 @@ def _page(svc: Services, f: ExamFilter, *, sort: str, cursor: str | None, limit:
             rows = list(tx.session.execute(query).all())
         # Built inside the unit of work: the read-only rollback expires the loaded rows.
         items = [exam_row(e, code, name, campus, room, tz) for e, code, name, campus, room in rows[:limit]]
+        _add_recon(tx, items)
         nxt = None
         if len(rows) > limit:
             last = rows[limit - 1][0]
             key = last.created_at.isoformat() if sort.startswith("created") else last.accession
             nxt = encode_cursor([key, last.id])
     return {"items": items, "next_cursor": nxt}
+
+
+def _add_recon(tx: Tx, items: list[dict[str, Any]]) -> None:
+    """Each row's reconstruction state (LN-7: 待发送 ... 重建完成, 失败, 重建超时), None without a link."""
+    ids = [i["id"] for i in items]
+    found: dict[int, ReconState] = {}
+    if ids:
+        q = (select(ReconRequest.exam_id, ReconRequest.state)
+             .where(ReconRequest.exam_id.in_(ids), ReconRequest.state.in_([s.value for s in RECON_ACTIVE]))
+             .order_by(ReconRequest.id))
+        found = {exam_id: ReconState(state) for exam_id, state in tx.session.execute(q)}
+    for item in items:
+        state = found.get(item["id"])
+        item["recon"] = {"state": state.value, "label": RECON_STATE_LABELS[state]} if state else None
 
 
 def get_exam(svc: Services, *, by: Actor, exam_id: int | None = None, accession: str | None = None) -> dict[str, Any]:

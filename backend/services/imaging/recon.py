@@ -1,0 +1,499 @@
+"""Lung-nodule target reconstruction on RadOps' side (LN-4..LN-7): the prior list of an exam, the link of one
+prior series as the source (the exam starts: 已登记 -> 检查中), sending it to the reconstruction system
+(the known node RECON) by C-STORE from the outbox, the results' completion and the deadline.
+
+Completion (docs/recon_interface.md): the reconstruction system sends its result series in the exam's study
+(the source goes out re-labelled with the exam's Study Instance UID and accession) and releases the
+association; on that release, a request whose study holds at least one series referencing the source series
+is complete and the exam moves to 检查完成. A partial answer (an abort) completes nothing. A request still
+without results RADOPS_RECON_DEADLINE_S seconds after sending is 重建超时 (a job), on the exam list; late
+results still complete it, and a person may resend it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
+from io import BytesIO
+from typing import Any
+
+from pydicom import Dataset, dcmread
+from pydicom.uid import generate_uid
+from pynetdicom import AE, evt
+from sqlalchemy import select
+
+from backend.db.models import Exam, ExamItem, ImagingStudy, ReconRequest
+from backend.dicom.scp import nodelay
+from backend.domain.actor import SYSTEM, Actor
+from backend.domain.catalog import TimelineKind
+from backend.domain.errors import InvalidInput, NotFound
+from backend.domain.exam_flow import EXAM_STATUS_LABELS, NO_REPORT_EXPECTED, ExamStatus, Trigger
+from backend.domain.outbox import GiveUp, RetryPolicy
+from backend.domain.permissions import Perm
+from backend.domain.recon import (
+    ACTIVE,
+    AWAITING_RESULTS,
+    RECON_STATE_LABELS,
+    ReconState,
+    ReconTrigger,
+    SeriesFacts,
+    default_series,
+    is_chest_ct,
+    next_recon_state,
+    prior_order,
+    uses_recon,
+)
+from backend.services import audit, outbox, timeline
+from backend.services.base import Services, Tx, transaction
+from backend.services.imaging import archive, index, nodes
+
+logger = logging.getLogger(__name__)
+KIND = "recon_send"
+UID_PREFIX = "1.2.826.0.1.3680043.10.1235."  # RadOps' study UIDs of reconstruction exams (under the demo's root)
+PROGRESS_EVERY = 25  # instances between two progress writes
+SUCCESS_STATUSES = frozenset({0x0000, 0xB000, 0xB006, 0xB007})
+
+
+# ---- the prior list (LN-4) -----------------------------------------------------------------------------
+
+def _exam(tx: Tx, accession: str, *, lock: bool = False) -> tuple[Exam, ExamItem]:
+    q = (select(Exam, ExamItem).join(ExamItem, ExamItem.id == Exam.exam_item_id)
+         .where(Exam.accession == accession.strip()))
+    if lock:
+        q = q.with_for_update(of=Exam)
+    row = tx.session.execute(q).first()
+    if row is None:
+        raise NotFound(f"检查号不存在：{accession}", code="exam_not_found")
+    return row[0], row[1]
+
+
+def _check_item(svc: Services, item: ExamItem) -> None:
+    if not uses_recon(item.code, svc.settings.recon_items):
+        raise InvalidInput(f"检查项目“{item.name}”不使用靶重建，不能引用历史图像", code="recon_not_applicable")
+
+
+def _header(svc: Services, sop_uid: str) -> Dataset | None:
+    try:
+        return dcmread(BytesIO(archive.read_instance(svc, sop_uid)), stop_before_pixels=True)
+    except Exception:  # an unreadable file: the series is listed without its facts
+        logger.warning("recon: cannot read the header of an instance", exc_info=True)
+        return None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _series_rows(svc: Services, study: index.StudyInfo) -> list[dict[str, Any]]:
+    out = []
+    for se in index.series_of(svc, study.study_uid):
+        insts = index.instances_of(svc, study_uid=study.study_uid, series_uid=se.series_uid)
+        middle = insts[len(insts) // 2] if insts else None
+        ds = _header(svc, middle.sop_instance_uid) if middle else None
+        thickness = _float(ds.get("SliceThickness")) if ds is not None else None
+        kernel = str(ds.get("ConvolutionKernel", "") or "") if ds is not None else ""
+        thumb = (f"/dicomweb/studies/{study.study_uid}/series/{se.series_uid}/instances/"
+                 f"{middle.sop_instance_uid}/rendered?viewport=96,96") if middle else None
+        out.append({"uid": se.series_uid, "number": se.series_number, "modality": se.modality,
+                    "description": se.description, "images": len(insts), "slice_thickness": thickness,
+                    "kernel": kernel, "thumbnail": thumb})
+    return out
+
+
+def _facts(rows: Iterable[Mapping[str, Any]]) -> list[SeriesFacts]:
+    return [SeriesFacts(r["uid"], r["modality"], r["description"], r["images"], r["slice_thickness"], r["kernel"])
+            for r in rows]
+
+
+def priors(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
+    """The patient's prior imaging exams from the archive index for the exam's 引用历史图像 dialog: CT chest
+    first, newest first; per study its series with image counts, a thumbnail and the default series."""
+    by.require(Perm.RECON_LINK)
+    with transaction(svc, readonly=True) as tx:
+        exam, item = _exam(tx, accession)
+        _check_item(svc, item)
+        mrn, exam_id = exam.patient.mrn, exam.id
+        targets = set(tx.session.scalars(select(ReconRequest.target_study_uid).where(ReconRequest.exam_id == exam_id)))
+        exam_items = dict(tx.session.execute(select(Exam.id, ExamItem.name).join(
+            ExamItem, ExamItem.id == Exam.exam_item_id).join(ImagingStudy, ImagingStudy.exam_id == Exam.id)
+            .where(ImagingStudy.patient_id == mrn)).all())
+    studies = [s for s in index.find_studies(svc, patient_id=mrn, limit=100)
+               if s.exam_id != exam_id and s.study_uid not in targets and s.accession != accession]
+    out = []
+    for s in studies:
+        series = _series_rows(svc, s)
+        body = " ".join(str(r["description"]) for r in series)
+        chest = is_chest_ct(s.modalities, body, s.description)
+        out.append({"study_uid": s.study_uid, "accession": s.accession,
+                    "date": s.study_date.isoformat() if s.study_date else "",
+                    "item": exam_items.get(s.exam_id or 0) or s.description, "modality": s.modalities,
+                    "series_count": len(series), "image_count": sum(r["images"] for r in series),
+                    "chest_ct": chest, "default_series": default_series(_facts(series)), "series": series,
+                    "_key": prior_order(s.study_date, chest)})
+    out.sort(key=lambda p: p.pop("_key"))
+    audit.record_read(svc, by, "recon_priors", accession, studies=len(out))
+    return {"accession": accession, "priors": out, "link": link_of(svc, accession)}
+
+
+# ---- the link (LN-5, LN-6) -----------------------------------------------------------------------------
+
+def _view(req: ReconRequest, svc: Services) -> dict[str, Any]:
+    def local(at: Any) -> str | None:
+        return at.astimezone(svc.tz).strftime("%Y-%m-%d %H:%M:%S") if at else None
+
+    state = ReconState(req.state)
+    return {"id": req.id, "exam_id": req.exam_id, "state": state.value, "state_label": RECON_STATE_LABELS[state],
+            "reason": req.reason, "source_study_uid": req.source_study_uid,
+            "source_series_uid": req.source_series_uid, "source_accession": req.source_accession,
+            "target_study_uid": req.target_study_uid, "linked_by": req.linked_by, "linked_at": local(req.linked_at),
+            "sent": req.sent, "total": req.total, "attempts": req.attempts, "sent_at": local(req.sent_at),
+            "deadline_at": local(req.deadline_at), "completed_at": local(req.completed_at),
+            "results": list(req.results or []), "undoable": state in (ReconState.PENDING, ReconState.FAILED),
+            "resendable": state in (ReconState.FAILED, ReconState.TIMED_OUT)}
+
+
+def _active(tx: Tx, exam_id: int, *, lock: bool = False) -> ReconRequest | None:
+    q = (select(ReconRequest).where(ReconRequest.exam_id == exam_id,
+                                    ReconRequest.state.in_([s.value for s in ACTIVE]))
+         .order_by(ReconRequest.id.desc()))
+    if lock:
+        q = q.with_for_update()
+    return tx.session.scalars(q).first()
+
+
+def link_of(svc: Services, accession: str) -> dict[str, Any] | None:
+    """The exam's active link (None when there is none)."""
+    with transaction(svc, readonly=True) as tx:
+        exam = tx.session.scalars(select(Exam).where(Exam.accession == accession.strip())).first()
+        req = _active(tx, exam.id) if exam is not None else None
+        return _view(req, svc) if req is not None else None
+
+
+def _target_study(tx: Tx, exam: Exam) -> str:
+    own = tx.session.scalars(select(ImagingStudy.study_uid).where(ImagingStudy.exam_id == exam.id)).first()
+    return own or generate_uid(prefix=UID_PREFIX, entropy_srcs=["radops-recon", exam.accession])
+
+
+def link(svc: Services, accession: str, *, study_uid: str, series_uid: str | None = None,
+         by: Actor) -> dict[str, Any]:
+    """Reference a prior's series as the reconstruction source: the link is stored, the send is queued and
+    the exam starts (已登记 -> 检查中) in one transaction. Refusals change nothing."""
+    by.require(Perm.RECON_LINK)
+    study = index.get_study(svc, study_uid.strip())
+    if study is None:
+        raise NotFound("所选历史检查不在影像库中", code="recon_prior_not_found")
+    rows = _series_rows(svc, study) if study.instance_count else []
+    chosen = series_uid.strip() if series_uid else default_series(_facts(rows))
+    with transaction(svc) as tx:
+        exam, item = _exam(tx, accession, lock=True)
+        _check_item(svc, item)
+        status = ExamStatus(exam.status)
+        if status not in (ExamStatus.REGISTERED, ExamStatus.ARRIVED, ExamStatus.IN_PROGRESS):
+            raise InvalidInput(f"检查状态为“{EXAM_STATUS_LABELS[status]}”，不能引用历史图像", code="recon_bad_status")
+        current = _active(tx, exam.id, lock=True)
+        if current is not None:
+            raise InvalidInput(f"该检查已引用历史图像（检查号 {current.source_accession or current.source_study_uid}，"
+                               f"{RECON_STATE_LABELS[ReconState(current.state)]}），不能重复引用；如需更换请先撤销",
+                               code="recon_already_linked")
+        if study.patient_id != exam.patient.mrn:
+            raise InvalidInput("所选历史检查属于其他患者，不能引用", code="recon_other_patient")
+        if study.exam_id == exam.id or study.accession == exam.accession:
+            raise InvalidInput("不能引用本检查自身的图像", code="recon_self")
+        if not study.instance_count:
+            raise InvalidInput("所选历史检查没有图像，不能引用", code="recon_no_images")
+        row = next((r for r in rows if r["uid"] == chosen), None)
+        if chosen is None or row is None:
+            raise InvalidInput("所选历史检查中没有可用于重建的 CT 序列（需至少 3 幅图像）" if chosen is None
+                               else "所选序列不属于该历史检查", code="recon_bad_series")
+        if row["modality"] != "CT" or row["images"] < 3:
+            raise InvalidInput("只能引用至少 3 幅图像的 CT 序列", code="recon_bad_series")
+        req = ReconRequest(exam_id=exam.id, source_study_uid=study.study_uid, source_series_uid=row["uid"],
+                           source_accession=study.accession, target_study_uid=_target_study(tx, exam),
+                           peer_ae=svc.settings.recon_ae_title, state=ReconState.PENDING.value, reason="",
+                           linked_by=by.label, linked_at=tx.now, generation=1, total=row["images"], sent=0,
+                           attempts=0, results=[], updated_at=tx.now)
+        tx.session.add(req)
+        tx.session.flush()
+        req.outbox_id, _ = outbox.enqueue(tx, kind=KIND, target=req.peer_ae, key=f"{KIND}:{req.id}:1",
+                                          payload={"request_id": req.id})
+        if status is not ExamStatus.IN_PROGRESS:
+            timeline.apply_in(tx, exam, Trigger.START, by, source="recon")
+        timeline.append(tx, exam, TimelineKind.RECON_LINKED, by, study_uid=study.study_uid,
+                        series_uid=row["uid"], source_accession=study.accession, images=row["images"])
+        audit.record(tx, by, TimelineKind.RECON_LINKED.value, "exam", exam.id, study_uid=study.study_uid,
+                     series_uid=row["uid"])
+        return _view(req, svc)
+
+
+def unlink(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
+    """Withdraw the link while nothing has been sent (待发送 or 失败); the exam stays 检查中."""
+    by.require(Perm.RECON_LINK)
+    with transaction(svc) as tx:
+        exam, _item = _exam(tx, accession, lock=True)
+        req = _active(tx, exam.id, lock=True)
+        if req is None:
+            raise InvalidInput("该检查没有引用历史图像", code="recon_not_linked")
+        state = ReconState(req.state)
+        if state not in (ReconState.PENDING, ReconState.FAILED):
+            raise InvalidInput(f"源图像{RECON_STATE_LABELS[state]}，不能撤销引用", code="recon_already_sent")
+        _move(tx, req, ReconTrigger.UNDO)
+        req.undone_by, req.undone_at = by.label, tx.now
+        timeline.append(tx, exam, TimelineKind.RECON_UNLINKED, by, study_uid=req.source_study_uid,
+                        series_uid=req.source_series_uid)
+        audit.record(tx, by, TimelineKind.RECON_UNLINKED.value, "exam", exam.id, request_id=req.id)
+        return _view(req, svc)
+
+
+def resend(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
+    """Send the source again (after 失败 or 重建超时): a new outbox row with fresh attempts."""
+    by.require(Perm.RECON_LINK)
+    with transaction(svc) as tx:
+        exam, _item = _exam(tx, accession, lock=True)
+        req = _active(tx, exam.id, lock=True)
+        if req is None:
+            raise InvalidInput("该检查没有引用历史图像", code="recon_not_linked")
+        if ExamStatus(exam.status) in NO_REPORT_EXPECTED:
+            raise InvalidInput("检查已取消或中断，不能重新发送", code="recon_bad_status")
+        _move(tx, req, ReconTrigger.RESEND)
+        req.generation += 1
+        req.reason, req.sent, req.attempts, req.sent_at, req.deadline_at = "", 0, 0, None, None
+        req.outbox_id, _ = outbox.enqueue(tx, kind=KIND, target=req.peer_ae, key=f"{KIND}:{req.id}:{req.generation}",
+                                          payload={"request_id": req.id})
+        audit.record(tx, by, "recon_resend", "exam", exam.id, request_id=req.id, generation=req.generation)
+        return _view(req, svc)
+
+
+def _move(tx: Tx, req: ReconRequest, trigger: ReconTrigger) -> ReconState:
+    state = next_recon_state(ReconState(req.state), trigger)
+    req.state, req.updated_at = state.value, tx.now
+    return state
+
+
+# ---- sending (LN-7) ------------------------------------------------------------------------------------
+
+def policy(svc: Services) -> RetryPolicy:
+    s = svc.settings
+    return RetryPolicy(max_attempts=max(1, s.recon_send_attempts),
+                       first_delay=timedelta(seconds=max(s.recon_retry_first_s, 0.001)), max_delay=timedelta(hours=1))
+
+
+def send_pending(svc: Services) -> dict[str, int]:
+    """The job: send every due source series to the reconstruction system (outbox kind recon_send)."""
+    report = outbox.drain(svc, KIND, lambda item: _send(svc, item), owner=f"recon-{os.getpid()}",
+                          policy=policy(svc), lease=timedelta(minutes=10), batch=2, max_items=10)
+    return {"done": len(report.done), "retried": len(report.retried), "dead": len(report.dead)}
+
+
+def _start(svc: Services, request_id: int, attempt: int) -> tuple[ReconRequest, str] | None:
+    """Mark the request 发送中 (None: nothing to send, e.g. undone meanwhile)."""
+    with transaction(svc) as tx:
+        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
+        if req is None or ReconState(req.state) not in (ReconState.PENDING, ReconState.SENDING):
+            return None
+        exam = timeline.load_exam(tx, req.exam_id, lock=False)
+        if ExamStatus(exam.status) in NO_REPORT_EXPECTED:
+            _move(tx, req, ReconTrigger.FAIL)
+            req.reason = "检查已取消或中断，未发送"
+            return None
+        _move(tx, req, ReconTrigger.SEND)
+        req.attempts, req.sent = attempt, 0
+        tx.session.flush()
+        tx.session.expunge(req)
+        return req, exam.accession
+
+
+def _progress(svc: Services, request_id: int, sent: int) -> None:
+    with transaction(svc) as tx:
+        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
+        if req is not None and req.state == ReconState.SENDING.value:
+            req.sent, req.updated_at = sent, tx.now
+
+
+def _after_failure(svc: Services, request_id: int, attempt: int, error: str, *, final: bool) -> None:
+    last = final or policy(svc).exhausted(attempt)
+    with transaction(svc) as tx:
+        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
+        if req is None or req.state != ReconState.SENDING.value:
+            return
+        if last:
+            _move(tx, req, ReconTrigger.FAIL)
+            req.reason = f"发送失败（已尝试 {attempt} 次）：{error}"
+            exam = timeline.load_exam(tx, req.exam_id, lock=False)
+            timeline.append(tx, exam, TimelineKind.RECON_FAILED, SYSTEM, reason=req.reason[:500])
+        else:
+            _move(tx, req, ReconTrigger.RETRY)
+            req.reason = f"第 {attempt} 次发送失败，将自动重试：{error}"
+
+
+def _sent(svc: Services, request_id: int, count: int) -> None:
+    with transaction(svc) as tx:
+        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
+        if req is None or req.state != ReconState.SENDING.value:
+            return
+        _move(tx, req, ReconTrigger.SENT)
+        req.sent, req.reason, req.sent_at = count, "", tx.now
+        req.deadline_at = tx.now + timedelta(seconds=svc.settings.recon_deadline_s)
+        exam = timeline.load_exam(tx, req.exam_id, lock=False)
+        timeline.append(tx, exam, TimelineKind.RECON_SENT, SYSTEM, series_uid=req.source_series_uid,
+                        instances=count, peer=req.peer_ae)
+
+
+def relabelled(data: bytes, *, study_uid: str, accession: str) -> Dataset:
+    """A source instance as sent: the exam's Study Instance UID and accession, everything else as archived."""
+    ds = dcmread(BytesIO(data))
+    ds.StudyInstanceUID, ds.AccessionNumber = study_uid, accession
+    return ds
+
+
+def _send(svc: Services, item: outbox.OutboxItem) -> dict[str, Any] | None:
+    request_id = int(item.payload["request_id"])
+    started = _start(svc, request_id, item.attempts)
+    if started is None:
+        return {"skipped": True}
+    req, accession = started
+    try:
+        count = store_series(svc, req, accession, progress=lambda n: _progress(svc, request_id, n))
+    except GiveUp as exc:
+        _after_failure(svc, request_id, item.attempts, str(exc), final=True)
+        raise
+    except Exception as exc:
+        _after_failure(svc, request_id, item.attempts, f"{type(exc).__name__}: {exc}", final=False)
+        raise
+    return {"instances": count}
+
+
+def store_series(svc: Services, req: ReconRequest, accession: str, *, progress: Callable[[int], None]) -> int:
+    """C-STORE the source series, re-labelled, to the peer over one association; the request is marked
+    已发送 before the release (the release starts the peer's work, and its results may come back at once)."""
+    peer = nodes.node(svc, req.peer_ae)
+    found = index.instances_of(svc, series_uid=req.source_series_uid)
+    if not found:
+        raise GiveUp("源序列已不在影像库中")
+    ae = AE(svc.settings.dicom_ae_title)
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = svc.settings.dicom_timeout_s
+    for sop, syntax in sorted({(i.sop_class_uid, i.transfer_syntax) for i in found}):
+        ae.add_requested_context(sop, [syntax])
+    assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, evt_handlers=[(evt.EVT_CONN_OPEN, nodelay)])
+    if not assoc.is_established:
+        raise ConnectionError(f"{peer.ae_title}@{peer.host}:{peer.port} 拒绝或无法建立关联")
+    released = False
+    try:
+        for n, info in enumerate(found, start=1):
+            ds = relabelled(archive.read_instance(svc, info.sop_instance_uid), study_uid=req.target_study_uid,
+                            accession=accession)
+            status = assoc.send_c_store(ds)
+            code = int(status.Status) if status else -1
+            if code not in SUCCESS_STATUSES:
+                raise ConnectionError(f"{peer.ae_title} 拒收第 {n} 幅图像（状态 0x{code & 0xFFFF:04X}）"
+                                      if code >= 0 else f"{peer.ae_title} 未应答第 {n} 幅图像")
+            if n % PROGRESS_EVERY == 0:
+                progress(n)
+        _sent(svc, req.id, len(found))
+        assoc.release()
+        released = True
+    finally:
+        if not released:
+            assoc.abort()
+    return len(found)
+
+
+# ---- the results (LN-7) --------------------------------------------------------------------------------
+
+def _first_header(svc: Services, series_uid: str, study_uid: str | None = None) -> Dataset | None:
+    first = index.instances_of(svc, study_uid=study_uid, series_uid=series_uid)[:1]
+    return _header(svc, first[0].sop_instance_uid) if first else None
+
+
+def _orientation(ds: Dataset) -> list[float]:
+    return [round(float(v), 3) for v in ds.get("ImageOrientationPatient", [])]
+
+
+def _is_result(ds: Dataset | None, source: Dataset | None, source_series: str) -> bool:
+    """A result series: it references the source series, and its geometry is the source's (same frame of
+    reference and orientation), so the viewer can link them; anything else is kept but not counted."""
+    if ds is None:
+        return False
+    refs = [str(r.get("SeriesInstanceUID", "")) for r in ds.get("ReferencedSeriesSequence", [])]
+    if source_series not in refs:
+        return False
+    if source is not None and (str(ds.get("FrameOfReferenceUID", "")) != str(source.get("FrameOfReferenceUID", ""))
+                               or _orientation(ds) != _orientation(source)):
+        logger.warning("recon: result series %s ignored: its geometry is not the source's",
+                       ds.get("SeriesInstanceUID", ""))
+        return False
+    return True
+
+
+def results_released(svc: Services, study_uids: Iterable[str]) -> list[int]:
+    """A peer released the association that stored instances into these studies: complete each waiting
+    request whose study now holds series that reference its source (the exam -> 检查完成)."""
+    uids = sorted(set(study_uids))
+    if not uids:
+        return []
+    with transaction(svc, readonly=True) as tx:
+        waiting = [(r.id, r.target_study_uid, r.source_series_uid) for r in tx.session.scalars(
+            select(ReconRequest).where(ReconRequest.target_study_uid.in_(uids),
+                                       ReconRequest.state.in_([s.value for s in AWAITING_RESULTS])))]
+    done = []
+    for request_id, study_uid, source in waiting:
+        source_ds = _first_header(svc, source)
+        results = [{"uid": se.series_uid, "number": se.series_number, "description": se.description,
+                    "images": se.instance_count}
+                   for se in index.series_of(svc, study_uid)
+                   if _is_result(_first_header(svc, se.series_uid, study_uid), source_ds, source)]
+        if results and _complete(svc, request_id, results):
+            done.append(request_id)
+    return done
+
+
+def _complete(svc: Services, request_id: int, results: list[dict[str, Any]]) -> bool:
+    with transaction(svc) as tx:
+        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
+        if req is None or ReconState(req.state) not in AWAITING_RESULTS:
+            return False
+        exam = timeline.load_exam(tx, req.exam_id)
+        _move(tx, req, ReconTrigger.COMPLETE)
+        req.results, req.completed_at = results, tx.now
+        timeline.append(tx, exam, TimelineKind.RECON_COMPLETED, SYSTEM, series=len(results),
+                        images=sum(int(r["images"]) for r in results))
+        if ExamStatus(exam.status) is ExamStatus.IN_PROGRESS:
+            timeline.apply_in(tx, exam, Trigger.COMPLETE, SYSTEM, source="recon")
+        return True
+
+
+def check_deadlines(svc: Services) -> int:
+    """The job: requests sent longer than RADOPS_RECON_DEADLINE_S ago with no complete results -> 重建超时."""
+    n = 0
+    with transaction(svc) as tx:
+        late = tx.session.scalars(select(ReconRequest).where(
+            ReconRequest.state == ReconState.SENT.value, ReconRequest.deadline_at <= tx.now)
+            .with_for_update(skip_locked=True).limit(100)).all()
+        for req in late:
+            _move(tx, req, ReconTrigger.TIME_OUT)
+            req.reason = "重建系统在时限内未返回完整结果"
+            exam = timeline.load_exam(tx, req.exam_id, lock=False)
+            timeline.append(tx, exam, TimelineKind.RECON_TIMED_OUT, SYSTEM, sent_at=req.sent_at.isoformat()
+                            if req.sent_at else None)
+            n += 1
+    return n
+
+
+def result_series_of(svc: Services, accession: str) -> dict[str, Any] | None:
+    """For the viewer's default pairing: the exam's source series and its result series (plain UIDs)."""
+    with transaction(svc, readonly=True) as tx:
+        exam = tx.session.scalars(select(Exam).where(Exam.accession == accession.strip())).first()
+        req = _active(tx, exam.id) if exam is not None else None
+        if req is None:
+            return None
+        return {"source_study_uid": req.source_study_uid, "source_series_uid": req.source_series_uid,
+                "target_study_uid": req.target_study_uid,
+                "result_series": [str(r["uid"]) for r in req.results or []]}
+
+
+__all__ = ["check_deadlines", "link", "link_of", "priors", "resend", "results_released",
+           "send_pending", "unlink"]
