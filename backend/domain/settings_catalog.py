@@ -54,6 +54,7 @@ DEFS: list[SettingDef] = [
     SettingDef("auth.idle_timeout_min", 0, "员工工作站无操作自动退出（分钟，0 为不限；12 小时上限不变）", "int", 0, 720,
                "安全"),
     SettingDef("kiosk.rate_per_min", 60, "每台自助机每分钟查询与签到次数上限", "int", 5, 600, "自助签到"),
+    SettingDef("cadre.roster_refresh_min", 60, "干部保健对象名单刷新周期（分钟）", "int", 5, 1440, "干部保健上传"),
 ]
 
 
