@@ -117,8 +117,8 @@ def retry(svc: Services, upload_id: int, *, by: Actor) -> dict[str, Any]:
     by.require(Perm.ADMIN)
     with transaction(svc, readonly=True) as tx:
         row = _load(tx, upload_id)
-        box_id = row.outbox_id
-    if row.state != St.DEAD or box_id is None:
+        box_id, state = row.outbox_id, row.state
+    if state != St.DEAD or box_id is None:
         raise Conflict("只有已停止重试的上传可以重新上传", code="cadre_upload_not_dead")
     outbox.retry(svc, box_id, by=by)
     with transaction(svc) as tx:

@@ -204,17 +204,18 @@ def _build_report(svc: Services, ctx: _Exam, files: list[_File]) -> tuple[CadreR
             return None
         v = approved[-1]
         assert v.approved_at is not None
+        number, approved_at = v.number, v.approved_at
         pdf, _number = final_pdf(tx, svc, ctx.exam_id)
         sections = dict(v.sections or {})
         approver = user_names(tx, {v.approved_by}).get(v.approved_by or 0, "")
     key = rules.report_key(prefix=svc.settings.cadre_s3_prefix, org=org, study_day=ctx.study_day,
-                           accession=ctx.accession, version=v.number)
+                           accession=ctx.accession, version=number)
     return CadreReport(
-        report_id=rules.report_id(org=org, accession=ctx.accession), version=v.number, accession=ctx.accession,
+        report_id=rules.report_id(org=org, accession=ctx.accession), version=number, accession=ctx.accession,
         patient_id_no=ctx.id_no, study_uid=ctx.study_uid, findings=str(sections.get("findings", "")),
-        impression=str(sections.get("impression", "")), approved_at=v.approved_at, approver=approver,
+        impression=str(sections.get("impression", "")), approved_at=approved_at, approver=approver,
         file_ids=tuple(f.info.file_id for f in files), structured=rules.structured_sections(sections),
-        pdf_object_key=key, amended=v.number > 1), pdf
+        pdf_object_key=key, amended=number > 1), pdf
 
 
 def _send_report(svc: Services, ctx: _Exam, files: list[_File]) -> str | None:
