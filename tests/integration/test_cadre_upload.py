@@ -215,15 +215,15 @@ def test_an_admin_adds_and_removes_exams_by_hand(svc, actors, emulator):
     exam = covered_exam(svc, actors, files=1)  # on the system's roster, not yet in ours
     assert ledger.list_uploads(svc, by=actors["admin"]) == []
     with pytest.raises(Forbidden):
-        ledger.add(svc, exam["exam_id"], by=actors["clerk"])
-    row = ledger.add(svc, exam["exam_id"], by=actors["admin"])
+        ledger.add(svc, exam["accession"], by=actors["clerk"])
+    row = ledger.add(svc, exam["accession"], by=actors["admin"])
     assert (row["source"], row["state"]) == ("manual", "pending")
     with pytest.raises(Conflict):
-        ledger.add(svc, exam["exam_id"], by=actors["admin"])
+        ledger.add(svc, exam["accession"], by=actors["admin"])
     assert ledger.remove(svc, row["id"], by=actors["admin"])["state"] == "cancelled"
     assert upload.send_due(svc)["sent"] == 1  # the queued unit is skipped
     assert emulator.state.snapshot()["files"] == 0
-    assert ledger.add(svc, exam["exam_id"], by=actors["admin"])["state"] == "pending"  # a new generation
+    assert ledger.add(svc, exam["accession"], by=actors["admin"])["state"] == "pending"  # a new generation
     assert upload.send_due(svc)["sent"] == 1
     assert emulator.state.snapshot()["files"] == 1
     assert the_row(svc, actors, exam["exam_id"])["state"] == "done"

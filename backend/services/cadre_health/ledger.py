@@ -80,13 +80,14 @@ def approved_version(tx: Tx, exam_id: int) -> int | None:
                              .where(Report.exam_id == exam_id, ReportVersion.approved_at.is_not(None)))
 
 
-def add(svc: Services, exam_id: int, *, by: Actor) -> dict[str, Any]:
+def add(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
     """Put an exam on the ledger by hand (queued at once when its report is approved, else on approval)."""
     by.require(Perm.ADMIN)
     with transaction(svc) as tx:
-        exam = tx.session.get(Exam, exam_id)
+        exam = tx.session.scalars(select(Exam).where(Exam.accession == (accession or "").strip())).first()
         if exam is None:
-            raise NotFound("未找到该检查", code="exam_not_found")
+            raise NotFound(f"未找到检查号为 {accession[:32]} 的检查", code="exam_not_found")
+        exam_id = exam.id
         row = tx.session.scalars(select(CadreUpload).where(CadreUpload.exam_id == exam_id)).first()
         if row is not None and row.state != St.CANCELLED:
             raise Conflict("该检查已在干部保健上传台账中", code="cadre_upload_exists")
