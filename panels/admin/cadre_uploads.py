@@ -38,7 +38,9 @@ def _local(value: str | None) -> str:
 def _rows(state: str | None = None, accession: str | None = None) -> list[dict[str, Any]]:
     rows = ledger.list_uploads(services(), by=current_actor(), state=state or None,
                                accession=(accession or "").strip() or None, limit=200)
-    return [r | {"next_try_at": _local(r["next_try_at"]), "updated_at": _local(r["updated_at"]),
+    # The next try matters on a failed row; a pending one is simply due.
+    return [r | {"next_try_at": _local(r["next_try_at"]) if r["state"] == CadreUploadState.FAILED else "",
+                 "updated_at": _local(r["updated_at"]),
                  "active": r["state"] != CadreUploadState.CANCELLED} for r in rows]
 
 
