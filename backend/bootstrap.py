@@ -8,7 +8,7 @@ from typing import Any, cast
 from backend.config import Settings
 from backend.db.session import make_engine, make_session_factory
 from backend.domain.clock import Clock, system_clock
-from backend.ports import ImageStore, InsuranceResolver, Notifier, NullNotifier, Ports
+from backend.ports import CadreHealthSystem, ImageStore, InsuranceResolver, Notifier, NullNotifier, Ports
 from backend.services import health
 from backend.services.base import Services
 
@@ -34,6 +34,9 @@ def build_services(
     # Outbound partners whose last success and last failure /api/health reports, under these names.
     observed = ObservedPort(svc, "医保平台", svc.ports.insurance)
     svc.ports = replace(svc.ports, insurance=cast(InsuranceResolver, observed))
+    if svc.ports.cadre_health is not None:
+        cadre = ObservedPort(svc, "干部保健系统", svc.ports.cadre_health)
+        svc.ports = replace(svc.ports, cadre_health=cast(CadreHealthSystem, cadre))
     return svc
 
 
