@@ -114,6 +114,9 @@ def _register_blueprints(app: Flask) -> None:
     from backend.api import lung_rads  # lung-nodule categories (issue 11, LN-9)
 
     app.register_blueprint(lung_rads.bp)
+    from backend.api import cadre_uploads  # the cadre-health upload ledger (CD-1)
+
+    app.register_blueprint(cadre_uploads.bp)
 
 
 def _register_guards(app: Flask) -> None:
@@ -195,13 +198,15 @@ def _page_modules() -> tuple[ModuleType, ...]:
         slots,
         users,
     )
+    from panels.admin import cadre_uploads as admin_cadre_uploads
     from panels.admin import er_duty as admin_er_duty
     from signage import hall_screen
 
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
             users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api, devices,
-            interface_monitor, dicom_nodes, unmatched_studies, viewer, er_overdue, admin_er_duty, recon_priors)
+            interface_monitor, dicom_nodes, unmatched_studies, viewer, er_overdue, admin_er_duty, recon_priors,
+            admin_cadre_uploads)
 
 
 def _init_dash(app: Flask) -> None:

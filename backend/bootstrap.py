@@ -8,7 +8,7 @@ from typing import Any, cast
 from backend.config import Settings
 from backend.db.session import make_engine, make_session_factory
 from backend.domain.clock import Clock, system_clock
-from backend.ports import ImageStore, InsuranceResolver, Notifier, NullNotifier, Ports
+from backend.ports import CadreHealthSystem, ImageStore, InsuranceResolver, Notifier, NullNotifier, Ports
 from backend.services import health
 from backend.services.base import Services
 
@@ -34,6 +34,9 @@ def build_services(
     # Outbound partners whose last success and last failure /api/health reports, under these names.
     observed = ObservedPort(svc, "医保平台", svc.ports.insurance)
     svc.ports = replace(svc.ports, insurance=cast(InsuranceResolver, observed))
+    if svc.ports.cadre_health is not None:
+        cadre = ObservedPort(svc, "干部保健系统", svc.ports.cadre_health)
+        svc.ports = replace(svc.ports, cadre_health=cast(CadreHealthSystem, cadre))
     return svc
 
 
@@ -80,6 +83,7 @@ def default_ports(settings: Settings) -> Ports:
         revocations=revocations,
         **_health_check_ports(settings),
         images=image_store(settings),
+        **_cadre_health_ports(settings),
     )
 
 
@@ -105,3 +109,21 @@ def image_store(settings: Settings) -> ImageStore | None:
     client = make_client(endpoint_url=settings.image_s3_endpoint, access_key=settings.image_s3_access_key,
                          secret_key=settings.image_s3_secret_key, region=settings.image_s3_region)
     return S3ImageStore(client, bucket=settings.image_s3_bucket, prefix=settings.image_s3_prefix)
+
+
+def _cadre_health_ports(settings: Settings) -> dict[str, Any]:
+    """The cadre-health system's client and its object storage (CD-1..CD-4); none when its URL is unset."""
+    if not settings.cadre_health_url:
+        return {}
+    import httpx
+
+    from integrations.cadre_health.client import HttpCadreHealthClient
+    from integrations.object_storage.s3 import S3ObjectStore, make_client
+
+    client = HttpCadreHealthClient(
+        httpx.Client(base_url=settings.cadre_health_url, timeout=httpx.Timeout(10, connect=5)),
+        client_id=settings.cadre_health_client_id, client_secret=settings.cadre_health_client_secret,
+        org_code=settings.cadre_health_org_code, token_url=settings.cadre_health_token_url)
+    s3 = make_client(endpoint_url=settings.cadre_s3_endpoint, access_key=settings.cadre_s3_access_key,
+                     secret_key=settings.cadre_s3_secret_key, region=settings.cadre_s3_region)
+    return {"cadre_health": client, "cadre_storage": S3ObjectStore(s3, bucket=settings.cadre_s3_bucket)}

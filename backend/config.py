@@ -73,6 +73,21 @@ class Settings:
     image_s3_region: str = "cn-hangzhou"
     image_s3_access_key: str = ""
     image_s3_secret_key: str = ""
+    # The provincial cadre-health system (CD-1..CD-4): its base URL ("" turns the uploads off), the token
+    # endpoint (absolute, or a path on the base URL), the client credentials, our organisation code, and the
+    # government-network object storage (S3 protocol) the original files go to. The embedded run starts the
+    # emulator and a moto S3 server where these point at loopback. Secrets stay out of repr() and the logs.
+    cadre_health_url: str = "http://127.0.0.1:8741"
+    cadre_health_token_url: str = "/oauth2/token"
+    cadre_health_client_id: str = "radops"
+    cadre_health_client_secret: str = field(default="radops-demo-secret", repr=False)
+    cadre_health_org_code: str = "H33010000001"
+    cadre_s3_endpoint: str = "http://127.0.0.1:8742"
+    cadre_s3_bucket: str = "cadre-oss"
+    cadre_s3_prefix: str = "cadre"
+    cadre_s3_region: str = "cn-hangzhou"
+    cadre_s3_access_key: str = "radops"
+    cadre_s3_secret_key: str = field(default="radops-demo-secret", repr=False)
     # The embedded demo (the default): demo passwords may stay. 0 in production: whoever signs in with a
     # demo or admin-set password must choose a new one first.
     demo: bool = True
@@ -151,6 +166,17 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         image_s3_region=env.get("RADOPS_IMAGE_S3_REGION", base.image_s3_region),
         image_s3_access_key=env.get("RADOPS_IMAGE_S3_ACCESS_KEY", base.image_s3_access_key),
         image_s3_secret_key=env.get("RADOPS_IMAGE_S3_SECRET_KEY", base.image_s3_secret_key),
+        cadre_health_url=env.get("RADOPS_CADRE_URL", base.cadre_health_url),
+        cadre_health_token_url=env.get("RADOPS_CADRE_TOKEN_URL", base.cadre_health_token_url),
+        cadre_health_client_id=env.get("RADOPS_CADRE_CLIENT_ID", base.cadre_health_client_id),
+        cadre_health_client_secret=env.get("RADOPS_CADRE_CLIENT_SECRET", base.cadre_health_client_secret),
+        cadre_health_org_code=env.get("RADOPS_CADRE_ORG_CODE", base.cadre_health_org_code),
+        cadre_s3_endpoint=env.get("RADOPS_CADRE_S3_ENDPOINT", base.cadre_s3_endpoint),
+        cadre_s3_bucket=env.get("RADOPS_CADRE_S3_BUCKET", base.cadre_s3_bucket),
+        cadre_s3_prefix=env.get("RADOPS_CADRE_S3_PREFIX", base.cadre_s3_prefix),
+        cadre_s3_region=env.get("RADOPS_CADRE_S3_REGION", base.cadre_s3_region),
+        cadre_s3_access_key=env.get("RADOPS_CADRE_S3_ACCESS_KEY", base.cadre_s3_access_key),
+        cadre_s3_secret_key=env.get("RADOPS_CADRE_S3_SECRET_KEY", base.cadre_s3_secret_key),
         demo=_bool(env.get("RADOPS_DEMO"), True),
         extra={k: v for k, v in env.items() if k.startswith("RADOPS_X_")},
     )

@@ -33,6 +33,8 @@ def scheduled_jobs() -> tuple[Job, ...]:
     """Every periodic job, in one list."""
     from backend.domain.actor import SYSTEM
     from backend.services import audit, health
+    from backend.services.cadre_health import roster as cadre_roster
+    from backend.services.cadre_health import upload as cadre_upload
     from backend.services.data_api import access as data_api_access
     from backend.services.imaging import received as imaging_received
     from backend.services.imaging import recon as imaging_recon
@@ -55,6 +57,10 @@ def scheduled_jobs() -> tuple[Job, ...]:
         Job("imaging_received", 10, imaging_received.mark_received),
         # Ultrasound shift sessions end at their window's end + grace or the day change (issue 15 item 9).
         Job("shift_expiry", 60, lambda svc: shift_sessions.end_expired(svc, by=SYSTEM)),
+        # The cadre-health roster, refreshed when its period (setting cadre.roster_refresh_min) has passed (CD-1).
+        Job("cadre_roster", 60, cadre_roster.refresh),
+        # Covered patients' images and approved reports to the cadre-health system through the outbox (CD-3, CD-4).
+        Job("cadre_uploads", 15, cadre_upload.send_due),
         # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
         # Lung-nodule reconstruction (LN-7): send linked source series to RECON through the outbox (retries

@@ -93,6 +93,9 @@ class Ports:
     order_decoder: OrderDecoder | None = None
     # The image archive's files; None: files under var/dicom (backend/dicom/storage.py).
     images: ImageStore | None = None
+    # The cadre-health system and its object storage (CD-1..CD-4); None: no cadre-health uploads here.
+    cadre_health: CadreHealthSystem | None = None
+    cadre_storage: ObjectStore | None = None
 # --- The provincial health cloud (HC-1..HC-9): index (注册入库) and file transfer -----------------------
 
 

@@ -47,3 +47,66 @@ def report(files: list[ImageFileInfo], *, version: int = 1, **kw: Any) -> CadreR
               "pdf_object_key": f"cadre/{ORG}/2026/11/27/CT2026112700001/report/v{version}.pdf",
               "amended": version > 1, **kw}
     return CadreReport(**values)
+
+
+# --- Phase 2: exams of covered patients with archived images, approved through the real reporting service ---
+
+
+def covered_exam(svc: Any, actors: dict[str, Any], *, id_card: str | None = PERSON.id_no, flag: bool = False,
+                 files: int = 3, approve: bool = True, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """A completed CT exam of a patient with `id_card` (and the cadre flag), `files` archived instances, and a
+    report written, submitted and (by default) approved."""
+    from backend.domain.registration import OrderData, PatientData
+    from backend.services import timeline
+    from backend.services.imaging import archive
+    from backend.services.orders import registration
+    from backend.services.reporting import reports as reporting
+    from tests.helpers import order
+    from tests.imaging_helpers import ct_slice, file_bytes, header
+    from tests.reporting_helpers import FINDINGS, IMPRESSION, STEPS
+
+    base = order("DR-CHEST")
+    patient = PatientData(mrn=base.patient.mrn, name="王建国", sex="M", id_card=id_card, cadre_health=flag)
+    exam = registration.register(svc, OrderData(patient=patient, item_code="DR-CHEST"), by=actors["clerk"])
+    for trigger in STEPS["completed"]:
+        timeline.apply(svc, exam["exam_id"], trigger, by=actors["tech"])
+    first = ct_slice(accession=exam["accession"], patient_id=base.patient.mrn)
+    for n in range(files):
+        ds = first if n == 0 else ct_slice(accession=exam["accession"], patient_id=base.patient.mrn,
+                                           study_uid=first.StudyInstanceUID, series_uid=first.SeriesInstanceUID,
+                                           number=n + 1, fill=n)
+        archive.store_instance(svc, header(ds), file_bytes(ds))
+    r = reporting.save_draft(svc, exam["exam_id"], sections={"findings": FINDINGS, "impression": IMPRESSION,
+                                                              **(extra or {})}, by=actors["doctor"])
+    reporting.submit(svc, exam["exam_id"], by=actors["doctor"], expected_lock=r["report"]["lock"])
+    if approve:
+        reporting.approve(svc, exam["exam_id"], by=actors["senior"])
+    return {**exam, "study_uid": first.StudyInstanceUID}
+
+
+def amend_and_approve(svc: Any, actors: dict[str, Any], exam_id: int, impression: str) -> None:
+    from backend.services.reporting import reports as reporting
+    from tests.reporting_helpers import FINDINGS
+
+    r = reporting.amend(svc, exam_id, reason="补充诊断", by=actors["doctor"])
+    r = reporting.save_draft(svc, exam_id, sections={"findings": FINDINGS, "impression": impression},
+                             by=actors["doctor"], expected_lock=r["report"]["lock"])
+    reporting.submit(svc, exam_id, by=actors["doctor"], expected_lock=r["report"]["lock"])
+    reporting.approve(svc, exam_id, by=actors["senior"])
+
+
+def add_structured_section(svc: Any, item: str = "DR-CHEST", key: str = "lung_rads") -> None:
+    """Give the item a report template with a structured field besides the free text."""
+    from sqlalchemy import select
+
+    from backend.db.models import ExamItem, ReportTemplate
+    from backend.services.base import transaction
+
+    sections = [{"key": "findings", "title": "检查所见", "default": ""},
+                {"key": "impression", "title": "诊断意见", "default": ""},
+                {"key": key, "title": "Lung-RADS 分类", "default": ""}]
+    with transaction(svc) as tx:
+        tx.session.add(ReportTemplate(code="CADRE-TEST", name="结构化测试", modality_code="DR", kind="structured",
+                                      sections=sections))
+        row = tx.session.scalars(select(ExamItem).where(ExamItem.code == item)).one()
+        row.report_template_code = "CADRE-TEST"

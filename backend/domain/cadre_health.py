@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
+from enum import StrEnum
 from typing import Final
 
 from backend.domain.errors import InvalidInput
@@ -61,3 +62,56 @@ def file_id(*, org: str, sop_uid: str) -> str:
 def report_id(*, org: str, accession: str) -> str:
     """The stable identifier of an exam's report (its versions share it)."""
     return str(uuid.uuid5(NAMESPACE, f"{org}/report/{accession}"))
+
+
+class CadreUploadState(StrEnum):
+    """An exam's line on the cadre-health upload ledger (the codes of the data API's `cadre_uploads`)."""
+
+    PENDING = "pending"  # 待上传: queued, not tried yet (or a new report version queued)
+    RUNNING = "running"  # 上传中 n/N
+    DONE = "done"  # 已上传: every file and the newest approved report version posted
+    FAILED = "failed"  # 失败待重试: the last attempt failed, the next one is due at next_try_at
+    DEAD = "dead"  # 失败（已停止重试）: a person must look and retry
+    CANCELLED = "cancelled"  # 已移除: an admin took the exam off the ledger
+
+
+CADRE_UPLOAD_LABELS: Final[dict[CadreUploadState, str]] = {
+    CadreUploadState.PENDING: "待上传", CadreUploadState.RUNNING: "上传中", CadreUploadState.DONE: "已上传",
+    CadreUploadState.FAILED: "失败待重试", CadreUploadState.DEAD: "失败（已停止重试）",
+    CadreUploadState.CANCELLED: "已移除",
+}
+
+
+class CadreFileState(StrEnum):
+    PENDING = "pending"  # not in the object storage yet
+    STORED = "stored"  # in the object storage, details not posted yet
+    POSTED = "posted"  # details posted: the system has the file
+
+
+class CadreSource(StrEnum):
+    """Why an exam is on the ledger."""
+
+    ROSTER = "roster"  # the patient's ID card is on the system's roster
+    FLAG = "flag"  # the patient carries the cadre-health flag (保健对象)
+    MANUAL = "manual"  # an admin added the exam
+
+
+CADRE_SOURCE_LABELS: Final[dict[CadreSource, str]] = {
+    CadreSource.ROSTER: "保健名单", CadreSource.FLAG: "保健对象标记", CadreSource.MANUAL: "人工添加"}
+
+
+def progress_label(state: CadreUploadState, done: int, total: int) -> str:
+    """The ledger's words for a state: 上传中 shows n/N."""
+    label = CADRE_UPLOAD_LABELS[state]
+    return f"{label} {done}/{total}" if state is CadreUploadState.RUNNING else label
+
+
+def structured_sections(sections: dict[str, object]) -> dict[str, object]:
+    """The report's structured content: every section but the free-text findings and impression."""
+    return {k: v for k, v in sections.items() if k not in ("findings", "impression") and v not in (None, "")}
+
+
+def retry_helps(error_code: str, partner_code: str) -> bool:
+    """Whether trying a failed upload again can succeed: not after the system refused the content itself
+    (1001 参数错误, 1002 非保健对象); unreachable, busy, odd answers and a refused token are retried."""
+    return not (error_code == "partner_rejected" and partner_code in ("1001", "1002"))

@@ -213,10 +213,11 @@ UPLOAD_STATE = {"pending": "待上传", "running": "上传中", "done": "已完�
                 "dead": "已放弃（需人工处理）", "cancelled": "已撤销"}
 
 
-def _upload(name: str, label: str, partner: str) -> DatasetDef:
+def _upload(name: str, label: str, partner: str, *, kind: str = "pending",
+            sync_note: str = "上传台账尚未启用时返回空列表并附说明。", updated: FieldDef = UPDATED) -> DatasetDef:
     return DatasetDef(
-        name, label, f"每个待上传{partner}的检查一行：状态、重试次数、原因、进度。", key="id", kind="pending",
-        sync_note="上传台账尚未启用时返回空列表并附说明。",
+        name, label, f"每个待上传{partner}的检查一行：状态、重试次数、原因、进度。", key="id", kind=kind,
+        sync_note=sync_note,
         fields=(
             F("id", "台账ID", "integer", 7, nullable=False, sortable=True),
             *_exam_ref(filter_class=False),
@@ -227,13 +228,17 @@ def _upload(name: str, label: str, partner: str) -> DatasetDef:
             F("last_error", "最近失败原因", "string", ""),
             F("next_try_at", "下次重试时间", "datetime", None),
             F("created_at", "入队时间", "datetime", T0, nullable=False, filter="range"),
-            UPDATED,
+            updated,
         ),
     )
 
 
 CLOUD_UPLOADS = _upload("cloud_uploads", "健康云上传", "省健康云")
-CADRE_UPLOADS = _upload("cadre_uploads", "干部保健上传", "省干部保健管理系统")
+CADRE_UPLOADS = _upload(
+    "cadre_uploads", "干部保健上传", "省干部保健管理系统", kind="rows",
+    sync_note="增量同步按台账行自身的变更时间（updated_at）推进；管理员移除的检查以 cancelled 墓碑报告。",
+    updated=F("updated_at", "最近变更时间", "datetime", T0, nullable=False,
+              description="台账行最近一次变更的时间（状态、进度、失败原因）；增量同步按它推进"))
 
 DATASETS: Final[Mapping[str, DatasetDef]] = {d.name: d for d in (
     EXAMS, REPORTS, CRITICAL_VALUES, QUEUE_TICKETS, US_ROOM_LOAD, COCKPIT, CLOUD_UPLOADS, CADRE_UPLOADS)}

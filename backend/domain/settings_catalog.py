@@ -57,6 +57,7 @@ DEFS: list[SettingDef] = [
     SettingDef("lung_rads.system", "lung-rads-v2022",
                "肺结节分类体系（lung-rads-v2022：ACR Lung-RADS v2022；c-lung-rads：中国 C-Lung-RADS）", "str",
                group="报告"),
+    SettingDef("cadre.roster_refresh_min", 60, "干部保健对象名单刷新周期（分钟）", "int", 5, 1440, "干部保健上传"),
 ]
 
 

@@ -53,6 +53,7 @@ def port_failure(name: str, host: str, port: int, exc: OSError) -> StartFailed:
 def starters() -> tuple[Helper, ...]:
     """Every listener and emulator, in start order."""
     from backend.entrypoints.listeners import (
+        cadre_health_emulator,
         dicom_scp,
         hc_results_emulator,
         insurance_emulator,
@@ -68,6 +69,7 @@ def starters() -> tuple[Helper, ...]:
         Helper("靶重建系统模拟", recon_emulator.start_recon_emulator, required=False),
         Helper("体检结果接收模拟", hc_results_emulator.start_result_receiver, required=False),
         Helper("DICOM 服务", dicom_scp.start_dicom),
+        Helper("干部保健系统模拟", cadre_health_emulator.start_cadre_health_emulator, required=False),
     )
 
 

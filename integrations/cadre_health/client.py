@@ -36,8 +36,10 @@ class HttpCadreHealthClient:
     """CadreHealthSystem over `httpx.Client(base_url=..., timeout=...)`; credentials never leave this object."""
 
     def __init__(self, client: httpx.Client, *, client_id: str, client_secret: str, org_code: str,
-                 clock: Callable[[], float] = time.monotonic, page_size: int = 500) -> None:
+                 clock: Callable[[], float] = time.monotonic, page_size: int = 500,
+                 token_url: str = "/oauth2/token") -> None:
         self.client = client
+        self._token_url = token_url  # a path on the base URL, or the identity provider's absolute URL
         self.org_code = org_code
         self._credentials = (client_id, client_secret)
         self._page_size = page_size
@@ -75,7 +77,7 @@ class HttpCadreHealthClient:
 
     def _fetch_token(self) -> tuple[str, float]:
         try:
-            resp = self.client.post("/oauth2/token", data={"grant_type": "client_credentials"},
+            resp = self.client.post(self._token_url, data={"grant_type": "client_credentials"},
                                     auth=self._credentials)
         except httpx.TransportError as exc:
             raise PartnerUnavailable(UNAVAILABLE, step="token") from exc

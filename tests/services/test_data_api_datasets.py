@@ -107,7 +107,7 @@ def test_cockpit_figures_as_a_long_table(svc, actors):
 
 def test_upload_datasets_are_declared_and_answer_empty_with_a_note(svc, actors):
     key = key_actor(svc, actors["admin"])
-    for name in ("cloud_uploads", "cadre_uploads"):
+    for name in ("cloud_uploads",):  # cadre_uploads reads its ledger: tests/services/test_data_api_cadre.py
         page = read.read(svc, name, {"state": ["failed"]}, by=key)
         assert (page.mode, page.items) == ("pending", [])
         assert "尚未启用" in page.note

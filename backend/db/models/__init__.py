@@ -1,6 +1,7 @@
 """Every table of RadOps, listed here by name; importing this package registers them all on Base.metadata."""
 
 from backend.db.models.auth import ApiKey, AuditEntry, User, UserRole
+from backend.db.models.cadre import CadreRosterEntry, CadreUpload, CadreUploadFile, CadreUploadReport
 from backend.db.models.cockpit import CockpitDaily, CockpitMark, ErDuty, ErReminder
 from backend.db.models.data_api import DataApiUsage
 from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
@@ -29,6 +30,10 @@ from backend.db.models.ultrasound import Shift, ShiftGroup, ShiftQueue, ShiftSes
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "CadreRosterEntry",
+    "CadreUpload",
+    "CadreUploadFile",
+    "CadreUploadReport",
     "Campus",
     "CockpitDaily",
     "CockpitMark",

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from backend.db.models import Exam
 from backend.domain import data_cursor
@@ -26,12 +26,13 @@ from backend.domain.data_datasets import DATASETS
 from backend.domain.data_query import DataQuery, parse
 from backend.domain.errors import InvalidInput, NotFound
 from backend.services.base import Services, Tx, transaction
-from backend.services.data_api import access, changes, critical, exams, reports, tickets
+from backend.services.data_api import access, cadre_uploads, changes, critical, exams, reports, tickets
 from backend.services.data_api.readers import Row, RowReader, fetch, filtered, keyset
 from backend.services.data_api.snapshots import SNAPSHOTS
 
 READERS: dict[str, RowReader] = {"exams": exams.READER, "reports": reports.READER,
-                                 "critical_values": critical.READER, "queue_tickets": tickets.READER}
+                                 "critical_values": critical.READER, "queue_tickets": tickets.READER,
+                                 "cadre_uploads": cadre_uploads.READER}
 # An incremental sync reads the timeline of its window again for every page; a platform that was away
 # longer than this copies the dataset again (without updated_since) instead.
 MAX_SYNC_WINDOW = timedelta(days=7)
@@ -86,6 +87,8 @@ def read(svc: Services, name: str, args: dict[str, list[str]], *, by: Actor) -> 
             page = Page(d, q, "pending", [], horizon, note=PENDING_NOTE)
         elif d.kind == "snapshot":
             page = _snapshot(tx, d, q, state.get("a"), horizon)
+        elif q.updated_since is not None and READERS[d.name].updated is not None:
+            page = _sync_ledger(tx, d, q, state.get("a"), horizon)
         elif q.updated_since is not None:
             page = _sync(tx, d, q, int(state.get("a", 0)), horizon)
         else:
@@ -196,6 +199,34 @@ def _sync(tx: Tx, d: DatasetDef, q: DataQuery, after: int, horizon: datetime) ->
         tombs += [{d.key: e, "reason": "deleted", "at": None} for e in order if e not in present]
     return Page(d, q, "incremental", rows, max(horizon, since), position=feed[-1][1] if more else None,
                 tombstones=tombs)
+
+
+def _sync_ledger(tx: Tx, d: DatasetDef, q: DataQuery, raw_after: Any, horizon: datetime) -> Page:
+    """One page of a ledger's rows changed in (updated_since, horizon], by their own change time (the upload
+    ledgers change without an exam timeline row); removed rows are tombstones too."""
+    since = q.updated_since
+    assert since is not None
+    if horizon - since > MAX_SYNC_WINDOW:
+        raise InvalidInput(f"增量同步最多回溯 {MAX_SYNC_WINDOW.days} 天；更早的请不带 updated_since 全量读取",
+                           code="updated_since_too_old", max_days=MAX_SYNC_WINDOW.days)
+    r = READERS[d.name]
+    col, key = r.updated, r.key
+    stmt = filtered(r, q).where(col > since, col <= horizon)
+    if raw_after is not None:
+        try:
+            at, last = datetime.fromisoformat(str(raw_after[0])), int(raw_after[1])
+        except (TypeError, ValueError, IndexError, KeyError):
+            raise InvalidInput("分页游标无效或已损坏", code="invalid_cursor") from None
+        stmt = stmt.where(or_(col > at, and_(col == at, key > last)))
+    rows = fetch(tx, stmt.order_by(col, key).limit(q.limit + 1), r.times)
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    if rows:
+        r.finish(tx, rows)
+    tombs = [{d.key: row[d.key], "reason": "cancelled", "at": _jsonable(row["updated_at"])}
+             for row in rows if r.cancelled and row[r.cancelled[0]] == r.cancelled[1]]
+    position = [_jsonable(rows[-1]["updated_at"]), rows[-1][d.key]] if more else None
+    return Page(d, q, "incremental", rows, max(horizon, since), position=position, tombstones=tombs)
 
 
 def _snapshot(tx: Tx, d: DatasetDef, q: DataQuery, raw_after: Any, horizon: datetime) -> Page:

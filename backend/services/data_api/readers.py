@@ -34,6 +34,8 @@ class RowReader:
     # The key column when it is the exam id itself: an exam that no longer exists is a deletion.
     deletes_by_exam: bool = False
     scope: Sequence[Any] = field(default_factory=tuple)  # conditions every query of the dataset carries
+    # A ledger's own change time: when set, the incremental sync follows it instead of the exam timeline.
+    updated: Any = None
 
     @property
     def times(self) -> list[str]:

@@ -27,6 +27,7 @@ from backend.domain.report_flow import ReportStatus, ReportTrigger, next_report_
 from backend.domain.report_sections import clean_sections, missing_required
 from backend.services import audit, timeline
 from backend.services.base import Services, Tx, transaction
+from backend.services.cadre_health import ledger as cadre_ledger
 from backend.services.reporting import hc_results, structured_sr
 from backend.services.reporting.queries import (
     DOCTOR_ROLES,
@@ -188,6 +189,7 @@ def approve(svc: Services, exam_id: int, *, by: Actor, expected_lock: int | None
         timeline.append(tx, exam, TimelineKind.REPORT_APPROVED, by, version=version.number, author_id=version.author_id)
         audit.record(tx, by, "approve", "report", exam.id, version=version.number)
         hc_results.queue_result(tx, exam, version)  # health-check exams: the result back to the center (issue 14.13)
+        cadre_ledger.queue_report(tx, exam, version)  # covered patients: images and report to the system (CD-1)
     logger.info("report approved for exam %s (version %s)", exam_id, version.number)
     _write_sr(svc, exam_id)
     return get(svc, exam_id, by=by)
