@@ -35,6 +35,7 @@ def radops_env(db_url: str, tmp: Path, *, redis_url: str | None = None, **extra:
                 "RADOPS_INSURANCE_URL": f"http://127.0.0.1:{free_port()}",
                 "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
     env["RADOPS_HEALTH_CHECK_RESULTS_PORT"] = str(free_port())  # the health-check result receiver's emulator
+    env["RADOPS_HEALTH_CLOUD_URL"] = f"http://127.0.0.1:{free_port()}"  # the provincial health cloud's emulator
     if redis_url:
         env["REDIS_URL"] = redis_url
     env.update(extra)

@@ -54,6 +54,18 @@ DEFS: list[SettingDef] = [
     SettingDef("auth.idle_timeout_min", 0, "员工工作站无操作自动退出（分钟，0 为不限；12 小时上限不变）", "int", 0, 720,
                "安全"),
     SettingDef("kiosk.rate_per_min", 60, "每台自助机每分钟查询与签到次数上限", "int", 5, 600, "自助签到"),
+    # The provincial health cloud (HC-1..HC-9); its address, app id and secret are RADOPS_HEALTH_CLOUD_* settings.
+    SettingDef("health_cloud.enabled", True, "向省健康云登记并上传影像", "bool", group="省健康云"),
+    SettingDef("health_cloud.parallel", 2, "同时上传的文件数", "int", 1, 16, "省健康云"),
+    SettingDef("health_cloud.window_start", "", "上传时段开始（HH:MM，空为全天；如 22:00）", "str", group="省健康云"),
+    SettingDef("health_cloud.window_end", "", "上传时段结束（HH:MM，可跨午夜；如 06:00）", "str", group="省健康云"),
+    SettingDef("health_cloud.modalities", [], "上传的设备类型（JSON 列表，如 [\"CT\",\"MR\"]；空为全部）", "json",
+               group="省健康云"),
+    SettingDef("health_cloud.patient_classes", [], "上传的患者类别（JSON 列表；空为全部）", "json", group="省健康云"),
+    SettingDef("health_cloud.max_age_days", 30, "只上传多少天内的检查", "int", 0, 3650, "省健康云"),
+    SettingDef("health_cloud.window_months", 3, "云端保存期限（月）", "int", 1, 120, "省健康云"),
+    SettingDef("health_cloud.retention_basis", "study_date", "云端保存期限的起算日（study_date 或 upload_date）", "str",
+               group="省健康云"),
 ]
 
 

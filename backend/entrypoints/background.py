@@ -55,6 +55,7 @@ def starters() -> tuple[Helper, ...]:
     from backend.entrypoints.listeners import (
         dicom_scp,
         hc_results_emulator,
+        health_cloud_emulator,
         insurance_emulator,
         mllp,
         mllp_demo,
@@ -68,6 +69,7 @@ def starters() -> tuple[Helper, ...]:
         Helper("靶重建系统模拟", recon_emulator.start_recon_emulator, required=False),
         Helper("体检结果接收模拟", hc_results_emulator.start_result_receiver, required=False),
         Helper("DICOM 服务", dicom_scp.start_dicom),
+        Helper("省健康云模拟", health_cloud_emulator.start_health_cloud_emulator, required=False),
     )
 
 
