@@ -254,3 +254,31 @@ def file_idempotency_key(*, hospital_code: str, study_uid: str, sop_instance_uid
     """The key the cloud counts a file by: the same bytes of the same instance are one file, ever."""
     raw = f"{hospital_code}|{study_uid}|{sop_instance_uid}|{sha256}".encode()
     return hashlib.sha256(raw).hexdigest()[:40]
+
+
+# --- The ledger's files and the old records (HC-5, HC-8) ----------------------------------------------
+
+
+class CloudFileStatus(StrEnum):
+    PENDING = "pending"
+    UPLOADED = "uploaded"
+    REFUSED = "refused"  # unreadable or changed since it was archived: never sent, never blocks the others
+
+
+class OldLinkMatch(StrEnum):
+    """How an old registration was matched to an exam (or why not)."""
+
+    STUDY_UID = "study_uid"
+    ACCESSION = "accession"
+    PATIENT = "patient"
+    CONFLICT = "conflict"
+    NONE = "none"
+
+
+def parse_hhmm(raw: str) -> time | None:
+    """A window bound from settings ("22:00"); None when empty or not a time."""
+    try:
+        hours, minutes = raw.strip().split(":")
+        return time(int(hours), int(minutes))
+    except (ValueError, AttributeError):
+        return None
