@@ -34,6 +34,8 @@ def scheduled_jobs() -> tuple[Job, ...]:
     from backend.domain.actor import SYSTEM
     from backend.services import audit, health
     from backend.services.data_api import access as data_api_access
+    from backend.services.health_cloud import ledger as cloud_ledger
+    from backend.services.health_cloud import upload as cloud_upload
     from backend.services.imaging import received as imaging_received
     from backend.services.patient_flow import shift_sessions, triage
     from backend.services.reporting import er_reminders, hc_results
@@ -54,6 +56,12 @@ def scheduled_jobs() -> tuple[Job, ...]:
         Job("imaging_received", 10, imaging_received.mark_received),
         # Ultrasound shift sessions end at their window's end + grace or the day change (issue 15 item 9).
         Job("shift_expiry", 60, lambda svc: shift_sessions.end_expired(svc, by=SYSTEM)),
+        # The provincial health cloud (HC-1..HC-9): received studies onto the ledger, registration, file uploads
+        # through the outbox (parallel, bandwidth-limited, in the night window if set), the cloud's window.
+        Job("cloud_candidates", 30, cloud_ledger.find_candidates),
+        Job("cloud_register", 15, lambda svc: cloud_upload.register_studies(svc)),
+        Job("cloud_upload", 15, lambda svc: cloud_upload.upload_files(svc)),
+        Job("cloud_expiry", 600, cloud_ledger.expire),
         # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
     )
@@ -84,3 +92,4 @@ def _guarded(job: Job) -> Callable[[Services], None]:
 
     run.__name__ = run.__qualname__ = job.name
     return run
+

@@ -161,6 +161,7 @@ class SkipReason(StrEnum):
     PATIENT_CLASS = "patient_class"
     TOO_OLD = "too_old"
     PAST_WINDOW = "past_window"
+    NO_ACCESSION = "no_accession"
 
 
 SKIP_TEXT: Final[Mapping[SkipReason, str]] = {
@@ -170,6 +171,7 @@ SKIP_TEXT: Final[Mapping[SkipReason, str]] = {
     SkipReason.PATIENT_CLASS: "该患者类别不在上传范围内",
     SkipReason.TOO_OLD: "检查时间早于上传范围",
     SkipReason.PAST_WINDOW: "已超出云端三个月保存期限，上传后会被云端删除",
+    SkipReason.NO_ACCESSION: "影像未匹配到检查（无检查号），云端无法登记；匹配后可手动加入上传",
 }
 
 
