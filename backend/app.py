@@ -111,6 +111,9 @@ def _register_blueprints(app: Flask) -> None:
     from backend.api import devices  # enrolled kiosks and screens, sessions (issues 14.2, 16.2)
 
     app.register_blueprint(devices.bp)
+    from backend.api import health_cloud  # the provincial health cloud's ledger (issue 12)
+
+    app.register_blueprint(health_cloud.bp)
 
 
 def _register_guards(app: Flask) -> None:
@@ -192,12 +195,14 @@ def _page_modules() -> tuple[ModuleType, ...]:
         users,
     )
     from panels.admin import er_duty as admin_er_duty
+    from panels.admin import health_cloud as admin_health_cloud
     from signage import hall_screen
 
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
             users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api, devices,
-            interface_monitor, dicom_nodes, unmatched_studies, viewer, er_overdue, admin_er_duty)
+            interface_monitor, dicom_nodes, unmatched_studies, viewer, er_overdue, admin_er_duty,
+            admin_health_cloud)
 
 
 def _init_dash(app: Flask) -> None:

@@ -314,8 +314,8 @@ def study_state(svc: Services, study_uid: str) -> dict[str, Any] | None:
 def counts(svc: Services, *, by: Actor) -> dict[str, int]:
     by.require(Perm.ADMIN)
     with transaction(svc, readonly=True) as tx:
-        found = dict(tx.session.execute(select(CloudLedgerStudy.status, func.count())
-                                        .group_by(CloudLedgerStudy.status)).tuples().all())
+        found = {str(st): int(n) for st, n in tx.session.execute(
+            select(CloudLedgerStudy.status, func.count()).group_by(CloudLedgerStudy.status)).all()}
     return {s.value: int(found.get(s.value, 0)) for s in CloudStatus}
 
 
