@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, Field
 
 from backend.api.openapi import doc
 from backend.api.security import actor, requires, services
 from backend.api.validation import IsoDate, json_body, query_args
+from backend.domain.errors import InvalidInput
 from backend.domain.health_cloud import CloudStatus
 from backend.domain.permissions import Perm
-from backend.services.health_cloud import ledger
+from backend.services.health_cloud import attachments, ledger
 
 bp = Blueprint("health_cloud", __name__)
 TAGS = ("health-cloud",)
@@ -78,3 +79,24 @@ def skip_study(study_uid: str) -> Any:
 def add_study() -> Any:
     b = json_body(AddBody)
     return jsonify(ledger.add(services(), study_uid=b.study_uid, accession=b.accession, by=actor())), 201
+
+
+ATTACH_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                            "description": "JPEG、PNG、BMP、TIFF 或 PDF 文件，可多个"}}}}}}}
+
+
+@bp.post("/api/exams/<accession>/attachments")
+@doc("上传检查附件（JPEG/PNG/BMP/TIFF/PDF 转为 DICOM 并归档到该检查；multipart/form-data，字段 file，可多个）",
+     tags=("exams",), extra=ATTACH_DOC)
+@requires(Perm.EXAM_OPERATE)
+def post_attachments(accession: str) -> Any:
+    if not request.mimetype.startswith("multipart/form-data"):
+        raise InvalidInput("请求必须是 multipart/form-data，文件放在字段 file 中", code="unsupported_media")
+    files = [attachments.Attachment(f.filename or "", f.read()) for f in request.files.getlist("file")]
+    result = attachments.attach(services(), accession, files, by=actor())
+    if not any(r["ok"] for r in result["results"]):
+        reasons = "；".join(f"{r['filename']}：{r['reason']}" for r in result["results"])
+        raise InvalidInput(f"没有可归档的文件（{reasons}）", code="attachments_refused", results=result["results"])
+    return jsonify(result), 201
