@@ -162,6 +162,7 @@ def _page_modules() -> tuple[ModuleType, ...]:
     """Every Dash page (and the shared popup), in menu order; each module has `register(dash_app)`."""
     from dashboards import cockpit
     from kiosk import checkin, ticket_slip
+    from panels import attachments as exam_attachments
     from panels import (
         critical_values,
         er_overdue,
@@ -202,7 +203,7 @@ def _page_modules() -> tuple[ModuleType, ...]:
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
             users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api, devices,
             interface_monitor, dicom_nodes, unmatched_studies, viewer, er_overdue, admin_er_duty,
-            admin_health_cloud)
+            admin_health_cloud, exam_attachments)
 
 
 def _init_dash(app: Flask) -> None:

@@ -78,3 +78,23 @@ def test_refusals(app: Any, client: Any, actors: Any) -> None:
                           data={"file": [(BytesIO(_image("PNG")), "a.png")]}, content_type="multipart/form-data",
                           headers={"X-API-Key": reader})
     assert refused.status_code == 403
+
+
+def test_the_drop_zone_page_archives_dropped_files(app: Any, actors: Any) -> None:
+    import base64
+
+    from panels import attachments as page
+    from tests.ui.test_admin_pages import ids, signed_in, text
+
+    svc = app.extensions["radops"]
+    exam = register(svc, actors["clerk"], "CT-CHEST", patient_class="emergency")
+    with signed_in(app, actors["tech"]):
+        tree = page.layout(accession=exam["accession"])
+        assert "att-drop" in ids(tree)
+        png = "data:image/png;base64," + base64.b64encode(_image("PNG")).decode()
+        out = page._upload([png, "data:text/plain;base64,aGVsbG8="], ["a.png", "b.txt"], exam["accession"])
+    assert "att-table" in ids(out)
+    assert "1 个 DICOM 对象已归档" in text(out)
+    assert "不支持的文件格式" in text(out)
+    with signed_in(app, actors["head"]):
+        assert "shell-refusal" in ids(page.layout())
