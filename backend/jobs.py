@@ -35,6 +35,7 @@ def scheduled_jobs() -> tuple[Job, ...]:
     from backend.services import audit, health
     from backend.services.data_api import access as data_api_access
     from backend.services.health_cloud import ledger as cloud_ledger
+    from backend.services.health_cloud import old_links as cloud_old_links
     from backend.services.health_cloud import upload as cloud_upload
     from backend.services.imaging import received as imaging_received
     from backend.services.patient_flow import shift_sessions, triage
@@ -62,6 +63,7 @@ def scheduled_jobs() -> tuple[Job, ...]:
         Job("cloud_register", 15, lambda svc: cloud_upload.register_studies(svc)),
         Job("cloud_upload", 15, lambda svc: cloud_upload.upload_files(svc)),
         Job("cloud_expiry", 600, cloud_ledger.expire),
+        Job("cloud_reconcile", 3600, cloud_old_links.reconcile_job),
         # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
     )

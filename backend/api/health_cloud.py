@@ -14,7 +14,7 @@ from backend.api.validation import IsoDate, json_body, query_args
 from backend.domain.errors import InvalidInput
 from backend.domain.health_cloud import CloudStatus
 from backend.domain.permissions import Perm
-from backend.services.health_cloud import attachments, ledger
+from backend.services.health_cloud import attachments, ledger, old_links
 
 bp = Blueprint("health_cloud", __name__)
 TAGS = ("health-cloud",)
@@ -79,6 +79,31 @@ def skip_study(study_uid: str) -> Any:
 def add_study() -> Any:
     b = json_body(AddBody)
     return jsonify(ledger.add(services(), study_uid=b.study_uid, accession=b.accession, by=actor())), 201
+
+
+class ReconcileBody(BaseModel):
+    dry_run: bool = Field(True, description="只列出将要变更的内容，不修改台账")
+
+
+@bp.post("/api/health-cloud/old-registrations/import")
+@doc("导入旧接口的登记记录，按 Study UID、检查号、患者与检查日期匹配到检查（HC-8）", tags=TAGS)
+@requires(Perm.ADMIN)
+def import_old_registrations() -> Any:
+    return jsonify({"counts": old_links.import_old(services(), by=actor())})
+
+
+@bp.get("/api/health-cloud/old-registrations")
+@doc("旧接口登记记录与检查的对应关系（冲突与未匹配在前）", tags=TAGS)
+@requires(Perm.ADMIN)
+def get_old_registrations() -> Any:
+    return jsonify({"links": old_links.list_links(services(), by=actor())})
+
+
+@bp.post("/api/health-cloud/reconcile")
+@doc("与云端列表核对台账（dry_run 时只列出将要变更的内容）", body=ReconcileBody, tags=TAGS)
+@requires(Perm.ADMIN)
+def post_reconcile() -> Any:
+    return jsonify(old_links.reconcile(services(), by=actor(), dry_run=json_body(ReconcileBody).dry_run))
 
 
 ATTACH_DOC = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {

@@ -262,3 +262,63 @@ def test_the_cloud_window_expires_studies_and_nothing_is_sent_again_unless_asked
     assert _row(svc, study_uid).status == CloudStatus.EXPIRED.value
     run_jobs(svc, clock)
     assert _row(svc, study_uid).status == CloudStatus.EXPIRED.value
+
+
+def test_old_registrations_are_matched_and_the_new_registration_links_its_old_record(
+        svc: Services, clock: Any, emulator: HealthCloudEmulator, actors: Any) -> None:
+    from datetime import date, datetime
+
+    from backend.services.health_cloud import old_links
+    from integrations.health_cloud.emulator_state import LegacyRecord
+    from tests.cloud_ledger_helpers import HOSPITAL
+    from tests.helpers import register
+
+    exam = register(svc, actors["clerk"], "CT-CHEST", patient_class="emergency")
+    day, at = date(2026, 11, 20), datetime(2026, 11, 20, 3, 0, tzinfo=clock().tzinfo)
+    emulator.add_legacy(
+        LegacyRecord("OLD-1", HOSPITAL, exam["accession"], "", "P1", "王秀英", day, at),
+        LegacyRecord("OLD-2", HOSPITAL, exam["accession"], "", "P1", "王秀英", day, at),  # the same exam again
+        LegacyRecord("OLD-3", HOSPITAL, "NOSUCH", "", "NOBODY", "李四", day, at))
+    counts = old_links.import_old(svc, by=actors["admin"])
+    assert (counts["accession"], counts["conflict"], counts["none"]) == (1, 1, 1)
+    links = old_links.list_links(svc, by=actors["admin"])
+    assert [x["old_cloud_id"] for x in links[:2]] == ["OLD-2", "OLD-3"]  # problems first
+    assert "同一检查" in links[0]["note"]
+    study_uid, blobs = put_study(svc, slices=1, accession=exam["accession"])
+    receive(svc, clock)
+    run_jobs(svc, clock)
+    row = _row(svc, study_uid)
+    assert row.status == CloudStatus.UPLOADED.value
+    assert row.old_cloud_id == "OLD-1"
+    assert emulator.records_for(study_uid) == 1
+    (cloud_study,) = emulator.state.studies.values()
+    assert cloud_study.old_cloud_id == "OLD-1"
+    assert emulator.state.legacy["OLD-1"].linked_registration_id == row.registration_id
+
+
+def test_reconcile_lists_in_dry_run_and_applies_expiry_and_loss(svc: Services, clock: Any,
+                                                                 emulator: HealthCloudEmulator, actors: Any) -> None:
+    from backend.services.health_cloud import old_links
+
+    kept_uid, _ = put_study(svc, slices=1)
+    lost_uid, _ = put_study(svc, slices=1)
+    receive(svc, clock)
+    run_jobs(svc, clock)
+    assert old_links.reconcile(svc, by=actors["admin"])["changes"] == []
+    with emulator.state.lock:  # the cloud loses one study before its time
+        for key in [k for k, s in emulator.state.studies.items() if s.study_uid == lost_uid]:
+            del emulator.state.studies[key]
+    dry = old_links.reconcile(svc, by=actors["admin"], dry_run=True)
+    assert [(c["study_uid"], c["to"]) for c in dry["changes"]] == [(lost_uid, CloudStatus.FAILED.value)]
+    assert _row(svc, lost_uid).status == CloudStatus.UPLOADED.value  # a dry run changes nothing
+    old_links.reconcile(svc, by=actors["admin"], dry_run=False)
+    assert _row(svc, lost_uid).status == CloudStatus.FAILED.value
+    assert "云端列表中没有" in _row(svc, lost_uid).reason
+    kept = _row(svc, kept_uid)
+    assert kept.expires_at is not None
+    clock.set(kept.expires_at + timedelta(hours=1))  # the cloud's clock follows: it drops the study
+    emulator.state.purge(emulator.now())
+    dry = old_links.reconcile(svc, by=actors["admin"], dry_run=True)
+    assert [(c["study_uid"], c["to"]) for c in dry["changes"]] == [(kept_uid, CloudStatus.EXPIRED.value)]
+    old_links.reconcile(svc, by=actors["admin"], dry_run=False)
+    assert _row(svc, kept_uid).status == CloudStatus.EXPIRED.value
