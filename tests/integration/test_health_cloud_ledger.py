@@ -284,7 +284,7 @@ def test_old_registrations_are_matched_and_the_new_registration_links_its_old_re
     links = old_links.list_links(svc, by=actors["admin"])
     assert [x["old_cloud_id"] for x in links[:2]] == ["OLD-2", "OLD-3"]  # problems first
     assert "同一检查" in links[0]["note"]
-    study_uid, blobs = put_study(svc, slices=1, accession=exam["accession"])
+    study_uid, _blobs = put_study(svc, slices=1, accession=exam["accession"])
     receive(svc, clock)
     run_jobs(svc, clock)
     row = _row(svc, study_uid)
