@@ -15,9 +15,9 @@ import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, ctx, dcc, html
 
 from backend.domain.errors import DomainError, InvalidInput
-from backend.domain.health_cloud import CLOUD_STATUS_LABELS, CloudStatus
+from backend.domain.health_cloud import CLOUD_STATUS_LABELS, CloudStatus, OldLinkMatch
 from backend.domain.permissions import Perm
-from backend.services.health_cloud import ledger
+from backend.services.health_cloud import ledger, old_links
 from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.admin.crud import alert, current_actor, error_alert
@@ -156,9 +156,71 @@ def body(_actor: Any) -> Any:
                          style={"maxWidth": "24rem"}, className="mb-3")
     intro = html.P("检查影像归档完成后按“运行参数 · 省健康云”中的规则登记并上传；失败的检查自动按退避时间重试，"
                    "也可手动重试或跳过。云端只保留三个月，到期后不再自动上传。", className="small text-muted")
+    old = dbc.Card([
+        dbc.CardHeader("旧平台登记与云端核对", className="fw-semibold"),
+        dbc.CardBody([
+            html.Div([dbc.Button("导入旧平台登记", id="hc-import", size="sm", color="secondary", n_clicks=0,
+                                 className="me-2"),
+                      dbc.Button("核对云端（预演）", id="hc-dry", size="sm", color="info", outline=True, n_clicks=0,
+                                 className="me-2"),
+                      dbc.Button("核对并更新台账", id="hc-apply", size="sm", color="warning", outline=True,
+                                 n_clicks=0)],
+                     className="mb-2"),
+            html.Div(old_and_reconcile(), id="hc-old")])], className="shadow-sm mt-3")
     return html.Div([intro, filters, add, html.Div(id="hc-flash"),
                      dcc.Store(id="hc-changed", data=0), dcc.Interval(id="hc-tick", interval=10_000),
-                     html.Div(content(ANY, "", None, None, []), id="hc-content")])
+                     html.Div(content(ANY, "", None, None, []), id="hc-content"), old])
+
+
+MATCH_TEXT = {OldLinkMatch.STUDY_UID.value: "按 Study UID", OldLinkMatch.ACCESSION.value: "按检查号",
+              OldLinkMatch.PATIENT.value: "按患者与日期", OldLinkMatch.CONFLICT.value: "冲突",
+              OldLinkMatch.NONE.value: "未匹配"}
+MATCH_COLOR = {OldLinkMatch.CONFLICT.value: "danger", OldLinkMatch.NONE.value: "secondary"}
+
+
+def links_table(links: list[dict[str, Any]]) -> Any:
+    if not links:
+        return html.Div("尚未导入旧平台登记记录", className="text-muted small", id="hc-links-empty")
+    rows = [html.Tr([html.Td(x["old_cloud_id"]), html.Td(x["accession"] or "—"), html.Td(x["patient_id"]),
+                     html.Td(x["study_date"] or "—"),
+                     html.Td(dbc.Badge(MATCH_TEXT.get(str(x["matched_by"]), str(x["matched_by"])),
+                                       color=MATCH_COLOR.get(str(x["matched_by"]), "success"))),
+                     html.Td(x["exam_accession"] or "—"), html.Td(x["note"])], className="hc-link")
+            for x in links[:200]]
+    titles = ("旧平台记录", "检查号", "患者 ID", "检查日期", "匹配", "对应检查", "说明")
+    head = html.Thead(html.Tr([html.Th(t) for t in titles]))
+    return dbc.Table([head, html.Tbody(rows)], size="sm", id="hc-links", className="bg-white small mb-0")
+
+
+def reconcile_view(result: dict[str, Any]) -> Any:
+    title = "核对预演（未修改台账）" if result["dry_run"] else "核对完成"
+    items = [html.Li(f"{c['accession'] or c['study_uid']}：{c['from']} → {c['to']}，{c['reason']}")
+             for c in result["changes"]] or [html.Li("台账与云端一致")]
+    extra = f"；云端另有 {len(result['unknown_on_cloud'])} 个台账中没有的检查" if result["unknown_on_cloud"] else ""
+    return html.Div([html.Div(f"{title}：云端共 {result['cloud_studies']} 个检查{extra}", className="fw-semibold"),
+                     html.Ul(items, className="small mb-0")], id="hc-reconcile-result")
+
+
+def old_and_reconcile(action: str | None = None) -> Any:
+    """The old registrations' links and conflicts (HC-8), and the reconcile result (HC-9) when asked."""
+    try:
+        svc, by = services(), current_actor()
+        head: Any = ""
+        if action == "import":
+            counts = old_links.import_old(svc, by=by)
+            head = alert("已导入旧平台登记：" + "，".join(f"{MATCH_TEXT[k]} {n}" for k, n in counts.items()), True,
+                         "hc-import-msg")
+        elif action in ("dry", "apply"):
+            head = reconcile_view(old_links.reconcile(svc, by=by, dry_run=action == "dry"))
+        return html.Div([head, links_table(old_links.list_links(svc, by=by))])
+    except DomainError as exc:
+        return error_alert(exc, "hc-old-error")
+
+
+def _old(_i: Any, _d: Any, _a: Any) -> Any:
+    trigger = ctx.triggered_id
+    action = {"hc-import": "import", "hc-dry": "dry", "hc-apply": "apply"}.get(str(trigger))
+    return old_and_reconcile(action) if action else dash.no_update
 
 
 def _act(_r: Any, _s: Any, _a: Any, accession: str | None, changed: int) -> tuple[Any, Any]:
@@ -193,6 +255,8 @@ def _callbacks(app: Any) -> None:
                  Input({"type": "hc-retry", "index": ALL}, "n_clicks"),
                  Input({"type": "hc-skip", "index": ALL}, "n_clicks"), Input("hc-add", "n_clicks"),
                  State("hc-add-accession", "value"), State("hc-changed", "data"), prevent_initial_call=True)(_act)
+    app.callback(Output("hc-old", "children"), Input("hc-import", "n_clicks"), Input("hc-dry", "n_clicks"),
+                 Input("hc-apply", "n_clicks"), prevent_initial_call=True)(_old)
 
 
 def layout(**_query: Any) -> Any:

@@ -107,3 +107,28 @@ def test_the_page_is_refused_to_other_roles(app: Any, actors: Any) -> None:
         tree = page.layout()
     assert "shell-refusal" in ids(tree)
     assert "hc-rows" not in ids(tree)
+
+
+def test_the_page_imports_old_registrations_and_reconciles(app: Any, actors: Any, client: Any, auth_actions: Any,
+                                                           emulator: HealthCloudEmulator,
+                                                           two_studies: tuple[str, str]) -> None:
+    from datetime import UTC, date, datetime
+
+    from integrations.health_cloud.emulator_state import LegacyRecord
+    from tests.cloud_ledger_helpers import HOSPITAL
+
+    emulator.add_legacy(LegacyRecord("OLD-9", HOSPITAL, "NOSUCH", "", "X", "某", date(2026, 11, 1),
+                                     datetime(2026, 11, 1, tzinfo=UTC)))
+    with signed_in(app, actors["admin"]):
+        imported = page.old_and_reconcile("import")
+        dry = page.old_and_reconcile("dry")
+    assert "hc-import-msg" in ids(imported)
+    assert "OLD-9" in text(imported)
+    assert "未匹配" in text(imported)
+    assert "台账与云端一致" in text(dry)
+    assert auth_actions.login("admin").status_code == 200
+    r = client.post("/api/health-cloud/reconcile", json={"dry_run": True})
+    assert r.status_code == 200
+    assert r.get_json()["cloud_studies"] == 1
+    links = client.get("/api/health-cloud/old-registrations").get_json()["links"]
+    assert [x["old_cloud_id"] for x in links] == ["OLD-9"]
