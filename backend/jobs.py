@@ -37,6 +37,7 @@ def scheduled_jobs() -> tuple[Job, ...]:
     from backend.services.health_cloud import ledger as cloud_ledger
     from backend.services.health_cloud import old_links as cloud_old_links
     from backend.services.health_cloud import upload as cloud_upload
+    from backend.services.health_cloud import watched as cloud_watched
     from backend.services.imaging import received as imaging_received
     from backend.services.patient_flow import shift_sessions, triage
     from backend.services.reporting import er_reminders, hc_results
@@ -64,6 +65,7 @@ def scheduled_jobs() -> tuple[Job, ...]:
         Job("cloud_upload", 15, lambda svc: cloud_upload.upload_files(svc)),
         Job("cloud_expiry", 600, cloud_ledger.expire),
         Job("cloud_reconcile", 3600, cloud_old_links.reconcile_job),
+        Job("cloud_watched_folders", 20, cloud_watched.scan),
         # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
     )

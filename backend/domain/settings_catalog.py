@@ -66,6 +66,9 @@ DEFS: list[SettingDef] = [
     SettingDef("health_cloud.window_months", 3, "云端保存期限（月）", "int", 1, 120, "省健康云"),
     SettingDef("health_cloud.retention_basis", "study_date", "云端保存期限的起算日（study_date 或 upload_date）", "str",
                group="省健康云"),
+    SettingDef("health_cloud.watch_folders", {},
+               "工作站导出目录（JSON：{\"US01\": \"/data/us01/export\"}；文件名以检查号开头）", "json",
+               group="省健康云"),
 ]
 
 

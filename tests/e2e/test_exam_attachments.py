@@ -98,3 +98,29 @@ def test_the_drop_zone_page_archives_dropped_files(app: Any, actors: Any) -> Non
     assert "不支持的文件格式" in text(out)
     with signed_in(app, actors["head"]):
         assert "shell-refusal" in ids(page.layout())
+
+
+def test_a_watched_folder_per_workstation_archives_and_sorts_dropped_files(app: Any, actors: Any,
+                                                                             tmp_path: Any) -> None:
+    from backend.services import settings_store
+    from backend.services.health_cloud import watched
+
+    svc = app.extensions["radops"]
+    exam = register(svc, actors["clerk"], "CT-CHEST", patient_class="emergency")
+    folder = tmp_path / "us01"
+    (folder / exam["accession"]).mkdir(parents=True)
+    (folder / f"{exam['accession']}_1.jpg").write_bytes(_image("JPEG"))
+    (folder / exam["accession"] / "page.png").write_bytes(_image("PNG"))
+    (folder / "NOSUCH_2.png").write_bytes(_image("PNG"))
+    (folder / f"{exam['accession']}_note.txt").write_text("not an image")  # not ours: left alone
+    settings_store.put(svc, "health_cloud.watch_folders", {"US01": str(folder)}, by=actors["admin"])
+    assert watched.scan(svc, settle_s=0) == {"archived": 2, "refused": 1}
+    assert (folder / watched.DONE / f"{exam['accession']}_1.jpg").is_file()
+    assert (folder / watched.DONE / exam["accession"] / "page.png").is_file()
+    reason = (folder / watched.REFUSED / "NOSUCH_2.png.原因.txt").read_text(encoding="utf-8")
+    assert "检查不存在" in reason
+    assert (folder / f"{exam['accession']}_note.txt").is_file()
+    assert watched.scan(svc, settle_s=0) is None  # nothing new
+    (study,) = index.find_studies(svc, exam_id=exam["exam_id"])
+    assert study.instance_count == 2
+    assert study.received_from == "US01"
