@@ -117,6 +117,9 @@ def _register_blueprints(app: Flask) -> None:
     from backend.api import cadre_uploads  # the cadre-health upload ledger (CD-1)
 
     app.register_blueprint(cadre_uploads.bp)
+    from backend.api import health_cloud  # the provincial health cloud's ledger (issue 12)
+
+    app.register_blueprint(health_cloud.bp)
 
 
 def _register_guards(app: Flask) -> None:
@@ -165,6 +168,7 @@ def _page_modules() -> tuple[ModuleType, ...]:
     """Every Dash page (and the shared popup), in menu order; each module has `register(dash_app)`."""
     from dashboards import cockpit
     from kiosk import checkin, ticket_slip
+    from panels import attachments as exam_attachments
     from panels import (
         critical_values,
         er_overdue,
@@ -200,13 +204,14 @@ def _page_modules() -> tuple[ModuleType, ...]:
     )
     from panels.admin import cadre_uploads as admin_cadre_uploads
     from panels.admin import er_duty as admin_er_duty
+    from panels.admin import health_cloud as admin_health_cloud
     from signage import hall_screen
 
     return (exam_list, register, report_worklist, report_review, report_editor, critical_values, er_popup,
             room_desk, shift, us_room, triage, cockpit, hall_screen, checkin, ticket_slip,
             users, api_keys, items, rooms, queues, slots, screens, shifts, settings, audit, data_api, devices,
             interface_monitor, dicom_nodes, unmatched_studies, viewer, er_overdue, admin_er_duty, recon_priors,
-            admin_cadre_uploads)
+            admin_cadre_uploads, admin_health_cloud, exam_attachments)
 
 
 def _init_dash(app: Flask) -> None:

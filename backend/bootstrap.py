@@ -8,7 +8,7 @@ from typing import Any, cast
 from backend.config import Settings
 from backend.db.session import make_engine, make_session_factory
 from backend.domain.clock import Clock, system_clock
-from backend.ports import CadreHealthSystem, ImageStore, InsuranceResolver, Notifier, NullNotifier, Ports
+from backend.ports import CadreHealthSystem, HealthCloud, ImageStore, InsuranceResolver, Notifier, NullNotifier, Ports
 from backend.services import health
 from backend.services.base import Services
 
@@ -84,6 +84,7 @@ def default_ports(settings: Settings) -> Ports:
         **_health_check_ports(settings),
         images=image_store(settings),
         **_cadre_health_ports(settings),
+        health_cloud=health_cloud(settings),
     )
 
 
@@ -127,3 +128,16 @@ def _cadre_health_ports(settings: Settings) -> dict[str, Any]:
     s3 = make_client(endpoint_url=settings.cadre_s3_endpoint, access_key=settings.cadre_s3_access_key,
                      secret_key=settings.cadre_s3_secret_key, region=settings.cadre_s3_region)
     return {"cadre_health": client, "cadre_storage": S3ObjectStore(s3, bucket=settings.cadre_s3_bucket)}
+def health_cloud(settings: Settings) -> HealthCloud | None:
+    """The provincial health cloud's signed client (HC-1..HC-9), or None when no cloud URL is set."""
+    if not settings.health_cloud_url:
+        return None
+    import httpx
+
+    from integrations.health_cloud.client import CloudCredentials, HttpHealthCloud
+
+    credentials = CloudCredentials(app_id=settings.health_cloud_app_id, secret=settings.health_cloud_secret,
+                                   hospital_code=settings.health_cloud_hospital_code)
+    client = httpx.Client(base_url=settings.health_cloud_url, timeout=httpx.Timeout(60, connect=5))
+    return HttpHealthCloud(client, credentials, chunk_size=max(64, settings.health_cloud_chunk_kb) * 1024,
+                           bandwidth=settings.health_cloud_bandwidth or None)

@@ -88,6 +88,15 @@ class Settings:
     cadre_s3_region: str = "cn-hangzhou"
     cadre_s3_access_key: str = "radops"
     cadre_s3_secret_key: str = field(default="radops-demo-secret", repr=False)
+    # The provincial health cloud (HC-1..HC-9): where it is, the app the hospital was issued (the secret is a
+    # setting, never shown or logged), the hospital's code, the chunk size and a bandwidth limit in bytes/s
+    # (0: none). An empty URL: no cloud. The embedded run starts the emulator at a loopback URL.
+    health_cloud_url: str = "http://127.0.0.1:8751"
+    health_cloud_app_id: str = "radops-demo"
+    health_cloud_secret: str = field(default="demo-secret-change-me", repr=False)
+    health_cloud_hospital_code: str = "H33010001"
+    health_cloud_chunk_kb: int = 4096
+    health_cloud_bandwidth: int = 0
     # The embedded demo (the default): demo passwords may stay. 0 in production: whoever signs in with a
     # demo or admin-set password must choose a new one first.
     demo: bool = True
@@ -177,6 +186,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         cadre_s3_region=env.get("RADOPS_CADRE_S3_REGION", base.cadre_s3_region),
         cadre_s3_access_key=env.get("RADOPS_CADRE_S3_ACCESS_KEY", base.cadre_s3_access_key),
         cadre_s3_secret_key=env.get("RADOPS_CADRE_S3_SECRET_KEY", base.cadre_s3_secret_key),
+        health_cloud_url=env.get("RADOPS_HEALTH_CLOUD_URL", base.health_cloud_url),
+        health_cloud_app_id=env.get("RADOPS_HEALTH_CLOUD_APP_ID", base.health_cloud_app_id),
+        health_cloud_secret=env.get("RADOPS_HEALTH_CLOUD_SECRET", base.health_cloud_secret),
+        health_cloud_hospital_code=env.get("RADOPS_HEALTH_CLOUD_HOSPITAL_CODE", base.health_cloud_hospital_code),
+        health_cloud_chunk_kb=_int(env, "RADOPS_HEALTH_CLOUD_CHUNK_KB", base.health_cloud_chunk_kb),
+        health_cloud_bandwidth=_int(env, "RADOPS_HEALTH_CLOUD_BANDWIDTH", base.health_cloud_bandwidth),
         demo=_bool(env.get("RADOPS_DEMO"), True),
         extra={k: v for k, v in env.items() if k.startswith("RADOPS_X_")},
     )

@@ -36,6 +36,10 @@ def scheduled_jobs() -> tuple[Job, ...]:
     from backend.services.cadre_health import roster as cadre_roster
     from backend.services.cadre_health import upload as cadre_upload
     from backend.services.data_api import access as data_api_access
+    from backend.services.health_cloud import ledger as cloud_ledger
+    from backend.services.health_cloud import old_links as cloud_old_links
+    from backend.services.health_cloud import upload as cloud_upload
+    from backend.services.health_cloud import watched as cloud_watched
     from backend.services.imaging import received as imaging_received
     from backend.services.imaging import recon as imaging_recon
     from backend.services.patient_flow import shift_sessions, triage
@@ -61,6 +65,14 @@ def scheduled_jobs() -> tuple[Job, ...]:
         Job("cadre_roster", 60, cadre_roster.refresh),
         # Covered patients' images and approved reports to the cadre-health system through the outbox (CD-3, CD-4).
         Job("cadre_uploads", 15, cadre_upload.send_due),
+        # The provincial health cloud (HC-1..HC-9): received studies onto the ledger, registration, file uploads
+        # through the outbox (parallel, bandwidth-limited, in the night window if set), the cloud's window.
+        Job("cloud_candidates", 30, cloud_ledger.find_candidates),
+        Job("cloud_register", 15, lambda svc: cloud_upload.register_studies(svc)),
+        Job("cloud_upload", 15, lambda svc: cloud_upload.upload_files(svc)),
+        Job("cloud_expiry", 600, cloud_ledger.expire),
+        Job("cloud_reconcile", 3600, cloud_old_links.reconcile_job),
+        Job("cloud_watched_folders", 20, cloud_watched.scan),
         # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
         # Lung-nodule reconstruction (LN-7): send linked source series to RECON through the outbox (retries
@@ -95,3 +107,4 @@ def _guarded(job: Job) -> Callable[[Services], None]:
 
     run.__name__ = run.__qualname__ = job.name
     return run
+

@@ -96,6 +96,8 @@ class Ports:
     # The cadre-health system and its object storage (CD-1..CD-4); None: no cadre-health uploads here.
     cadre_health: CadreHealthSystem | None = None
     cadre_storage: ObjectStore | None = None
+    # The provincial health cloud (HC-1..HC-9): its index and its file transfer; None where none is configured.
+    health_cloud: HealthCloud | None = None
 # --- The provincial health cloud (HC-1..HC-9): index (注册入库) and file transfer -----------------------
 
 
@@ -224,6 +226,10 @@ class HealthCloudTransfer(Protocol):
 
     def upload_file(self, *, upload: CloudUpload, source: Path | bytes,
                     on_progress: Callable[[int, int], None] | None = None) -> CloudUploadReceipt: ...
+
+
+class HealthCloud(HealthCloudIndex, HealthCloudTransfer, Protocol):
+    """The health cloud as one partner: its index and its transfer (one signed client does both)."""
 
 
 # --- The provincial cadre-health system (省干部保健管理系统, CD-1..CD-4) and its object storage -------------

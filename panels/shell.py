@@ -36,6 +36,7 @@ NAV: list[tuple[str, str, Perm]] = [
     ("/cockpit", "驾驶舱", Perm.COCKPIT_VIEW),
     ("/panels/interfaces", "接口监控", Perm.EXAM_REGISTER),
     ("/admin/users", "系统管理", Perm.ADMIN),
+    ("/panels/attachments", "检查附件", Perm.EXAM_OPERATE),
 ]
 
 

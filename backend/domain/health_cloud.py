@@ -161,6 +161,7 @@ class SkipReason(StrEnum):
     PATIENT_CLASS = "patient_class"
     TOO_OLD = "too_old"
     PAST_WINDOW = "past_window"
+    NO_ACCESSION = "no_accession"
 
 
 SKIP_TEXT: Final[Mapping[SkipReason, str]] = {
@@ -170,6 +171,7 @@ SKIP_TEXT: Final[Mapping[SkipReason, str]] = {
     SkipReason.PATIENT_CLASS: "该患者类别不在上传范围内",
     SkipReason.TOO_OLD: "检查时间早于上传范围",
     SkipReason.PAST_WINDOW: "已超出云端三个月保存期限，上传后会被云端删除",
+    SkipReason.NO_ACCESSION: "影像未匹配到检查（无检查号），云端无法登记；匹配后可手动加入上传",
 }
 
 
@@ -254,3 +256,31 @@ def file_idempotency_key(*, hospital_code: str, study_uid: str, sop_instance_uid
     """The key the cloud counts a file by: the same bytes of the same instance are one file, ever."""
     raw = f"{hospital_code}|{study_uid}|{sop_instance_uid}|{sha256}".encode()
     return hashlib.sha256(raw).hexdigest()[:40]
+
+
+# --- The ledger's files and the old records (HC-5, HC-8) ----------------------------------------------
+
+
+class CloudFileStatus(StrEnum):
+    PENDING = "pending"
+    UPLOADED = "uploaded"
+    REFUSED = "refused"  # unreadable or changed since it was archived: never sent, never blocks the others
+
+
+class OldLinkMatch(StrEnum):
+    """How an old registration was matched to an exam (or why not)."""
+
+    STUDY_UID = "study_uid"
+    ACCESSION = "accession"
+    PATIENT = "patient"
+    CONFLICT = "conflict"
+    NONE = "none"
+
+
+def parse_hhmm(raw: str) -> time | None:
+    """A window bound from settings ("22:00"); None when empty or not a time."""
+    try:
+        hours, minutes = raw.strip().split(":")
+        return time(int(hours), int(minutes))
+    except (ValueError, AttributeError):
+        return None

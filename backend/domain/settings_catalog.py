@@ -58,6 +58,21 @@ DEFS: list[SettingDef] = [
                "肺结节分类体系（lung-rads-v2022：ACR Lung-RADS v2022；c-lung-rads：中国 C-Lung-RADS）", "str",
                group="报告"),
     SettingDef("cadre.roster_refresh_min", 60, "干部保健对象名单刷新周期（分钟）", "int", 5, 1440, "干部保健上传"),
+    # The provincial health cloud (HC-1..HC-9); its address, app id and secret are RADOPS_HEALTH_CLOUD_* settings.
+    SettingDef("health_cloud.enabled", True, "向省健康云登记并上传影像", "bool", group="省健康云"),
+    SettingDef("health_cloud.parallel", 2, "同时上传的文件数", "int", 1, 16, "省健康云"),
+    SettingDef("health_cloud.window_start", "", "上传时段开始（HH:MM，空为全天；如 22:00）", "str", group="省健康云"),
+    SettingDef("health_cloud.window_end", "", "上传时段结束（HH:MM，可跨午夜；如 06:00）", "str", group="省健康云"),
+    SettingDef("health_cloud.modalities", [], "上传的设备类型（JSON 列表，如 [\"CT\",\"MR\"]；空为全部）", "json",
+               group="省健康云"),
+    SettingDef("health_cloud.patient_classes", [], "上传的患者类别（JSON 列表；空为全部）", "json", group="省健康云"),
+    SettingDef("health_cloud.max_age_days", 30, "只上传多少天内的检查", "int", 0, 3650, "省健康云"),
+    SettingDef("health_cloud.window_months", 3, "云端保存期限（月）", "int", 1, 120, "省健康云"),
+    SettingDef("health_cloud.retention_basis", "study_date", "云端保存期限的起算日（study_date 或 upload_date）", "str",
+               group="省健康云"),
+    SettingDef("health_cloud.watch_folders", {},
+               "工作站导出目录（JSON：{\"US01\": \"/data/us01/export\"}；文件名以检查号开头）", "json",
+               group="省健康云"),
 ]
 
 

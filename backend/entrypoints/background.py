@@ -56,6 +56,7 @@ def starters() -> tuple[Helper, ...]:
         cadre_health_emulator,
         dicom_scp,
         hc_results_emulator,
+        health_cloud_emulator,
         insurance_emulator,
         mllp,
         mllp_demo,
@@ -70,6 +71,7 @@ def starters() -> tuple[Helper, ...]:
         Helper("体检结果接收模拟", hc_results_emulator.start_result_receiver, required=False),
         Helper("DICOM 服务", dicom_scp.start_dicom),
         Helper("干部保健系统模拟", cadre_health_emulator.start_cadre_health_emulator, required=False),
+        Helper("省健康云模拟", health_cloud_emulator.start_health_cloud_emulator, required=False),
     )
 
 

@@ -2,7 +2,7 @@
 resumable uploads with checksums, listing, the old interface's records, a real three-month window by its own
 clock, and fault switches (slow, 5xx, dropped connections, duplicates, stale signatures).
 
-API: docs/health_cloud_interface.md. Run alone: `python -m integrations.health_cloud.emulator --port 8742`.
+API: docs/health_cloud_interface.md. Run alone: `python -m integrations.health_cloud.emulator --port 8751`.
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ def _handler_for(emulator: HealthCloudEmulator) -> type[BaseHTTPRequestHandler]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the health cloud emulator on loopback.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8742)
+    parser.add_argument("--port", type=int, default=8751)
     parser.add_argument("--app-id", default=DEMO_APP_ID)
     parser.add_argument("--secret", default=DEMO_SECRET)
     parser.add_argument("--window-months", type=int, default=3)

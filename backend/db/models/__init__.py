@@ -6,6 +6,7 @@ from backend.db.models.cockpit import CockpitDaily, CockpitMark, ErDuty, ErRemin
 from backend.db.models.data_api import DataApiUsage
 from backend.db.models.exams import Exam, ExamEvent, Patient, QueueTicket
 from backend.db.models.health import ComponentBeat
+from backend.db.models.health_cloud import CloudLedgerFile, CloudLedgerStudy, CloudOldLink
 from backend.db.models.hl7_intake import InboundMessage
 from backend.db.models.imaging import DicomNode, ImagingInstance, ImagingSeries, ImagingStudy, PerformedStep
 from backend.db.models.interfaces import InterfaceMessage
@@ -35,6 +36,9 @@ __all__ = [
     "CadreUploadFile",
     "CadreUploadReport",
     "Campus",
+    "CloudLedgerFile",
+    "CloudLedgerStudy",
+    "CloudOldLink",
     "CockpitDaily",
     "CockpitMark",
     "ComponentBeat",

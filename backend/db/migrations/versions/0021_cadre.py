@@ -1,7 +1,7 @@
 """cadre-health upload: the roster of covered persons and the upload ledger (exams, files, report versions)
 
 Revision ID: 0021_cadre
-Revises: 0019_recon
+Revises: 0020_cloud
 Create Date: 2026-12-01 00:50:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import backend.db.base
 
 revision: str = "0021_cadre"
-down_revision: str | Sequence[str] | None = "0019_recon"
+down_revision: str | Sequence[str] | None = "0020_cloud"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
