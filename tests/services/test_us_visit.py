@@ -139,6 +139,14 @@ def test_the_nurse_moves_the_whole_visit_and_a_split_visit_gets_its_own_numbers(
     assert t.code.startswith("JZ")
 
 
+def test_a_room_transfer_of_one_exam_gives_it_its_own_number(svc, actors):
+    doc = _both_room(svc, actors)
+    breast, thyroid = _patient(svc, actors, ["US-BREAST", "US-THYROID"], "U9100008")
+    moved = calling.transfer(svc, thyroid["ticket"]["ticket_id"], room_id(svc, "US4"), by=doc)
+    assert moved["code"].startswith("JZ")
+    assert _tickets(svc, [breast["exam_id"]])[0].code == breast["ticket"]["code"]
+
+
 def test_the_nurse_moving_a_visit_to_the_pool_moves_all_of_it(svc, actors):
     _both_room(svc, actors)
     breast, thyroid = _patient(svc, actors, ["US-BREAST", "US-THYROID"], "U9100006")
@@ -214,3 +222,16 @@ def test_the_called_patient_is_flagged_on_the_screen_too(svc, actors):
     state = screens.screen_state(svc, screen)
     call = next(r["ticket"] for r in state["now_calling"] if r["room_code"] == "US1")
     assert (call["code"], call["flag"]) == (er["ticket"]["code"], "急诊")
+
+
+def test_a_visit_split_by_its_room_closing_gives_each_exam_its_own_number(svc, actors):
+    _both_room(svc, actors)
+    breast, thyroid = _patient(svc, actors, ["US-BREAST", "US-THYROID"], "U9100015")
+    assert thyroid["ticket"]["code"] == breast["ticket"]["code"]
+    open_room(svc, actors, "US1")
+    open_room(svc, actors, "US4", shift="甲状腺上午班")
+    shift_sessions.supervise(svc, room_id(svc, "US3"), "close", by=actors["nurse"])
+    b, t = _tickets(svc, [breast["exam_id"], thyroid["exam_id"]])
+    assert (b.room_id, t.room_id) == (room_id(svc, "US1"), room_id(svc, "US4"))
+    assert b.code == breast["ticket"]["code"]
+    assert t.code.startswith("JZ")

@@ -137,6 +137,7 @@ def transfer(svc: Services, ticket_id: int, room_id: int, *, by: Actor) -> dict[
         if ticket.status in (TicketStatus.CALLED.value, TicketStatus.MISSED.value):
             tickets.move(ticket, TicketTrigger.REQUEUE)
         ticket.room_id = room_id
+        ticket.code = triage.own_code(tx, ticket)  # it leaves the visit it shared a number with (item 5)
         exam.room_id = room_id
         tickets.record(tx, exam, ticket, TimelineKind.TICKET_TRANSFERRED, by, from_room_id=from_room)
         return tickets.ticket_dict(tx, ticket)

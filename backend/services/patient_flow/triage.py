@@ -93,16 +93,21 @@ def classes_for(rules: PriorityRules, *, patient_class: str, priority: str, birt
         military=False, military_on=False)
 
 
-def _patient_rooms(tx: Tx, exam: Exam, ticket: QueueTicket) -> dict[int, QueueTicket]:
-    """Rooms holding another open ticket (waiting or called) of the same patient in the current lines, each
-    with its earliest such ticket: the patient's visit there, which another exam joins (one visit, item 5)."""
+def _patient_rooms(tx: Tx, exam: Exam, ticket: QueueTicket) -> tuple[dict[int, QueueTicket], list[int]]:
+    """The patient's other open tickets (waiting or called) in the current lines, in one read: the rooms
+    holding one, each with its earliest (the visit there, which another exam joins: item 5), and the ids of
+    those still waiting in the pool."""
     rows = tx.session.scalars(select(QueueTicket).join(Exam, Exam.id == QueueTicket.exam_id).where(
         Exam.patient_id == exam.patient_id, QueueTicket.id != ticket.id, tickets.in_lines(tx),
-        QueueTicket.room_id.is_not(None), QueueTicket.status.in_(ROOM_LOAD)).order_by(QueueTicket.id))
-    out: dict[int, QueueTicket] = {}
+        QueueTicket.status.in_(ROOM_LOAD)).order_by(QueueTicket.id))
+    rooms: dict[int, QueueTicket] = {}
+    pool: list[int] = []
     for t in rows:
-        out.setdefault(int(t.room_id or 0), t)
-    return out
+        if t.room_id is not None:
+            rooms.setdefault(int(t.room_id), t)
+        elif t.status == WAITING:
+            pool.append(t.id)
+    return rooms, pool
 
 
 def own_code(tx: Tx, ticket: QueueTicket) -> str:
@@ -130,14 +135,20 @@ def companions(tx: Tx, ticket: QueueTicket, status: TicketStatus, room_id: int |
         .order_by(QueueTicket.id).with_for_update(of=QueueTicket)))
 
 
-def _gather(tx: Tx, lead: QueueTicket, room_id: int, shift_id: int, actor: Actor) -> int:
+def _gather(tx: Tx, lead: QueueTicket, room_id: int, shift_id: int, actor: Actor,
+            pool_ids: list[int] | None = None) -> int:
     """The patient's other exams still in the pool that this room serves join the visit placed here (one
-    number, one room), also beyond the cap: they are the same patient at the same door."""
+    number, one room), also beyond the cap: they are the same patient at the same door. `pool_ids`: those
+    already known (none: nothing to read again)."""
+    if pool_ids is not None and not pool_ids:
+        return 0
     exam = _exam(tx, lead)
-    rows = list(tx.session.scalars(select(QueueTicket).join(Exam, Exam.id == QueueTicket.exam_id).where(
+    q = select(QueueTicket).join(Exam, Exam.id == QueueTicket.exam_id).where(
         Exam.patient_id == exam.patient_id, QueueTicket.id != lead.id, QueueTicket.room_id.is_(None),
-        QueueTicket.status == WAITING, tickets.in_lines(tx)).order_by(QueueTicket.id)
-        .with_for_update(of=QueueTicket)))
+        QueueTicket.status == WAITING, tickets.in_lines(tx))
+    if pool_ids is not None:
+        q = q.where(QueueTicket.id.in_(pool_ids))
+    rows = list(tx.session.scalars(q.order_by(QueueTicket.id).with_for_update(of=QueueTicket)))
     if not rows:
         return 0
     served = set(ds.session_queue_ids(tx, shift_id, room_id))
@@ -160,12 +171,13 @@ def _auto(tx: Tx, ticket: QueueTicket, actor: Actor, classes: list[str] | None =
     One visit per patient (item 5): when a room that serves this queue already holds the patient's other
     exam, the ticket joins it there. A priority patient passes the cap when the setting allows (item 7).
     """
+    placed_before = ticket.first_room_id is not None  # a new ticket has its own number: nothing to restore
     first = ds.open_sessions(tx, queue_id=ticket.queue_id)
     ds.lock_rooms(tx, [s.room_id for s in first])
     sessions = ds.open_sessions(tx, queue_id=ticket.queue_id) if first else first  # re-read under the locks
     exam = _exam(tx, ticket)
     loads = ds.room_loads(tx, sessions)
-    mine = _patient_rooms(tx, exam, ticket)
+    mine, pooled = _patient_rooms(tx, exam, ticket)
     same = [r for r in loads if r.room_id in mine]
     if same:
         choice = Choice(same[0].room_id, "same_patient", tuple(loads))
@@ -178,13 +190,13 @@ def _auto(tx: Tx, ticket: QueueTicket, actor: Actor, classes: list[str] | None =
     exam = _put(tx, ticket, choice.room_id)
     if same:
         _join(ticket, mine[same[0].room_id])
-    elif ticket.code != (code := own_code(tx, ticket)):
+    elif placed_before and ticket.code != (code := own_code(tx, ticket)):
         ticket.code = code  # left the visit it had joined (its room closed): its own number again
     kind = TimelineKind.TICKET_TRIAGED if choice.room_id is not None else TimelineKind.TICKET_POOLED
     tickets.record(tx, exam, ticket, kind, actor, mode="auto", **choice.explain())
     if choice.room_id is not None:
         _gather(tx, ticket, choice.room_id, next(s.shift_id for s in sessions if s.room_id == choice.room_id),
-                actor)
+                actor, pooled)
     logger.info("triage exam=%s ticket=%s room=%s reason=%s", exam.id, ticket.id, choice.room_id, choice.reason)
     return choice
 
