@@ -59,6 +59,12 @@ def _columns(rows: list[Any], m: dict[str, Any], cols: int) -> list[Any]:
     return [html.Div(rows, className="hall-columns", style=style)]
 
 
+def _flag(t: dict[str, Any] | None) -> list[Any]:
+    """The priority mark after a (masked) name: 急诊 or 优先 (issue 15 item 7)."""
+    flag = (t or {}).get("flag") or ""
+    return [html.Span(flag, className="hall-flag")] if flag else []
+
+
 def _filter(items: list[dict[str, Any]], m: dict[str, Any]) -> list[dict[str, Any]]:
     return [t for t in items if not m["queues"] or t["queue_code"] in m["queues"]]
 
@@ -74,7 +80,7 @@ def now_calling(state: dict[str, Any], m: dict[str, Any]) -> Any:
         t = room["ticket"]
         cells = [html.Span(room["room_name"], className="hall-room"),
                  html.Span(t["code"] if t else "—", className="hall-code"),
-                 html.Span(t["name"] if t else "暂无叫号", className="hall-name" if t else "hall-idle")]
+                 html.Span(t["name"] if t else "暂无叫号", className="hall-name" if t else "hall-idle"), *_flag(t)]
         lines.append(_row(m, cells, "hall-calling-live" if t else "hall-calling-idle", cols,
                           **{"data-room": room["room_code"]}))
     return _columns(lines, m, cols)
@@ -89,7 +95,7 @@ def waiting(state: dict[str, Any], m: dict[str, Any]) -> Any:
     slots = m["rows"] * cols
     queue = [] if cols > 1 else ["queue"]  # two columns: the queue name gives its room to the patient's name
     rows = [_row(m, [html.Span(f"{i}", className="hall-seq"), html.Span(t["code"], className="hall-code"),
-                     html.Span(t["name"], className="hall-name"),
+                     html.Span(t["name"], className="hall-name"), *_flag(t),
                      *[html.Span(t["queue_name"], className="hall-queue") for _ in queue]],
                  "hall-waiting-row", cols)
             for i, t in enumerate(items[:slots], 1)]
@@ -106,7 +112,7 @@ def missed(state: dict[str, Any], m: dict[str, Any]) -> Any:
     if not items:
         return [html.Div("暂无过号患者", className="hall-empty")]
     rows = [_row(m, [html.Span(t["code"], className="hall-code"), html.Span(t["name"], className="hall-name"),
-                     html.Span(t["room_name"], className="hall-queue")], "hall-missed-row",
+                     *_flag(t), html.Span(t["room_name"], className="hall-queue")], "hall-missed-row",
                  **{"data-ticket": str(t["ticket_id"])}) for t in items]
     if len(items) <= m["rows"]:
         return [html.Div(rows, className="hall-track")]

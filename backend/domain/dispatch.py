@@ -83,7 +83,7 @@ class Choice:
     reason: str
     candidates: tuple[RoomLoad, ...]
 
-    def explain(self) -> dict[str, object]:
+    def explain(self) -> dict[str, Any]:
         return {
             "reason": self.reason,
             "chosen_room_id": self.room_id,

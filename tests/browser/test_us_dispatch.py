@@ -185,3 +185,38 @@ def test_nurse_main_path_search_drag_and_drop_and_room_actions(page: Any, live_s
     page.locator("#triage-room-US1", has_text="未开班").wait_for()
     assert codes[0] in page.inner_text("#triage-pool")  # its patients are back in triage, none vanished
     screenshot(page, "us_triage_room_closed")
+
+
+def test_hall_screen_flags_the_emergency_patient_with_her_name_masked(page: Any, live_server: Any) -> None:
+    """Issue 15 item 7: the hall screen marks priority patients (急诊, or 优先 for the other classes)."""
+    from backend.domain.registration import OrderData, PatientData
+    from backend.services.orders import registration
+    from backend.services.patient_flow import checkin
+
+    svc = live_server.services
+    actors = _actors(svc)
+    with transaction(svc) as tx:
+        main = tx.session.query(Campus).filter_by(code="MAIN").one().id
+        tx.session.add(Screen(code="HALL-US2", name="超声候诊屏", campus_id=main, layout="hall-main.toml",
+                              queue_codes=["US-BREAST"], notice="", active=True, voice_enabled=False, voice_repeat=1))
+    _open_us1(svc, actors)
+    plain = check_in_us(svc, actors)["ticket"]["code"]
+    p = PatientData(mrn="UB900001", name="钱急诊", sex="F")
+    registration.register(svc, OrderData(patient=p, item_code="US-BREAST", slot_id=None, patient_class="emergency"),
+                          by=actors["clerk"])
+    er = checkin.check_in(svc, None, "mrn", p.mrn, by=actors["nurse"])["results"][0]["ticket"]["code"]
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    enrol_device(page, live_server, "screen", "HALL-US2")
+    page.goto(f"{live_server.base}/screens/HALL-US2")
+    flagged = page.locator(".hall-waiting .hall-row", has=page.locator(".hall-flag"))
+    flagged.first.wait_for()
+    assert flagged.count() == 1
+    row = flagged.first.inner_text()
+    assert er in row
+    assert "急诊" in row
+    assert "钱*诊" in row  # the name stays masked
+    assert "钱急诊" not in page.inner_text("#hall-screen")
+    first = page.locator(".hall-waiting .hall-row").first.inner_text()
+    assert er in first  # and she goes first
+    assert plain in page.inner_text(".hall-waiting")
+    screenshot(page, "us_hall_screen_priority_flag")

@@ -34,14 +34,14 @@ def _called(tx: Tx, room_id: int) -> list[QueueTicket]:
     return tickets.room_line(tx, room_id, status=TicketStatus.CALLED)
 
 
-def _call(tx: Tx, ticket: QueueTicket, room_id: int, by: Actor) -> dict[str, Any]:
+def _call(tx: Tx, ticket: QueueTicket, room_id: int, by: Actor, *, public: bool = True) -> dict[str, Any]:
     exam = _exam(tx, ticket)
     tickets.move(ticket, TicketTrigger.CALL)
     ticket.room_id = room_id
     ticket.first_room_id = ticket.first_room_id or room_id
     ticket.called_at, ticket.call_count = tx.now, ticket.call_count + 1
     exam.room_id = room_id
-    tickets.record(tx, exam, ticket, TimelineKind.TICKET_CALLED, by)
+    tickets.record(tx, exam, ticket, TimelineKind.TICKET_CALLED, by, public=public)
     return tickets.ticket_dict(tx, ticket)
 
 
@@ -57,7 +57,13 @@ def call_next(svc: Services, room_id: int, *, by: Actor) -> dict[str, Any]:
             if triage.patient_busy_elsewhere(tx, ticket, room_id):
                 continue  # one patient, one room at a time: called or examined elsewhere now
             if ticket.status == TicketStatus.WAITING.value:
-                return _call(tx, ticket, room_id, by)
+                # One number per visit (issue 15 item 5): her other exams in this room are called with it; the
+                # screens announce the number once.
+                visit = triage.companions(tx, ticket, TicketStatus.WAITING, room_id)
+                called = _call(tx, ticket, room_id, by)
+                for other in visit:
+                    _call(tx, other, room_id, by, public=False)
+                return called
         raise NotFound("当前没有候检患者", code="queue_empty")
 
 
@@ -83,6 +89,11 @@ def mark_missed(svc: Services, ticket_id: int, *, by: Actor) -> dict[str, Any]:
             raise Conflict("检查已开始，不能过号", code="already_started")
         tickets.move(ticket, TicketTrigger.MISS)
         tickets.record(tx, exam, ticket, TimelineKind.TICKET_MISSED, by)
+        for other in triage.companions(tx, ticket, TicketStatus.CALLED):  # the patient of the visit did not come
+            other_exam = _exam(tx, other)
+            if awaiting_start(other_exam.status):
+                tickets.move(other, TicketTrigger.MISS)
+                tickets.record(tx, other_exam, other, TimelineKind.TICKET_MISSED, by, public=False)
         return tickets.ticket_dict(tx, ticket)
 
 
@@ -126,6 +137,7 @@ def transfer(svc: Services, ticket_id: int, room_id: int, *, by: Actor) -> dict[
         if ticket.status in (TicketStatus.CALLED.value, TicketStatus.MISSED.value):
             tickets.move(ticket, TicketTrigger.REQUEUE)
         ticket.room_id = room_id
+        ticket.code = triage.own_code(tx, ticket)  # it leaves the visit it shared a number with (item 5)
         exam.room_id = room_id
         tickets.record(tx, exam, ticket, TimelineKind.TICKET_TRANSFERRED, by, from_room_id=from_room)
         return tickets.ticket_dict(tx, ticket)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.db.models import Campus, Exam, Patient, Queue, QueueRoom, QueueTicket, Room
+from backend.db.models import Campus, Exam, ExamItem, Patient, Queue, QueueRoom, QueueTicket, Room
 from backend.db.models.screens import Screen
 from backend.domain.actor import Actor
 from backend.domain.errors import InvalidInput, NotFound
@@ -17,10 +17,11 @@ from backend.domain.masking import mask_display
 from backend.domain.permissions import Perm
 from backend.domain.queue_flow import MISSED_INSTRUCTION, SHOWN_ON_SCREEN, line_start
 from backend.domain.queueing import TicketFacts
-from backend.domain.screen_board import ScreenTicket, board
+from backend.domain.screen_board import ScreenTicket, board, screen_flag
 from backend.domain.screen_layout import Layout, LayoutError, parse_layout
 from backend.services import audit, settings_store
 from backend.services.base import Services, Tx, transaction
+from backend.services.patient_flow import dispatch_state, triage
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +93,10 @@ def _queues(tx: Tx, screen: Screen) -> list[Queue]:
     return list(tx.session.scalars(q.order_by(Queue.code)))
 
 
-def _ticket_row(t: QueueTicket, name: str, queue: Queue, room: Room | None, masked: bool, tz: Any) -> dict[str, Any]:
+def _ticket_row(t: QueueTicket, name: str, queue: Queue, room: Room | None, masked: bool, tz: Any,
+                flag: str = "") -> dict[str, Any]:
     return {"ticket_id": t.id, "code": t.code, "name": mask_display(name, masked), "status": t.status,
+            "flag": flag,
             "priority": t.priority, "queue_code": queue.code, "queue_name": queue.name,
             "room_id": room.id if room else None, "room_code": room.code if room else "",
             "room_name": room.name if room else "",
@@ -102,7 +105,7 @@ def _ticket_row(t: QueueTicket, name: str, queue: Queue, room: Room | None, mask
 
 def _screen_ticket(t: QueueTicket) -> ScreenTicket:
     facts = TicketFacts(id=t.id, priority=t.priority, sort_at=t.sort_at, line_at=t.line_at or t.checked_in_at)
-    return ScreenTicket(facts=facts, status=t.status, room_id=t.room_id, called_at=t.called_at)
+    return ScreenTicket(facts=facts, status=t.status, room_id=t.room_id, called_at=t.called_at, code=t.code)
 
 
 def screen_state(svc: Services, ref: str | int) -> dict[str, Any]:
@@ -115,19 +118,28 @@ def screen_state(svc: Services, ref: str | int) -> dict[str, Any]:
         rooms = {r.id: r for r in tx.session.scalars(select(Room).where(Room.id.in_(room_ids), Room.active.is_(True)))}
         today = tx.now.astimezone(tx.tz).date()
         rows = tx.session.execute(
-            select(QueueTicket, Patient.name).join(Exam, Exam.id == QueueTicket.exam_id)
-            .join(Patient, Patient.id == Exam.patient_id)
+            select(QueueTicket, Patient.name, Patient.birth_date, Exam.patient_class, Exam.priority, ExamItem.code)
+            .join(Exam, Exam.id == QueueTicket.exam_id)
+            .join(Patient, Patient.id == Exam.patient_id).join(ExamItem, ExamItem.id == Exam.exam_item_id)
             .where(QueueTicket.queue_id.in_(queues), QueueTicket.day >= line_start(today),
                    QueueTicket.status.in_(SHOWN_ON_SCREEN))
         ).all()
-        names = {t.id: n for t, n in rows}
-        by_id = {t.id: t for t, _ in rows}
+        names = {r[0].id: r[1] for r in rows}
+        by_id = {r[0].id: r[0] for r in rows}
+        # Priority patients are flagged (issue 15 item 7): the same classes as the triage board and the room.
+        rules = triage.priority_rules(tx)
+        dispatched = dispatch_state.dispatched_queue_ids(tx, queues) if queues else set()
+        flags = {t.id: screen_flag(triage.classes_for(rules, patient_class=pc, priority=pr, birth=birth,
+                                                      item_code=item, today=today,
+                                                      dispatched=t.queue_id in dispatched))
+                 for t, _n, birth, pc, pr, item in rows}
         ordered_rooms = sorted(rooms.values(), key=lambda r: r.code)
         shown = board([_screen_ticket(t) for t in by_id.values()], [r.id for r in ordered_rooms], at=tx.now)
 
         def row(ticket_id: int) -> dict[str, Any]:
             t = by_id[ticket_id]
-            return _ticket_row(t, names[t.id], queues[t.queue_id], rooms.get(t.room_id or 0), info["masked"], tx.tz)
+            return _ticket_row(t, names[t.id], queues[t.queue_id], rooms.get(t.room_id or 0), info["masked"], tx.tz,
+                               flags[t.id])
 
         now_calling = [{"room_id": r.id, "room_code": r.code, "room_name": r.name,
                         "ticket": row(tid) if (tid := shown.calling[r.id]) is not None else None}

@@ -11,7 +11,7 @@ from backend.db.models import Exam, Queue, QueueRoom, QueueTicket, Room
 from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
 from backend.domain.errors import NotFound
-from backend.domain.events import ticket_rooms
+from backend.domain.events import is_public, ticket_rooms
 from backend.domain.queue_flow import (
     TICKET_STATUS_LABELS,
     TicketStatus,
@@ -105,11 +105,15 @@ def move(ticket: QueueTicket, trigger: TicketTrigger) -> None:
     ticket.status = next_ticket_status(TicketStatus(ticket.status), trigger).value
 
 
-def record(tx: Tx, exam: Exam, ticket: QueueTicket, kind: TimelineKind, actor: Actor, **extra: Any) -> None:
-    """Append the ticket's timeline row and publish its event (no patient names: public rooms hear it)."""
+def record(tx: Tx, exam: Exam, ticket: QueueTicket, kind: TimelineKind, actor: Actor, *, public: bool = True,
+           **extra: Any) -> None:
+    """Append the ticket's timeline row and publish its event (no patient names: public rooms hear it).
+    `public=False`: staff rooms only (a companion ticket called with its lead: the screens say it once)."""
     tx.session.flush()
     rooms = ticket_rooms(queue_id=ticket.queue_id, campus_id=exam.campus_id,
                          room_ids=[ticket.room_id, extra.get("from_room_id")])
+    if not public:
+        rooms = tuple(r for r in rooms if not is_public(r))
     timeline.append(tx, exam, kind, actor, rooms=rooms, ticket_id=ticket.id, queue_id=ticket.queue_id,
                     room_id=ticket.room_id, campus_id=exam.campus_id, code=ticket.code, status=ticket.status,
                     **extra)

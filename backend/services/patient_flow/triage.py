@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
-from backend.db.models import Exam, ExamItem, QueueTicket, Setting
+from backend.db.models import Exam, ExamItem, Queue, QueueTicket, Setting
 from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
 from backend.domain.dispatch import Choice, age_on, choose_room, may_pass_cap, priority_classes
 from backend.domain.enums import Priority
 from backend.domain.errors import Conflict
 from backend.domain.exam_flow import ExamStatus
+from backend.domain.numbering import ticket_code
 from backend.domain.permissions import Perm
 from backend.domain.queue_flow import ROOM_LOAD, TicketStatus
 from backend.domain.queueing import TicketFacts, in_order
@@ -75,19 +77,91 @@ def classes_of(tx: Tx, exam: Exam, rules: PriorityRules | None = None, item_code
     if rules.pregnant_items and item_code is None:
         item = tx.session.get(ExamItem, exam.exam_item_id)
         item_code = item.code if item else None
-    birth = exam.patient.birth_date if rules.elderly_age else None
+    return classes_for(rules, patient_class=exam.patient_class, priority=exam.priority,
+                       birth=exam.patient.birth_date, item_code=item_code, today=tickets.today(tx))
+
+
+def classes_for(rules: PriorityRules, *, patient_class: str, priority: str, birth: date | None,
+                item_code: str | None, today: date, dispatched: bool = True) -> list[str]:
+    """The priority classes from plain values. 老人/孕妇 are ultrasound-dispatch settings: outside dispatched
+    queues only 急诊 and 危重 count (they go first in every line). 军人 has no patient attribute to read (the
+    register keeps none), so it stays off."""
+    age = age_on(birth, today) if rules.elderly_age and dispatched else None
     return priority_classes(
-        patient_class=exam.patient_class, priority=exam.priority, age=age_on(birth, tickets.today(tx)),
-        elderly_age=rules.elderly_age, pregnant=item_code in rules.pregnant_items,
-        pregnant_on=bool(rules.pregnant_items), military=False, military_on=False)
+        patient_class=patient_class, priority=priority, age=age, elderly_age=rules.elderly_age if dispatched else 0,
+        pregnant=item_code in rules.pregnant_items, pregnant_on=dispatched and bool(rules.pregnant_items),
+        military=False, military_on=False)
 
 
-def _patient_rooms(tx: Tx, exam: Exam, ticket: QueueTicket) -> set[int]:
-    """Rooms holding another open ticket (waiting or called) of the same patient today (one visit)."""
-    rows = tx.session.execute(select(QueueTicket.room_id).join(Exam, Exam.id == QueueTicket.exam_id).where(
+def _patient_rooms(tx: Tx, exam: Exam, ticket: QueueTicket) -> tuple[dict[int, QueueTicket], list[int]]:
+    """The patient's other open tickets (waiting or called) in the current lines, in one read: the rooms
+    holding one, each with its earliest (the visit there, which another exam joins: item 5), and the ids of
+    those still waiting in the pool."""
+    rows = tx.session.scalars(select(QueueTicket).join(Exam, Exam.id == QueueTicket.exam_id).where(
         Exam.patient_id == exam.patient_id, QueueTicket.id != ticket.id, tickets.in_lines(tx),
-        QueueTicket.room_id.is_not(None), QueueTicket.status.in_(ROOM_LOAD)))
-    return {int(r[0]) for r in rows if r[0] is not None}
+        QueueTicket.status.in_(ROOM_LOAD)).order_by(QueueTicket.id))
+    rooms: dict[int, QueueTicket] = {}
+    pool: list[int] = []
+    for t in rows:
+        if t.room_id is not None:
+            rooms.setdefault(int(t.room_id), t)
+        elif t.status == WAITING:
+            pool.append(t.id)
+    return rooms, pool
+
+
+def own_code(tx: Tx, ticket: QueueTicket) -> str:
+    """The ticket's own number in its queue (CT015), whatever visit it joined."""
+    queue = tx.session.get(Queue, ticket.queue_id)
+    return ticket_code(queue.prefix, ticket.number) if queue is not None else ticket.code
+
+
+def _join(ticket: QueueTicket, lead: QueueTicket) -> None:
+    """One number per visit (item 5): the exam takes the number of the patient's visit in the room and stands
+    right behind it in line, so the room calls the patient once for both."""
+    ticket.code = lead.code
+    ticket.sort_at, ticket.line_at = lead.sort_at, lead.line_at or lead.checked_in_at
+
+
+def companions(tx: Tx, ticket: QueueTicket, status: TicketStatus, room_id: int | None = None) -> list[QueueTicket]:
+    """The other tickets of the same visit (same patient, room and number) in `status`, row-locked."""
+    room = room_id if room_id is not None else ticket.room_id
+    if room is None:
+        return []
+    exam = _exam(tx, ticket)
+    return list(tx.session.scalars(select(QueueTicket).join(Exam, Exam.id == QueueTicket.exam_id).where(
+        Exam.patient_id == exam.patient_id, QueueTicket.id != ticket.id, QueueTicket.room_id == room,
+        QueueTicket.code == ticket.code, QueueTicket.status == status.value, tickets.in_lines(tx))
+        .order_by(QueueTicket.id).with_for_update(of=QueueTicket)))
+
+
+def _gather(tx: Tx, lead: QueueTicket, room_id: int, shift_id: int, actor: Actor,
+            pool_ids: list[int] | None = None) -> int:
+    """The patient's other exams still in the pool that this room serves join the visit placed here (one
+    number, one room), also beyond the cap: they are the same patient at the same door. `pool_ids`: those
+    already known (none: nothing to read again)."""
+    if pool_ids is not None and not pool_ids:
+        return 0
+    exam = _exam(tx, lead)
+    q = select(QueueTicket).join(Exam, Exam.id == QueueTicket.exam_id).where(
+        Exam.patient_id == exam.patient_id, QueueTicket.id != lead.id, QueueTicket.room_id.is_(None),
+        QueueTicket.status == WAITING, tickets.in_lines(tx))
+    if pool_ids is not None:
+        q = q.where(QueueTicket.id.in_(pool_ids))
+    rows = list(tx.session.scalars(q.order_by(QueueTicket.id).with_for_update(of=QueueTicket)))
+    if not rows:
+        return 0
+    served = set(ds.session_queue_ids(tx, shift_id, room_id))
+    n = 0
+    for t in rows:
+        if t.queue_id not in served:
+            continue
+        other = _put(tx, t, room_id)
+        _join(t, lead)
+        tickets.record(tx, other, t, TimelineKind.TICKET_TRIAGED, actor, mode="auto", reason="same_patient",
+                       chosen_room_id=room_id, candidates=[])
+        n += 1
+    return n
 
 
 def _auto(tx: Tx, ticket: QueueTicket, actor: Actor, classes: list[str] | None = None,
@@ -97,12 +171,13 @@ def _auto(tx: Tx, ticket: QueueTicket, actor: Actor, classes: list[str] | None =
     One visit per patient (item 5): when a room that serves this queue already holds the patient's other
     exam, the ticket joins it there. A priority patient passes the cap when the setting allows (item 7).
     """
+    placed_before = ticket.first_room_id is not None  # a new ticket has its own number: nothing to restore
     first = ds.open_sessions(tx, queue_id=ticket.queue_id)
     ds.lock_rooms(tx, [s.room_id for s in first])
     sessions = ds.open_sessions(tx, queue_id=ticket.queue_id) if first else first  # re-read under the locks
     exam = _exam(tx, ticket)
     loads = ds.room_loads(tx, sessions)
-    mine = _patient_rooms(tx, exam, ticket)
+    mine, pooled = _patient_rooms(tx, exam, ticket)
     same = [r for r in loads if r.room_id in mine]
     if same:
         choice = Choice(same[0].room_id, "same_patient", tuple(loads))
@@ -113,8 +188,15 @@ def _auto(tx: Tx, ticket: QueueTicket, actor: Actor, classes: list[str] | None =
             if may_pass_cap(classes if classes is not None else classes_of(tx, exam, rules), setting=rules.pass_cap):
                 choice = choose_room(loads, over_cap=True)
     exam = _put(tx, ticket, choice.room_id)
+    if same:
+        _join(ticket, mine[same[0].room_id])
+    elif placed_before and ticket.code != (code := own_code(tx, ticket)):
+        ticket.code = code  # left the visit it had joined (its room closed): its own number again
     kind = TimelineKind.TICKET_TRIAGED if choice.room_id is not None else TimelineKind.TICKET_POOLED
     tickets.record(tx, exam, ticket, kind, actor, mode="auto", **choice.explain())
+    if choice.room_id is not None:
+        _gather(tx, ticket, choice.room_id, next(s.shift_id for s in sessions if s.room_id == choice.room_id),
+                actor, pooled)
     logger.info("triage exam=%s ticket=%s room=%s reason=%s", exam.id, ticket.id, choice.room_id, choice.reason)
     return choice
 
@@ -180,7 +262,8 @@ def _pull_locked(tx: Tx, room_id: int, actor: Actor) -> int:
         tickets.record(tx, exam, ticket, TimelineKind.TICKET_TRIAGED, actor, mode="pull", reason="room_freed",
                        chosen_room_id=room_id, candidates=[{"room_id": room_id, "code": s.room_code,
                                                             "load": load, "capacity": s.capacity}])
-        load, pulled = load + 1, pulled + 1
+        joined = _gather(tx, ticket, room_id, s.shift_id, actor)
+        load, pulled = load + 1 + joined, pulled + 1 + joined
         if load >= s.capacity:
             break
     return pulled
@@ -230,16 +313,30 @@ def assign(svc: Services, ticket_id: int, room_id: int | None, *, by: Actor) -> 
             raise Conflict("患者已在该诊室", code="same_room")
         ds.lock_rooms(tx, [r for r in (from_room, room_id) if r is not None])
         info: dict[str, Any] = {}
+        served: set[int] = set()
         if room_id is not None:
             sessions = ds.open_sessions(tx, queue_id=ticket.queue_id, room_ids=[room_id])
             if not sessions:
                 raise Conflict("该诊室当前没有接诊此队列的班次", code="room_not_serving")
+            served = set(ds.session_queue_ids(tx, sessions[0].shift_id, room_id))
             load = ds.loads(tx, [room_id])[room_id]
             info = {"load": load, "capacity": sessions[0].capacity, "over_capacity": load >= sessions[0].capacity}
+        # The rest of the patient's visit (item 5) moves with her where the target serves it; a visit split in
+        # two gives each part its own number again.
+        visit = companions(tx, ticket, TicketStatus.WAITING, from_room) if from_room is not None else []
+        stay = [t for t in visit if room_id is not None and t.queue_id not in served]
+        go = [t for t in visit if t not in stay]
+        if stay:
+            for group in ([ticket, *go], stay):
+                for t in group:
+                    t.code = own_code(tx, group[0])
         exam = _put(tx, ticket, room_id)
         kind = TimelineKind.TICKET_TRIAGED if room_id else TimelineKind.TICKET_RELEASED
         tickets.record(tx, exam, ticket, kind, by, mode="manual", chosen_room_id=room_id, from_room_id=from_room,
                        actor_name=by.name, **info)
+        for t in go:
+            tickets.record(tx, _put(tx, t, room_id), t, kind, by, mode="manual", chosen_room_id=room_id,
+                           from_room_id=from_room, actor_name=by.name, reason="same_patient")
         if from_room is not None:
             _pull_locked(tx, from_room, by)  # the room it left has a free place again
         return tickets.ticket_dict(tx, ticket)
