@@ -17,7 +17,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 
 from backend.api.data_api_spec import DICTIONARY_OPERATION, operation
 from backend.api.errors import error_response
-from backend.api.openapi import doc
+from backend.api.openapi import doc, undocumented
 from backend.api.security import client_ip, current_actor, services
 from backend.domain.data_datasets import DATASETS
 from backend.services import settings_store
@@ -117,9 +117,9 @@ def dictionary() -> Any:
 
 
 @bp.get(f"{PREFIX}/<path:name>")
+@undocumented("its path would cover the datasets' own; a client generated from the spec has nothing to call here")
 def unknown(name: str) -> Any:
-    """Any other path under the data API: a stable `unknown_dataset` answer. Not an operation of the OpenAPI:
-    its path would cover the datasets' own, and a client generated from the spec has nothing to call here."""
+    """Any other path under the data API: a stable `unknown_dataset` answer (after the key check)."""
     current_actor()
     data_read.dataset(name)
     return error_response(404, "unknown_dataset", "没有这个数据集")

@@ -36,6 +36,17 @@ def doc(
     return deco
 
 
+def undocumented(reason: str) -> Callable[[F], F]:
+    """Leave a route out of the OpenAPI on purpose, saying why (a test holds every other /api/ route to a
+    documented operation)."""
+
+    def deco(fn: F) -> F:
+        fn.__dict__["openapi_omitted"] = reason
+        return fn
+
+    return deco
+
+
 REF_TEMPLATE = "#/components/schemas/{model}"
 # Werkzeug converters and the schema of the path parameter they accept.
 CONVERTER_SCHEMAS: dict[str, dict[str, Any]] = {

@@ -177,8 +177,8 @@ def test_openapi_lists_every_api_route(client, app):
     paths = spec.get_json()["paths"]
     missing = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/"):
-            continue
+        if not rule.rule.startswith("/api/") or app.view_functions[rule.endpoint].__dict__.get("openapi_omitted"):
+            continue  # a route left out on purpose says why (backend/api/openapi.py `undocumented`)
         path = re.sub(r"<(?:[^<>]+:)?([^<>:]+)>", r"{\1}", rule.rule)  # <int:exam_id> -> {exam_id}
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             if method.lower() not in paths.get(path, {}):
