@@ -49,9 +49,26 @@ def seed_images(settings: Settings, *, seed: int, progress: Callable[[int], None
             size += len(data)
             if progress is not None:
                 progress(count)
+    recon_exam = recon_demo_exam(svc, patients)
     svc.session_factory.kw["bind"].dispose()
     return {"nodes_added": added, "patients": len(patients), "instances": count, "mb": round(size / 2**20, 1),
-            "seconds": round(time.monotonic() - started, 1)}
+            "seconds": round(time.monotonic() - started, 1), "recon_exam": recon_exam}
+
+
+def recon_demo_exam(svc: Services, patients: list[DemoPatient]) -> str | None:
+    """LN-4..LN-7 in the demo: a registered lung-nodule reconstruction exam for the first chest-CT patient, whose
+    archived studies are its priors (right-click it on the exam list -> 引用历史图像)."""
+    from backend.domain.registration import OrderData, PatientData
+    from backend.seed.reference import LUNG_NODULE_ITEM
+    from backend.services.orders import registration
+
+    chest = next((p for p in patients if p.kind == "chest_ct"), None)
+    if chest is None:
+        return None
+    key = chest.key
+    order = OrderData(patient=PatientData(mrn=key.patient_id, name=key.name, sex=key.sex, birth_date=key.birth_date),
+                      item_code=LUNG_NODULE_ITEM, clinical_info="肺结节随访：请引用既往胸部 CT 行靶重建")
+    return str(registration.register(svc, order, by=SYSTEM)["accession"])
 
 
 def demo_patients(svc: Services) -> list[DemoPatient]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from backend.db.models import ExamEvent, ReconRequest
+from backend.domain.actor import SYSTEM
 from backend.services.base import transaction
 from backend.services.imaging import archive
 from tests.imaging_helpers import ct_slice, file_bytes, header
@@ -79,3 +80,22 @@ def test_prior_list_link_refusals_and_undo(app: Any, client: Any, auth_actions: 
     assert client.get(f"/api/exams/{accession}/recon-source").get_json()["link"] is None
     again = client.delete(f"/api/exams/{accession}/recon-source", json={})
     assert again.get_json()["error"]["code"] == "recon_not_linked"
+
+
+def test_the_demo_seed_registers_a_reconstruction_exam_for_a_chest_ct_patient(app: Any) -> None:
+    from datetime import date
+
+    from backend.dicom.synthetic import DemoPatient, PatientKey, StudyKey
+    from backend.seed.images import recon_demo_exam
+    from backend.services.orders import exam_list
+    from tests.conftest import FIXED_NOW
+
+    svc = app.extensions["radops"]
+    key = PatientKey("DEMO0001", "演示患者", "M", date(1960, 1, 1))
+    dx = DemoPatient(key, "dx", StudyKey("ACC1", FIXED_NOW))  # type: ignore[arg-type]
+    assert recon_demo_exam(svc, [dx]) is None
+    chest = DemoPatient(key, "chest_ct", StudyKey("ACC2", FIXED_NOW))  # type: ignore[arg-type]
+    accession = recon_demo_exam(svc, [dx, chest])
+    assert accession is not None
+    row = exam_list.get_exam(svc, by=SYSTEM, accession=accession)
+    assert (row["item_code"], row["status"], row["patient"]["mrn"]) == ("CT-LN-TR", "registered", "DEMO0001")
