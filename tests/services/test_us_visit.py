@@ -235,3 +235,43 @@ def test_a_visit_split_by_its_room_closing_gives_each_exam_its_own_number(svc, a
     assert (b.room_id, t.room_id) == (room_id(svc, "US1"), room_id(svc, "US4"))
     assert b.code == breast["ticket"]["code"]
     assert t.code.startswith("JZ")
+
+
+def test_a_patient_scanned_elsewhere_without_a_ticket_is_not_called(svc, actors, clock):
+    from backend.domain.exam_flow import Trigger
+
+    doc = open_room(svc, actors, "US1")
+    p = PatientData(mrn="U9100016", name="冯住院", sex="F", birth_date=date(1970, 2, 1))
+    dr = registration.register(svc, OrderData(patient=p, item_code="DR-CHEST", slot_id=None,
+                                              patient_class="inpatient"), by=actors["clerk"])
+    registration.register(svc, OrderData(patient=p, item_code="US-BREAST", slot_id=None), by=actors["clerk"])
+    us = checkin.check_in_exam(svc, _exam_of(svc, p.mrn, "US-BREAST"), None, by=actors["nurse"])
+    assert us["ticket"]["room_id"] == room_id(svc, "US1")
+    timeline.apply(svc, dr["exam_id"], Trigger.START, by=actors["tech"])  # begun from the worklist, no ticket
+    with pytest.raises(Exception) as err:
+        calling.call_next(svc, room_id(svc, "US1"), by=doc)
+    assert getattr(err.value, "code", "") == "queue_empty"
+    timeline.apply(svc, dr["exam_id"], Trigger.COMPLETE, by=actors["tech"])
+    assert calling.call_next(svc, room_id(svc, "US1"), by=doc)["exam_id"] == us["exam_id"]
+
+
+def test_an_exam_left_in_progress_for_days_does_not_block_her(svc, actors, clock):
+    from backend.domain.exam_flow import Trigger
+
+    p = PatientData(mrn="U9100017", name="褚遗留", sex="F", birth_date=date(1970, 2, 1))
+    dr = registration.register(svc, OrderData(patient=p, item_code="DR-CHEST", slot_id=None), by=actors["clerk"])
+    timeline.apply(svc, dr["exam_id"], Trigger.START, by=actors["tech"])  # never completed
+    clock.advance(hours=72)
+    doc = open_room(svc, actors, "US1")
+    registration.register(svc, OrderData(patient=p, item_code="US-BREAST", slot_id=None), by=actors["clerk"])
+    us = checkin.check_in_exam(svc, _exam_of(svc, p.mrn, "US-BREAST"), None, by=actors["nurse"])
+    assert calling.call_next(svc, room_id(svc, "US1"), by=doc)["exam_id"] == us["exam_id"]
+
+
+def _exam_of(svc: Any, mrn: str, item: str) -> int:
+    from backend.db.models import Exam, ExamItem, Patient
+
+    with transaction(svc, readonly=True) as tx:
+        return int(tx.session.scalars(select(Exam.id).join(Patient, Patient.id == Exam.patient_id)
+                                      .join(ExamItem, ExamItem.id == Exam.exam_item_id)
+                                      .where(Patient.mrn == mrn, ExamItem.code == item)).one())

@@ -53,3 +53,17 @@ def test_open_sets_are_the_states_a_trigger_may_still_leave() -> None:
 
 def test_only_a_checked_in_exam_awaits_its_start() -> None:
     assert [s for s in ExamStatus if awaiting_start(s)] == [ExamStatus.ARRIVED]
+
+
+def test_one_visit_is_one_line_on_the_screen() -> None:
+    """Issue 15 item 5: a patient's exams in one room share a number; the screen lists the number once (the
+    same number in the pool, or another room's, is another line)."""
+    def t(id_: int, status: str, room: int | None, code: str, sort_min: int) -> ScreenTicket:
+        base = ticket(id_, status, room=room, called_min=1 if status == "missed" else None, sort_min=sort_min)
+        return ScreenTicket(facts=base.facts, status=status, room_id=room, called_at=base.called_at, code=code)
+
+    shown = board([t(1, "waiting", 10, "RX001", 1), t(2, "waiting", 10, "RX001", 1), t(3, "waiting", 20, "RX001", 2),
+                   t(4, "waiting", None, "JZ001", 3), t(5, "waiting", None, "JZ001", 4),
+                   t(6, "missed", 10, "RX009", 0), t(7, "missed", 10, "RX009", 0)], [10, 20], at=AT)
+    assert shown.waiting == [1, 3, 4, 5]
+    assert shown.missed == [6]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from backend.db.models import Exam, ExamItem, Queue, QueueTicket, Setting
 from backend.domain.actor import Actor
@@ -24,7 +24,7 @@ from backend.domain.errors import Conflict
 from backend.domain.exam_flow import ExamStatus
 from backend.domain.numbering import ticket_code
 from backend.domain.permissions import Perm
-from backend.domain.queue_flow import ROOM_LOAD, TicketStatus
+from backend.domain.queue_flow import ROOM_LOAD, TicketStatus, line_start
 from backend.domain.queueing import TicketFacts, in_order
 from backend.domain.settings_catalog import catalog
 from backend.services import timeline
@@ -231,8 +231,15 @@ def patient_busy_elsewhere(tx: Tx, ticket: QueueTicket, room_id: int) -> bool:
     others = tx.session.execute(select(QueueTicket.room_id, QueueTicket.status, Exam.status)
                                 .join(Exam, Exam.id == QueueTicket.exam_id).where(
         Exam.patient_id == exam.patient_id, QueueTicket.id != ticket.id, tickets.in_lines(tx)))
-    return any(r != room_id and (st == TicketStatus.CALLED.value or es == ExamStatus.IN_PROGRESS.value)
-               for r, st, es in others)
+    if any(r != room_id and (st == TicketStatus.CALLED.value or es == ExamStatus.IN_PROGRESS.value)
+           for r, st, es in others):
+        return True
+    # An exam started without a ticket (an inpatient or emergency scan begun from the worklist) is being
+    # examined too; one left in progress since before the current lines does not block her for ever.
+    since = datetime.combine(line_start(tickets.today(tx)), time(0), tzinfo=tx.tz)
+    return tx.session.scalar(select(Exam.id).where(
+        Exam.patient_id == exam.patient_id, Exam.id != exam.id, Exam.status == ExamStatus.IN_PROGRESS.value,
+        Exam.updated_at >= since, or_(Exam.room_id.is_(None), Exam.room_id != room_id)).limit(1)) is not None
 
 
 def _pool(tx: Tx, queue_ids: list[int]) -> list[int]:
