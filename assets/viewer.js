@@ -323,7 +323,10 @@
   Pane.prototype.render = function () {
     var src = this.src();
     if (this.loading) { this.pending = src; } else { this.loading = true; this.img.src = src; }
-    this.info.textContent = (this.index + 1) + " / " + this.series.instances.length + "   " +
+    var number = (this.series.numbers || [])[this.index];
+    this.info.textContent = (this.index + 1) + " / " + this.series.instances.length + "   序列 " +
+      (this.series.number === null ? "—" : this.series.number) + " 图像 " +
+      (number === undefined || number === null ? "—" : number) + "   " +
       (this.window ? "窗位 " + Math.round(this.window[0]) + " 窗宽 " + Math.round(this.window[1]) : "默认窗") +
       "   缩放 " + this.zoom.toFixed(2) + "×";
     this.node.setAttribute("data-index", String(this.index));
