@@ -277,7 +277,9 @@ PICK_JS = """function (n, accession) {
   if (!pos || pos.accession !== accession) {
     return [nu, nu, "请先在影像浏览中打开本检查并翻到该图像"];
   }
-  return [pos.series, pos.image, "已取：序列 " + pos.series + " / 图像 " + pos.image];
+  function shown(v) { return v === null || v === undefined ? "—" : v; }
+  return [shown(pos.series) === "—" ? nu : pos.series, shown(pos.image) === "—" ? nu : pos.image,
+          "已取：序列 " + shown(pos.series) + " / 图像 " + shown(pos.image)];
 }"""
 
 KEYS_JS = """function (imp, clear, keys, accession) {
