@@ -21,6 +21,7 @@
   function Viewer(root) {
     this.root = root;
     this.base = root.getAttribute("data-base");
+    this.accession = root.getAttribute("data-accession") || "";
     this.studies = JSON.parse(root.getAttribute("data-studies"));
     this.presets = JSON.parse(root.getAttribute("data-presets"));
     this.mode = "window";  // window | pan | measure
@@ -89,6 +90,12 @@
     var headerBtn = el("button", {"class": "btn btn-sm btn-outline-info", type: "button", id: "viewer-header-toggle",
       text: "DICOM 头"});
     bar.appendChild(headerBtn);
+    var keyBtn = el("button", {"class": "btn btn-sm btn-outline-warning ms-2", type: "button", id: "viewer-mark-key",
+      title: "标记后在报告编辑中点“导入关键图像”", text: "标记关键图像"});
+    this.keyCount = el("span", {"class": "badge bg-warning text-dark ms-1", id: "viewer-key-count"});
+    keyBtn.addEventListener("click", function () { self.markKey(); });
+    bar.appendChild(keyBtn);
+    bar.appendChild(this.keyCount);
 
     var panes = el("div", {"class": "viewer-panes", id: "viewer-panes"});
     this.panes = [new Pane(this, 0), new Pane(this, 1)];
@@ -109,6 +116,8 @@
       if (firstSeries.length) { this.show(0, first, firstSeries[0]); }
     }
     this.pane(0);
+    var marked = this.keys().length;
+    this.keyCount.textContent = marked ? String(marked) : "";
   };
 
   // A reconstruction exam (LN-8): its result series on the left, the source series it was made from on the
@@ -139,8 +148,52 @@
     if (index !== undefined) {
       this.active = index;
       this.panes.forEach(function (p, i) { p.node.classList.toggle("viewer-active", i === index); });
+      this.publish();
     }
     return this.panes[this.active];
+  };
+
+  // LN-9: the image the active pane shows, for the report editor of the same exam in another tab of this
+  // browser (localStorage is shared by the origin's tabs and outlives this page: "what the viewer last showed").
+  var STORE = "radops.viewer.";
+  var MAX_KEYS = 8;
+  function storage(fn) {
+    try { return fn(window.localStorage); } catch (e) { return null; }  // storage off or full: nothing published
+  }
+
+  Viewer.prototype.position = function () {
+    var p = this.panes[this.active];
+    if (!p || !p.series) { return null; }
+    var number = (p.series.numbers || [])[p.index];
+    return {accession: this.accession, study_uid: p.study.uid, series_uid: p.series.uid, sop_uid: p.sop(),
+      frame: 1, window: p.window ? [Math.round(p.window[0]), Math.round(p.window[1])] : null,
+      series: p.series.number, image: number === undefined || number === null ? p.index + 1 : number,
+      at: Date.now()};
+  };
+
+  Viewer.prototype.publish = function () {
+    var pos = this.position();
+    if (!pos || !this.accession) { return; }
+    storage(function (s) { s.setItem(STORE + pos.accession, JSON.stringify(pos)); });
+    this.root.setAttribute("data-position", pos.series + "/" + pos.image);
+  };
+
+  Viewer.prototype.keys = function () {
+    var key = STORE + "keys." + this.accession;
+    var list = storage(function (s) { return JSON.parse(s.getItem(key) || "[]"); });
+    return Array.isArray(list) ? list : [];
+  };
+
+  Viewer.prototype.markKey = function () {
+    var pos = this.position();
+    if (!pos || !this.accession) { return; }
+    var list = this.keys().filter(function (k) { return k.sop_uid !== pos.sop_uid; });
+    list.push(pos);
+    list = list.slice(-MAX_KEYS);
+    var key = STORE + "keys." + this.accession;
+    storage(function (s) { s.setItem(key, JSON.stringify(list)); });
+    this.keyCount.textContent = String(list.length);
+    this.root.setAttribute("data-keys", String(list.length));
   };
 
   Viewer.prototype.show = function (index, study, series) {
@@ -270,11 +323,15 @@
   Pane.prototype.render = function () {
     var src = this.src();
     if (this.loading) { this.pending = src; } else { this.loading = true; this.img.src = src; }
-    this.info.textContent = (this.index + 1) + " / " + this.series.instances.length + "   " +
+    var number = (this.series.numbers || [])[this.index];
+    this.info.textContent = (this.index + 1) + " / " + this.series.instances.length + "   序列 " +
+      (this.series.number === null ? "—" : this.series.number) + " 图像 " +
+      (number === undefined || number === null ? "—" : number) + "   " +
       (this.window ? "窗位 " + Math.round(this.window[0]) + " 窗宽 " + Math.round(this.window[1]) : "默认窗") +
       "   缩放 " + this.zoom.toFixed(2) + "×";
     this.node.setAttribute("data-index", String(this.index));
     this.node.setAttribute("data-window", this.window ? this.window.join(",") : "");
+    if (this.viewer.panes[this.viewer.active] === this) { this.viewer.publish(); }
   };
 
   Pane.prototype.loaded = function () {

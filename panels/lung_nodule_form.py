@@ -3,6 +3,14 @@ findings, the live suggested Lung-RADS category (the domain's rules, through the
 doctor's override with its reason. The section's value travels in a dcc.Store {"type": "rep-struct", "key"}
 that the editor's save/submit callback reads like the text sections.
 
+Series and image numbers are picked from the web viewer (LN-9): the viewer, open in another tab or window of
+the same browser, keeps the image it shows in localStorage (`radops.viewer.<accession>`, see assets/viewer.js);
+a row's 取当前图像 reads it in the browser (a clientside callback) and fills the row's series and image. Key
+images marked there (标记关键图像, `radops.viewer.keys.<accession>`) come in with 导入关键图像, go into the
+section value as `key_images` (checked by the domain) and print in the PDF. localStorage rather than a
+BroadcastChannel: the editor reads what the viewer *last* showed even when it was opened afterwards, and no
+server state per user is needed; it holds only UIDs and numbers, never names.
+
 Its callbacks are bound by `panels.report_editor.register`, under that page's ACCESS.
 """
 
@@ -12,7 +20,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, dcc, html
+from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html
 
 from backend.domain import lung_nodule_section as section
 from backend.domain import lung_rads as rules
@@ -61,6 +69,9 @@ def _row(i: int, n: dict[str, Any], disabled: bool) -> Any:
         _num(i, "stable_months", n.get("stable_months"), "稳定月", "4.5rem", "1"),
         dbc.Checkbox(id=fid("suspicious_features"), value=bool(n.get("suspicious_features")), label="可疑征象",
                      className="small"),
+        dbc.Button("取当前图像", id={"type": "ln-pick", "row": i}, color="outline-secondary", size="sm", n_clicks=0,
+                   className="py-0", disabled=disabled, title="取影像浏览（另一标签页）当前显示的序列号和图像号"),
+        html.Span(id={"type": "ln-pick-msg", "row": i}, className="small text-muted"),
         dbc.Button("删除", id={"type": "ln-remove", "row": i}, color="link", size="sm", n_clicks=0,
                    className="text-danger p-0", disabled=disabled),
     ]
@@ -94,8 +105,25 @@ def suggestion(value: dict[str, Any] | None, error: str = "") -> Any:
     ], className="border rounded p-2 mb-2 bg-light", id="ln-suggestion")
 
 
-def form(key: str, value: dict[str, Any] | None, editable: bool, system: str) -> Any:
-    """The section's form; `system` is the hospital's default for a section not yet written."""
+def key_list(keys: list[dict[str, Any]] | None) -> Any:
+    """The key images of the section: a thumbnail (the viewer's rendered frame) over its series/image."""
+    if not keys:
+        return html.Span("尚无关键图像（在影像浏览中“标记关键图像”后点“导入关键图像”）", className="small text-muted")
+    items = []
+    for k in keys:
+        src = (f"/dicomweb/studies/{k.get('study_uid')}/series/{k.get('series_uid')}/instances/{k.get('sop_uid')}"
+               "/rendered?viewport=96,96")
+        items.append(html.Figure([html.Img(src=src, alt="关键图像", style={"width": "96px", "height": "96px",
+                                                                          "objectFit": "contain",
+                                                                          "background": "#000"}),
+                                  html.Figcaption(section.key_caption(k), className="small text-center")],
+                                 className="me-2 mb-1 ln-key-image"))
+    return html.Div(items, className="d-flex flex-wrap")
+
+
+def form(key: str, value: dict[str, Any] | None, editable: bool, system: str, accession: str = "") -> Any:
+    """The section's form; `system` is the hospital's default for a section not yet written; `accession`
+    names the exam whose viewer position and key images the form reads (LN-9)."""
     v = value or {}
     other = v.get("other") or {}
     override = v.get("override") or {}
@@ -105,6 +133,8 @@ def form(key: str, value: dict[str, Any] | None, editable: bool, system: str) ->
     return html.Fieldset([
         dcc.Store(id={"type": "rep-struct", "key": key}, data=value),
         dcc.Store(id="ln-system", data=sys.value),
+        dcc.Store(id="ln-accession", data=accession),
+        dcc.Store(id="ln-keys", data=list(v.get("key_images") or [])),
         dbc.Row([
             dbc.Col(dbc.RadioItems(id="ln-exam", value=v.get("exam") or "baseline", inline=True,
                                    options=[{"label": lbl, "value": k} for k, lbl in section.EXAM_LABELS.items()]),
@@ -131,6 +161,17 @@ def form(key: str, value: dict[str, Any] | None, editable: bool, system: str) ->
             dbc.Col(dbc.Checkbox(id="ln-significant", value=bool(other.get("significant")),
                                  label="具临床意义（S）", className="mt-3"), md=3),
         ], className="mb-2"),
+        html.Div([
+            html.Span("关键图像", className="small fw-semibold me-2"),
+            html.A("打开影像浏览", href=f"/panels/viewer/{accession}", target="_blank", className="small me-2",
+                   id="ln-open-viewer"),
+            dbc.Button("导入关键图像", id="ln-key-import", color="outline-warning", size="sm", n_clicks=0,
+                       className="py-0 me-1"),
+            dbc.Button("清除关键图像", id="ln-key-clear", color="link", size="sm", n_clicks=0,
+                       className="py-0 text-danger"),
+            html.Span(id="ln-key-msg", className="small text-muted ms-2"),
+            html.Div(key_list(v.get("key_images")), id="ln-key-list", className="mt-1"),
+        ], className="border rounded p-2 mb-2"),
         html.Div(suggestion(value), id="ln-suggest"),
         dbc.Row([
             dbc.Col([dbc.Label("调整分类", className="small mb-0"),
@@ -170,18 +211,21 @@ def _restructure(_add: Any, _removes: Any, values: list[Any], ids: list[dict[str
 
 
 def _value(values: list[Any], ids: list[dict[str, Any]], exam: str, prior: bool, none: bool, emphysema: str,
-           cac: str, other: str, significant: bool, override: str, reason: str, system: str) -> dict[str, Any]:
+           cac: str, other: str, significant: bool, override: str, reason: str, system: str,
+           keys: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"system": system, "exam": exam or "baseline", "prior_available": bool(prior), "no_nodules": bool(none),
-            "nodules": _collected(values, ids),
+            "nodules": _collected(values, ids), "key_images": list(keys or []),
             "other": {"emphysema": emphysema or "none", "coronary_calcification": cac or "none",
                       "findings": other or "", "significant": bool(significant)},
             "override": {"category": override or None, "reason": reason or ""}}
 
 
 def _suggest(values: list[Any], ids: list[dict[str, Any]], exam: str, prior: bool, none: bool, emphysema: str,
-             cac: str, other: str, significant: bool, override: str, reason: str, system: str) -> Any:
+             cac: str, other: str, significant: bool, override: str, reason: str, system: str,
+             keys: list[dict[str, Any]] | None = None) -> Any:
     """Recompute the suggestion on every change; the store keeps what the doctor typed for save/submit."""
-    raw = _value(values, ids, exam, prior, none, emphysema, cac, other, significant, override, reason, system)
+    raw = _value(values, ids, exam, prior, none, emphysema, cac, other, significant, override, reason, system,
+                 keys)
     actor = page_actor()
     if actor is None:
         return raw, suggestion(None, EXPIRED)
@@ -208,8 +252,55 @@ def register_callbacks(app: Any) -> None:
                  Input("ln-exam", "value"), Input("ln-prior", "value"), Input("ln-none", "value"),
                  Input("ln-emphysema", "value"), Input("ln-cac", "value"), Input("ln-other", "value"),
                  Input("ln-significant", "value"), Input("ln-override", "value"),
-                 Input("ln-override-reason", "value"), State("ln-system", "data"),
+                 Input("ln-override-reason", "value"), State("ln-system", "data"), Input("ln-keys", "data"),
                  prevent_initial_call=True)(_wrap_all)
+    app.callback(Output("ln-key-list", "children"), Input("ln-keys", "data"), prevent_initial_call=True)(key_list)
+    app.clientside_callback(PICK_JS, Output({"type": "ln-field", "row": MATCH, "field": "series"}, "value"),
+                            Output({"type": "ln-field", "row": MATCH, "field": "image"}, "value"),
+                            Output({"type": "ln-pick-msg", "row": MATCH}, "children"),
+                            Input({"type": "ln-pick", "row": MATCH}, "n_clicks"), State("ln-accession", "data"),
+                            prevent_initial_call=True)
+    app.clientside_callback(KEYS_JS, Output("ln-keys", "data"), Output("ln-key-msg", "children"),
+                            Input("ln-key-import", "n_clicks"), Input("ln-key-clear", "n_clicks"),
+                            State("ln-keys", "data"), State("ln-accession", "data"), prevent_initial_call=True)
+
+
+# The viewer's position and marks live in this browser's localStorage (assets/viewer.js); these run in the
+# browser and only copy numbers and UIDs into the form, which the domain checks again on save.
+PICK_JS = """function (n, accession) {
+  var nu = window.dash_clientside.no_update;
+  if (!n) { return [nu, nu, nu]; }
+  var pos = null;
+  try {
+    pos = JSON.parse(window.localStorage.getItem("radops.viewer." + accession) || "null");
+  } catch (e) { pos = null; }
+  if (!pos || pos.accession !== accession) {
+    return [nu, nu, "请先在影像浏览中打开本检查并翻到该图像"];
+  }
+  function shown(v) { return v === null || v === undefined ? "—" : v; }
+  return [shown(pos.series) === "—" ? nu : pos.series, shown(pos.image) === "—" ? nu : pos.image,
+          "已取：序列 " + shown(pos.series) + " / 图像 " + shown(pos.image)];
+}"""
+
+KEYS_JS = """function (imp, clear, keys, accession) {
+  var ctx = window.dash_clientside.callback_context;
+  var which = ctx.triggered.length ? ctx.triggered[0].prop_id.split(".")[0] : "";
+  var nu = window.dash_clientside.no_update;
+  if (which === "ln-key-clear") { return [[], "已清除关键图像（保存后生效）"]; }
+  if (which !== "ln-key-import") { return [nu, nu]; }
+  var name = "radops.viewer.keys." + accession, marked = [];
+  try { marked = JSON.parse(window.localStorage.getItem(name) || "[]"); } catch (e) { marked = []; }
+  if (!Array.isArray(marked) || !marked.length) { return [nu, "影像浏览中尚未标记关键图像"]; }
+  var out = (keys || []).slice();
+  marked.forEach(function (k) {
+    if (k.accession !== accession || out.some(function (o) { return o.sop_uid === k.sop_uid; })) { return; }
+    out.push({study_uid: k.study_uid, series_uid: k.series_uid, sop_uid: k.sop_uid, frame: k.frame || 1,
+              window: k.window || null, series: k.series, image: k.image});
+  });
+  out = out.slice(0, """ + str(section.MAX_KEY_IMAGES) + """);
+  try { window.localStorage.removeItem(name); } catch (e) { /* nothing to clear */ }
+  return [out, "已导入 " + out.length + " 幅关键图像（保存后生效）"];
+}"""
 
 
 def _wrap_all(*args: Any) -> Any:

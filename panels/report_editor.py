@@ -42,7 +42,7 @@ def _sections(view: dict[str, Any]) -> Any:
             rows.append(html.Div([
                 dbc.Label(s.get("title", s["key"]), className="fw-semibold mb-1"),
                 lung_nodule_form.form(s["key"], view["sections"].get(s["key"]), editable,
-                                      lung_nodule_form.default_system()),
+                                      lung_nodule_form.default_system(), view["exam"].get("accession", "")),
             ], className="mb-3"))
             continue
         rows.append(html.Div([

@@ -4,7 +4,11 @@ frames rendered on the server (/dicomweb .../rendered, cached, each one an audit
 The page gives the studies as data; `assets/viewer.js` (the project's own file, no CDN) draws the series
 list with thumbnails, two panes with stack scroll (wheel, keys, slider), window presets and drag, zoom and
 pan, a length measurement in mm from PixelSpacing, linked scrolling and the DICOM header of the shown
-image. Opening the page is an audited read (`image_viewer`); every route it calls checks `image.read`."""
+image. It publishes the image it shows (study/series/instance UIDs, series and instance numbers, window) in
+the browser's localStorage under `radops.viewer.<accession>`, and 标记关键图像 adds it to
+`radops.viewer.keys.<accession>`: the report editor of the same exam, open in another tab or window of the
+same browser, reads them there (取当前图像, 导入关键图像; LN-9). Opening the page is an audited read
+(`image_viewer`); every route it calls checks `image.read`."""
 
 from __future__ import annotations
 
@@ -43,7 +47,7 @@ def _body(actor: Actor, accession: str) -> Any:
             "data-studies": json.dumps(studies, ensure_ascii=False),
             "data-presets": json.dumps([{"name": n, "c": c, "w": w} for n, c, w in PRESETS], ensure_ascii=False),
             "data-pairing": json.dumps(_pairing(accession)),
-            "data-base": "/dicomweb"}),
+            "data-base": "/dicomweb", "data-accession": accession}),
     ])
 
 

@@ -8,6 +8,8 @@ Its value (JSON, stored in the report version like any section):
      "other": {"emphysema", "coronary_calcification": "none" | "mild" | "moderate" | "severe",
                "findings": str, "significant": bool},
      "override": {"category": str | null, "reason": str},
+     "key_images": [{"study_uid", "series_uid", "sop_uid", "frame", "window": [centre, width] | null,
+                     "series": int | null, "image": int | null}],   # marked in the viewer, printed (at most 8)
      "suggested": {...}}   # computed by `clean` with backend.domain.lung_rads, never taken from the client
 The printed category is the override's when there is one (its reason is kept and printed), else the suggestion.
 Moderate or severe coronary calcification counts as a significant other finding (the S modifier), as the
@@ -16,6 +18,7 @@ ACR lists it; the reader can mark any other finding significant.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -31,6 +34,8 @@ GRADES: Final[Mapping[str, str]] = {"none": "无", "mild": "轻度", "moderate":
 EXAM_LABELS: Final[Mapping[str, str]] = {"baseline": "基线筛查", "follow_up": "随访复查"}
 MAX_SHORT_TEXT: Final = 40
 MAX_LONG_TEXT: Final = 2000
+MAX_KEY_IMAGES: Final = 8
+UID_RE: Final = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 TABLE_HEAD: Final = ("编号", "位置", "序列/图像", "类型", "长径×短径(mm)", "平均直径(mm)", "实性成分(mm)",
                      "体积(mm³)", "与既往比较", "分类")
 
@@ -90,6 +95,58 @@ def _nodule(raw: Any, i: int) -> tuple[dict[str, Any], rules.Nodule]:
     return kept, parsed
 
 
+def _uid(value: Any, what: str) -> str:
+    if not isinstance(value, str) or len(value) > 64 or not UID_RE.match(value):
+        raise InvalidInput(f"{what}无效", code="invalid_key_image")
+    return value
+
+
+def _window(value: Any, what: str) -> list[float] | None:
+    if value is None or value == "":
+        return None
+    if (not isinstance(value, list | tuple) or len(value) != 2
+            or any(isinstance(x, bool) or not isinstance(x, int | float) for x in value)
+            or not -32768 <= value[0] <= 65535 or not 1 <= value[1] <= 65535):
+        raise InvalidInput(f"{what}的窗位/窗宽无效", code="invalid_key_image")
+    return [round(float(value[0]), 1), round(float(value[1]), 1)]
+
+
+def key_images(value: Any) -> list[dict[str, Any]]:
+    """The marked key images, checked (UIDs, frame, window, series/image numbers), duplicates dropped."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidInput("关键图像列表格式无效", code="invalid_key_image")
+    if len(value) > MAX_KEY_IMAGES * 4:
+        raise InvalidInput(f"关键图像不能超过 {MAX_KEY_IMAGES} 幅", code="too_many_key_images")
+    out: list[dict[str, Any]] = []
+    for i, raw in enumerate(value, 1):
+        what = f"关键图像{i}"
+        if not isinstance(raw, Mapping):
+            raise InvalidInput(f"{what}的格式无效", code="invalid_key_image")
+        frame = _count(raw.get("frame"), f"{what}的帧号", 10000) or 1
+        kept = {"study_uid": _uid(raw.get("study_uid"), f"{what}的检查 UID"),
+                "series_uid": _uid(raw.get("series_uid"), f"{what}的序列 UID"),
+                "sop_uid": _uid(raw.get("sop_uid"), f"{what}的图像 UID"), "frame": frame,
+                "window": _window(raw.get("window"), what),
+                "series": _count(raw.get("series"), f"{what}的序列号"),
+                "image": _count(raw.get("image"), f"{what}的图像号")}
+        if any(k["sop_uid"] == kept["sop_uid"] and k["frame"] == frame for k in out):
+            continue
+        out.append(kept)
+    if len(out) > MAX_KEY_IMAGES:
+        raise InvalidInput(f"关键图像不能超过 {MAX_KEY_IMAGES} 幅", code="too_many_key_images")
+    return out
+
+
+def key_caption(key: Mapping[str, Any]) -> str:
+    """The printed caption of a key image: its series and image numbers."""
+    def num(v: Any) -> str:
+        return "—" if v is None else str(v)
+
+    return f"序列 {num(key.get('series'))} / 图像 {num(key.get('image'))}"
+
+
 def clean(section: Mapping[str, Any], value: Any) -> dict[str, Any] | None:
     """Check a lung-nodule section and compute its suggested category (Chinese reasons on bad input)."""
     if value is None:
@@ -131,6 +188,7 @@ def clean(section: Mapping[str, Any], value: Any) -> dict[str, Any] | None:
             "no_nodules": bool(value.get("no_nodules")) and not pairs,
             "nodules": [kept for kept, _ in pairs], "other": other,
             "override": {"category": category, "reason": reason if category else ""},
+            "key_images": key_images(value.get("key_images")),
             "suggested": suggested.as_dict()}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from typing import Any
@@ -153,3 +154,68 @@ def test_approval_writes_a_tid_1500_sr_into_the_exams_study(svc, actors):
                     "Part-solid", "Nodule 1 RUL"):
         assert meaning in texts, meaning
     assert "8.1" in texts
+
+
+def _image_count(pdf: bytes) -> int:
+    count = 0
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        xobjects = page["/Resources"].get_object().get("/XObject") or {}
+        count += sum(1 for ref in xobjects.values() if ref.get_object()["/Subtype"] == "/Image")
+    return count
+
+
+def test_the_pdf_prints_the_marked_key_images_with_their_numbers(svc, actors, tmp_path):
+    from backend.services.imaging import archive
+    from tests.imaging_helpers import ct_slice, file_bytes, header
+
+    exam = exam_at(svc, actors, "completed", item=LUNG_NODULE_ITEM)
+    slices = [ct_slice(accession=exam["accession"], patient_id="P-KEY", number=n, size=64, fill=200 * n,
+                       study_uid="1.2.826.0.1.77.1", series_uid="1.2.826.0.1.77.1.3", sop_uid=f"1.2.826.0.1.77.1.3.{n}")
+              for n in (1, 2)]
+    stranger = ct_slice(accession="OTHER-1", patient_id="P-OTHER", size=64, study_uid="1.2.826.0.1.78.1",
+                        series_uid="1.2.826.0.1.78.1.1", sop_uid="1.2.826.0.1.78.1.1.1")
+    for ds in (*slices, stranger):
+        archive.store_instance(svc, header(ds), file_bytes(ds), received_from="CT01")
+
+    def key(ds: Any, image: int, window: list[float] | None = None) -> dict[str, Any]:
+        return {"study_uid": ds.StudyInstanceUID, "series_uid": ds.SeriesInstanceUID, "sop_uid": ds.SOPInstanceUID,
+                "frame": 1, "window": window, "series": 3, "image": image}
+
+    keys = [key(slices[0], 45, [-600, 1500]), key(slices[1], 188), key(slices[1], 188), key(stranger, 7)]
+    saved = reporting.save_draft(svc, exam["exam_id"], sections={"impression": "见上。", "lung_nodules": lung_value(
+        key_images=keys)}, by=actors["doctor"])
+    kept = saved["sections"]["lung_nodules"]["key_images"]
+    assert [(k["image"], k["window"]) for k in kept] == [(45, [-600.0, 1500.0]), (188, None), (7, None)]  # dup gone
+    reporting.submit(svc, exam["exam_id"], by=actors["doctor"], expected_lock=saved["report"]["lock"])
+    reporting.approve(svc, exam["exam_id"], by=actors["senior"])
+
+    pdf = report_pdf.print_report(svc, exam["exam_id"], by=actors["doctor"])
+    assert _image_count(pdf) == 2  # the other patient's image is never printed
+    flat = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace("\n", "").replace(" ", "")
+    for words in ("关键图像：", "序列3/图像45", "序列3/图像188", "序列3/图像7（图像不在本患者的影像中）"):
+        assert words in flat, words
+    path = tmp_path / "keys.pdf"
+    path.write_bytes(pdf)
+    fonts = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, timeout=60).stdout.decode()
+    faces = [line for line in fonts.splitlines()[2:] if "RadOps" in line]
+    assert faces, fonts
+    assert all(" yes " in line for line in faces), fonts
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is not None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        subprocess.run([pdftoppm, "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(path),
+                        str(SCREENSHOTS / "report-pdf-key-images")], check=True, timeout=60)
+
+
+@pytest.mark.parametrize(("keys", "code"), [
+    ([{"study_uid": "1.2", "series_uid": "1.2.3", "sop_uid": "x'; drop"}], "invalid_key_image"),
+    ([{"study_uid": "1.2", "series_uid": "1.2.3", "sop_uid": "1.2.3.4", "window": [40, 0]}], "invalid_key_image"),
+    ([{"study_uid": "1.2", "series_uid": "1.2.3", "sop_uid": f"1.2.3.{n}"} for n in range(9)], "too_many_key_images"),
+    ("1.2.3", "invalid_key_image"),
+])
+def test_bad_key_images_are_refused(svc, actors, keys, code):
+    exam = exam_at(svc, actors, "completed", item=LUNG_NODULE_ITEM)
+    with pytest.raises(InvalidInput) as err:
+        reporting.save_draft(svc, exam["exam_id"], sections={"lung_nodules": lung_value(key_images=keys)},
+                             by=actors["doctor"])
+    assert err.value.code == code

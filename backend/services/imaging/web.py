@@ -258,7 +258,8 @@ def viewer_studies(svc: Services, accession: str, *, by: Actor) -> list[dict[str
             insts = index.instances_of(svc, study_uid=s.study_uid, series_uid=se.series_uid)
             series.append({"uid": se.series_uid, "number": se.series_number, "modality": se.modality,
                            "description": se.description, "count": len(insts),
-                           "instances": [i.sop_instance_uid for i in insts]})
+                           "instances": [i.sop_instance_uid for i in insts],
+                           "numbers": [i.instance_number for i in insts]})
         out.append({"uid": s.study_uid, "accession": s.accession, "date": qido.dicom_date(s.study_date),
                     "description": s.description, "current": s.accession == accession, "series": series})
     audit.record_read(svc, by, "image_viewer", accession, studies=[s["uid"] for s in out])

@@ -27,7 +27,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import HRFlowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import HRFlowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import func, select
 
 from backend.config import Settings
@@ -41,6 +41,7 @@ from backend.domain.permissions import Perm
 from backend.domain.report_sections import kind_of, printable
 from backend.services import audit, timeline
 from backend.services.base import Services, Tx, transaction
+from backend.services.reporting import key_images
 from backend.services.reporting.fonts import Face, Stack, stack_for
 from backend.services.reporting.queries import load_report, local, template_for, user_names, versions_of
 
@@ -82,6 +83,8 @@ class PrintData:
     printed_local: str
     running: str = ""
     tables: dict[str, lung_nodule_section.Printed] = field(default_factory=dict)  # section title -> nodule table
+    # section title -> its key images (JPEG, or None when not printable, and the series/image caption)
+    pictures: dict[str, list[tuple[bytes | None, str]]] = field(default_factory=dict)
 
 
 def age_at(birth: date | None, on: date) -> str:
@@ -162,8 +165,33 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type 
 def _texts(data: PrintData) -> list[str]:
     pairs = [*data.patient, *data.sections, *data.signatures]
     tables = [c for t in data.tables.values() for c in (*t.head, *(x for r in t.rows for x in r), *t.lines)]
+    captions = [c for pics in data.pictures.values() for _, c in pics]
     return [data.hospital, data.title, data.note, data.printed_local, data.running, FOOTER, "打印时间：（续）第页共",
-            *(f"{k}：{v}" for k, v in pairs), *tables]
+            KEY_TITLE, *(f"{k}：{v}" for k, v in pairs), *tables, *captions]
+
+
+KEY_TITLE = "关键图像："
+KEY_COLUMNS = 3
+
+
+def _key_table(pics: list[tuple[bytes | None, str]], style: ParagraphStyle, stack: Stack) -> Table:
+    """The key images three to a row, each over its series/image caption."""
+    small = ParagraphStyle("kc", parent=style, fontSize=8.5, leading=11, alignment=1)
+    width = CONTENT_WIDTH / KEY_COLUMNS
+    cells: list[Any] = []
+    for jpeg, caption in pics:
+        parts: list[Any] = [_para(caption, small, stack)]
+        if jpeg is not None:
+            img = Image(io.BytesIO(jpeg))
+            scale = min((width - 4 * mm) / img.imageWidth, 55 * mm / img.imageHeight)
+            img.drawWidth, img.drawHeight = img.imageWidth * scale, img.imageHeight * scale
+            parts.insert(0, img)
+        cells.append(parts)
+    rows = [cells[i:i + KEY_COLUMNS] + [""] * (KEY_COLUMNS - len(cells[i:i + KEY_COLUMNS]))
+            for i in range(0, len(cells), KEY_COLUMNS)]
+    t = Table(rows, colWidths=[width] * KEY_COLUMNS)
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
+    return t
 
 
 # Column widths (mm) of the lung-nodule table: No, site, series/image, type, axes, mean, solid, volume, change, cat.
@@ -203,6 +231,8 @@ def render_pdf(data: PrintData, font: str) -> bytes:
         if table.rows:
             story += [_nodule_table(table, st["cell"], stack), Spacer(1, 2 * mm)]
         story += [_para(line, st["body"], stack) for line in table.lines]
+        if data.pictures.get(title):
+            story += [_para(KEY_TITLE, st["body"], stack), _key_table(data.pictures[title], st["cell"], stack)]
     story += [Spacer(1, 10 * mm), HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceAfter=4),
               _grid(data.signatures, st["cell"], 2, stack), _para(f"打印时间：{data.printed_local}", st["note"], stack)]
     out = io.BytesIO()
@@ -250,9 +280,13 @@ def _print_data(tx: Tx, svc: Services, exam_id: int) -> tuple[PrintData, Any, Re
     tables = {str(sec.get("title", sec["key"])): table for sec in template
               if kind_of(sec).name == lung_nodule_section.KIND
               and (table := lung_nodule_section.printed(v.sections.get(sec["key"]))) is not None}
+    pictures = {str(sec.get("title", sec["key"])): pics for sec in template
+                if kind_of(sec).name == lung_nodule_section.KIND and isinstance(v.sections.get(sec["key"]), dict)
+                and (pics := key_images.pictures(tx, svc, exam.accession,
+                                                 v.sections[sec["key"]].get("key_images") or []))}
     data = PrintData(hospital=svc.settings.hospital_name, department=svc.settings.department_name,
                      title=f"{svc.settings.department_name} {modality}检查报告单", patient=patient,
-                     sections=sections, tables=tables, signatures=signatures, note=note,
+                     sections=sections, tables=tables, pictures=pictures, signatures=signatures, note=note,
                      printed_local=local(tx.now, tx),
                      running=f"{svc.settings.hospital_name}  {p.name}  检查号 {exam.accession}")
     return data, exam, v
