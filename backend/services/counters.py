@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from backend.db.models import Counter
@@ -11,13 +11,14 @@ from backend.services.base import Tx
 
 def next_value(tx: Tx, name: str) -> int:
     """Increment and return counter `name` inside the caller's transaction (row-locked)."""
-    result = tx.session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    bump = update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+    value = tx.session.scalar(bump)  # one round trip: the increment answers the new value (RETURNING)
+    if value is None:
         try:
             with tx.session.begin_nested():
                 tx.session.add(Counter(name=name, value=1))
             return 1
         except IntegrityError:
             # Another transaction created it first; increment theirs.
-            tx.session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
-    return int(tx.session.scalar(select(Counter.value).where(Counter.name == name)) or 0)
+            value = tx.session.scalar(bump)
+    return int(value or 0)

@@ -94,6 +94,16 @@ def test_setting_change_is_validated_stored_and_audited(svc, actors):
     assert any(s["key"] == "er.reminder_lead_min" and s["value"] == 20 for rows in groups.values() for s in rows)
 
 
+def test_several_settings_are_read_at_once_stored_or_default(svc, actors):
+    admin_system.change_setting(svc, "kiosk.early_window_min", "45", by=actors["admin"])
+    with transaction(svc, readonly=True) as tx:
+        values = settings_store.get_many_in(tx, "kiosk.early_window_min", "kiosk.late_after_min")
+        assert values == {"kiosk.early_window_min": 45,
+                          "kiosk.late_after_min": settings_store.get_in(tx, "kiosk.late_after_min")}
+        with pytest.raises(NotFound):
+            settings_store.get_many_in(tx, "kiosk.early_window_min", "no.such.key")
+
+
 def test_json_setting_keeps_the_shape_of_its_default(svc, actors):
     admin = actors["admin"]
     targets = settings_store.get(svc, "tat.targets")

@@ -41,9 +41,9 @@ METHODS = ("barcode", "evoucher", "mrn")
 
 
 def _rules(tx: Tx, *, desk: bool) -> CheckinRules:
-    return CheckinRules(early_window_min=int(settings_store.get_in(tx, "kiosk.early_window_min")),
-                        late_after_min=int(settings_store.get_in(tx, "kiosk.late_after_min")),
-                        ignore_time_window=desk)
+    values = settings_store.get_many_in(tx, "kiosk.early_window_min", "kiosk.late_after_min")
+    return CheckinRules(early_window_min=int(values["kiosk.early_window_min"]),
+                        late_after_min=int(values["kiosk.late_after_min"]), ignore_time_window=desk)
 
 
 def _find_patient(tx: Tx, svc: Services, method: str, code: str) -> Patient | None:
@@ -85,8 +85,11 @@ def _facts(tx: Tx, exam: Exam, item: ExamItem) -> ExamFacts:
 def _decide(tx: Tx, exam: Exam, terminal: TerminalFacts | None, rules: CheckinRules) -> tuple[Any, ExamItem]:
     item = tx.session.get(ExamItem, exam.exam_item_id)
     assert item is not None
-    decision = check_eligibility(_facts(tx, exam, item), terminal, at=tx.now, today=tickets.today(tx), rules=rules)
-    return decision, item
+    return _eligibility(tx, _facts(tx, exam, item), terminal, rules), item
+
+
+def _eligibility(tx: Tx, facts: ExamFacts, terminal: TerminalFacts | None, rules: CheckinRules) -> Any:
+    return check_eligibility(facts, terminal, at=tx.now, today=tickets.today(tx), rules=rules)
 
 
 def _reason(tx: Tx, reason: Refusal, exam: Exam, rules: CheckinRules) -> dict[str, Any]:
@@ -136,9 +139,12 @@ def _lookup_in(tx: Tx, svc: Services, ctx: Context, method: str, code: str) -> d
     rows = []
     for exam in _patient_exams(tx, patient.id):
         item = tx.session.get(ExamItem, exam.exam_item_id)
-        if item is None or not listed_for_checkin(_facts(tx, exam, item)):
+        if item is None:
             continue
-        decision, item = _decide(tx, exam, *ctx)
+        facts = _facts(tx, exam, item)  # one read of the exam's ticket for both questions
+        if not listed_for_checkin(facts):
+            continue
+        decision = _eligibility(tx, facts, *ctx)
         row = _exam_row(tx, exam, item)
         row.update({"ok": True, "reason": None, "message": "可以签到"} if isinstance(decision, Ok)
                    else _reason(tx, decision.reason, exam, ctx[1]))
