@@ -3,17 +3,17 @@ DA to date, IS/US to int, PN to text; and the Part-10 file bytes of a received d
 
 from __future__ import annotations
 
+import struct
 from datetime import date
-from io import BytesIO
-from typing import Any
+from typing import Any, Final
 
 from pydicom import Dataset
-from pydicom.dataset import FileMetaDataset
-from pydicom.filebase import DicomFileLike
-from pydicom.filewriter import write_file_meta_info
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from backend.domain.imaging import InstanceHeader
+
+PREAMBLE: Final = b"\x00" * 128 + b"DICM"
+IMPLEMENTATION_VERSION: Final = "RADOPS"
 
 
 def _text(ds: Dataset, keyword: str, limit: int = 128) -> str:
@@ -72,19 +72,35 @@ def header_of(ds: Dataset, *, transfer_syntax: str, sop_class_uid: str = "") -> 
     )
 
 
+def _meta_element(group_element: int, vr: bytes, value: bytes) -> bytes:
+    """One explicit VR little endian element of the File Meta group (PS3.10 7.1)."""
+    tag = struct.pack("<HH", group_element >> 16, group_element & 0xFFFF)
+    if vr == b"OB":
+        return tag + vr + b"\x00\x00" + struct.pack("<I", len(value)) + value
+    return tag + vr + struct.pack("<H", len(value)) + value
+
+
+def _padded(text: str, pad: bytes) -> bytes:
+    raw = text.encode("ascii")
+    return raw + pad if len(raw) % 2 else raw
+
+
 def part10(encoded: bytes, *, sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str,
            source_ae: str = "") -> bytes:
-    """A DICOM file around the dataset bytes exactly as received: preamble, DICM, File Meta, then `encoded`."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID(sop_class_uid)
-    meta.MediaStorageSOPInstanceUID = UID(sop_instance_uid)
-    meta.TransferSyntaxUID = UID(transfer_syntax)
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    meta.ImplementationVersionName = "RADOPS"
+    """A DICOM file around the dataset bytes exactly as received: preamble, DICM, File Meta, then `encoded`.
+
+    The File Meta group is written here, not through pydicom's `write_file_meta_info` (1.3 ms a file, a
+    quarter of the whole receive path): its eight elements have fixed VRs; the unit test holds the bytes equal
+    to pydicom's."""
+    elements = [
+        _meta_element(0x00020001, b"OB", b"\x00\x01"),
+        _meta_element(0x00020002, b"UI", _padded(sop_class_uid, b"\x00")),
+        _meta_element(0x00020003, b"UI", _padded(sop_instance_uid, b"\x00")),
+        _meta_element(0x00020010, b"UI", _padded(transfer_syntax, b"\x00")),
+        _meta_element(0x00020012, b"UI", _padded(PYDICOM_IMPLEMENTATION_UID, b"\x00")),
+        _meta_element(0x00020013, b"SH", _padded(IMPLEMENTATION_VERSION, b" ")),
+    ]
     if source_ae:
-        meta.SourceApplicationEntityTitle = source_ae
-    buf = BytesIO()
-    buf.write(b"\x00" * 128 + b"DICM")
-    write_file_meta_info(DicomFileLike(buf), meta, enforce_standard=True)
-    buf.write(encoded)
-    return buf.getvalue()
+        elements.append(_meta_element(0x00020016, b"AE", _padded(source_ae, b" ")))
+    body = b"".join(elements)
+    return b"".join((PREAMBLE, _meta_element(0x00020000, b"UL", struct.pack("<I", len(body))), body, encoded))
