@@ -38,6 +38,7 @@ def radops_env(db_url: str, tmp: Path, *, redis_url: str | None = None, **extra:
     env["RADOPS_CADRE_URL"] = f"http://127.0.0.1:{free_port()}"  # the cadre-health emulator and its S3 server
     env["RADOPS_CADRE_S3_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
     env["RADOPS_HEALTH_CLOUD_URL"] = f"http://127.0.0.1:{free_port()}"  # the provincial health cloud's emulator
+    env["RADOPS_RECON_PORT"] = str(free_port())  # the reconstruction system's emulator (a DICOM node)
     if redis_url:
         env["REDIS_URL"] = redis_url
     env.update(extra)
