@@ -96,6 +96,8 @@ def _detail_body(d: dict[str, Any]) -> Any:
               ("申请医生", e["ordering_doctor"]), ("登记时间", e["created_local"]), ("来源", e["source_system"]),
               ("检查状态", badge(e["status_label"], STATUS_COLORS.get(e["status"], "secondary"))),
               ("报告状态", badge(e["report_status_label"], REPORT_COLORS.get(e["report_status"], "light")))]
+    if d.get("cloud"):
+        fields.append(("省健康云", d["cloud"]))
     timeline = dbc.ListGroup([
         dbc.ListGroupItem([html.Span(ev["at_local"], className="font-monospace small text-muted me-3"),
                            html.Strong(ev["label"], className="me-3"), html.Span(ev["who"], className="small"),

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, Field
 
-from backend.api.openapi import doc
+from backend.api.openapi import ERRORS, doc
 from backend.api.security import actor, requires, services
 from backend.api.validation import IsoDate, json_body, query_args
 from backend.domain.errors import InvalidInput
@@ -81,12 +81,20 @@ def add_study() -> Any:
     return jsonify(ledger.add(services(), study_uid=b.study_uid, accession=b.accession, by=actor())), 201
 
 
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+# Calls that reach the cloud while the person waits: it may be unreachable (503) or answer nonsense (502).
+PARTNER_DOC = {"responses": {"200": {"description": "OK"},
+                             **{code: {"description": text, "content": _ERROR} for code, text in ERRORS.items()},
+                             "502": {"description": "省健康云应答异常", "content": _ERROR},
+                             "503": {"description": "省健康云暂不可用", "content": _ERROR}}}
+
+
 class ReconcileBody(BaseModel):
     dry_run: bool = Field(True, description="只列出将要变更的内容，不修改台账")
 
 
 @bp.post("/api/health-cloud/old-registrations/import")
-@doc("导入旧接口的登记记录，按 Study UID、检查号、患者与检查日期匹配到检查（HC-8）", tags=TAGS)
+@doc("导入旧接口的登记记录，按 Study UID、检查号、患者与检查日期匹配到检查（HC-8）", tags=TAGS, extra=PARTNER_DOC)
 @requires(Perm.ADMIN)
 def import_old_registrations() -> Any:
     return jsonify({"counts": old_links.import_old(services(), by=actor())})
@@ -100,7 +108,7 @@ def get_old_registrations() -> Any:
 
 
 @bp.post("/api/health-cloud/reconcile")
-@doc("与云端列表核对台账（dry_run 时只列出将要变更的内容）", body=ReconcileBody, tags=TAGS)
+@doc("与云端列表核对台账（dry_run 时只列出将要变更的内容）", body=ReconcileBody, tags=TAGS, extra=PARTNER_DOC)
 @requires(Perm.ADMIN)
 def post_reconcile() -> Any:
     return jsonify(old_links.reconcile(services(), by=actor(), dry_run=json_body(ReconcileBody).dry_run))

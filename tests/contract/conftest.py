@@ -31,10 +31,14 @@ class ApiServer:
 
     def __init__(self, url: str, tmp: Path) -> None:
         from backend.app import create_app
+        from integrations.health_cloud.emulator import HealthCloudEmulator
 
         self.port = _free_port()
+        # The health cloud's endpoints that reach the cloud (import, reconcile) talk to its emulator.
+        self.cloud = HealthCloudEmulator(apps={Settings.health_cloud_app_id: Settings().health_cloud_secret}).start()
         settings = Settings(database_url=url, secret_key="contract-test", testing=True, var_dir=tmp / "var",
-                            start_scheduler=False, port=self.port, layouts_dir=ROOT / "layouts")
+                            start_scheduler=False, port=self.port, layouts_dir=ROOT / "layouts",
+                            health_cloud_url=self.cloud.url)
         self.engine = make_engine(url)
         self.services = build_services(settings, clock=FakeClock(FIXED_NOW), notifier=SocketIONotifier(socketio),
                                        session_factory=make_session_factory(self.engine))
@@ -52,6 +56,7 @@ class ApiServer:
         self.server.shutdown()
         self.thread.join(timeout=10)
         self.engine.dispose()
+        self.cloud.stop()
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,13 @@ def test_killing_the_uploader_at_random_moments_uploads_every_file_exactly_once(
             try:
                 assert proc.stdout is not None
                 assert proc.stdout.readline().strip() == "ready"
-                time.sleep(rnd.uniform(0.0, 1.2))
+                # Kill while uploads run (once a chunk of this run arrived), at a random moment after that.
+                seen = len(emulator.state.chunk_log)
+                for _ in range(150):  # bounded: 3 s; after the last file nothing arrives and the kill comes
+                    if len(emulator.state.chunk_log) > seen or proc.poll() is not None:
+                        break
+                    time.sleep(0.02)
+                time.sleep(rnd.uniform(0.0, 0.4))
             finally:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=30)

@@ -322,3 +322,18 @@ def test_reconcile_lists_in_dry_run_and_applies_expiry_and_loss(svc: Services, c
     assert [(c["study_uid"], c["to"]) for c in dry["changes"]] == [(kept_uid, CloudStatus.EXPIRED.value)]
     old_links.reconcile(svc, by=actors["admin"], dry_run=False)
     assert _row(svc, kept_uid).status == CloudStatus.EXPIRED.value
+
+
+def test_the_exam_detail_says_whether_its_images_are_on_the_cloud(svc: Services, clock: Any,
+                                                                    emulator: HealthCloudEmulator, actors: Any) -> None:
+    from backend.services.orders import exam_detail
+    from tests.helpers import register
+
+    exam = register(svc, actors["clerk"], "CT-CHEST", patient_class="emergency")
+    assert exam_detail.detail(svc, exam["exam_id"], by=actors["admin"])["cloud"] is None
+    put_study(svc, slices=2, accession=exam["accession"])
+    receive(svc, clock)
+    ledger.find_candidates(svc)
+    assert exam_detail.detail(svc, exam["exam_id"], by=actors["admin"])["cloud"] == "待登记"
+    run_jobs(svc, clock)
+    assert exam_detail.detail(svc, exam["exam_id"], by=actors["admin"])["cloud"] == "已上传，云端保存至 2027-02-27"

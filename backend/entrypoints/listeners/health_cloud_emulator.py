@@ -23,7 +23,8 @@ def start_health_cloud_emulator(svc: Services) -> tuple[Stoppable, str]:
     try:
         emulator = HealthCloudEmulator(host="127.0.0.1", port=url.port or 80,
                                        apps={settings.health_cloud_app_id: settings.health_cloud_secret},
-                                       timezone=settings.site_timezone).start()
+                                       timezone=settings.site_timezone,
+                                       store_bytes=False).start()  # sizes and checksums: the demo stays light
     except OSError as exc:
         raise port_failure("省健康云模拟", "127.0.0.1", url.port or 80, exc) from exc
     return emulator, f"{emulator.url}/api/v1（省健康云模拟，故障开关 POST /_emulator/faults）"

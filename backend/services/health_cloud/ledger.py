@@ -339,3 +339,20 @@ def daily_volumes(svc: Services, *, by: Actor, days: int = 14) -> list[dict[str,
             size_sum[day] += int(size)
             studies[day].add(int(study_id))
     return [{"day": d.isoformat(), "files": files[d], "bytes": size_sum[d], "studies": len(studies[d])} for d in span]
+
+
+def exam_cloud_text(svc: Services, exam_id: int) -> str | None:
+    """Whether an exam's images are on the cloud, for the exam's detail (None when never on the ledger)."""
+    with transaction(svc, readonly=True) as tx:
+        row = tx.session.scalars(select(CloudLedgerStudy).where(CloudLedgerStudy.exam_id == exam_id)
+                                 .order_by(CloudLedgerStudy.id.desc())).first()
+        if row is None:
+            return None
+        status = CloudStatus(row.status)
+        text = status_text(status, done=row.files_done, total=row.files_total)
+        if status is CloudStatus.UPLOADED and row.expires_at is not None:
+            day = row.expires_at.astimezone(tx.tz) - timedelta(seconds=1)  # the last moment the cloud keeps it
+            return f"{text}，云端保存至 {day:%Y-%m-%d}"
+        if status is CloudStatus.EXPIRED:
+            return f"{text}（云端已删除）"
+        return f"{text}：{row.reason}" if row.reason else text

@@ -13,6 +13,7 @@ from backend.domain.catalog import TIMELINE_LABELS
 from backend.domain.dispatch import PLACEMENT_KINDS, TICKET_TIMELINE_LABELS, placement_text
 from backend.services import timeline
 from backend.services.base import Services, transaction
+from backend.services.health_cloud.ledger import exam_cloud_text
 from backend.services.orders import exam_list
 
 
@@ -52,4 +53,4 @@ def detail(svc: Services, exam_id: int, *, by: Actor) -> dict[str, Any]:
         e["note"] = placement_text(e["kind"], e["details"] or {}, rooms) if e["kind"] in PLACEMENT_KINDS else ""
         e["who"] = names.get(e["actor"], e["actor"])
         e["at_local"] = datetime.fromisoformat(e["at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-    return {"exam": exam, "events": events}
+    return {"exam": exam, "events": events, "cloud": exam_cloud_text(svc, exam_id)}
