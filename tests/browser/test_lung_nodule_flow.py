@@ -114,6 +114,9 @@ def test_right_click_to_reconstruction_report_pdf_and_sr(recon_server: Any, page
     page.wait_for_selector("#ln-category:has-text('4A')")
     mean = round((nodule.long_mm + nodule.short_mm) / 2 + 1e-9, 1)
     assert f"{mean:.1f} mm → 4A" in page.inner_text("#ln-per-nodule")
+    shown = "s => s.options[s.selectedIndex].text"  # what each select shows (dbc's hidden placeholder once hid these)
+    assert page.eval_on_selector("#ln-override", shown) == "不调整（采用建议分类）"
+    assert page.eval_on_selector(field(0, "change"), shown) == "—"
     recommendation = page.inner_text("#ln-recommendation").removeprefix("处理建议：").replace(" ", "")
     page.click("#ln-key-import")
     page.wait_for_selector("#ln-key-msg:has-text('已导入 1 幅')")
