@@ -89,6 +89,8 @@ def test_right_click_to_reconstruction_report_pdf_and_sr(recon_server: Any, page
     loaded = wait_viewer_pair(viewer)
     assert link["results"][0]["uid"] in loaded[0]
     assert link["source_series_uid"] in loaded[1]
+    today = svc.clock().astimezone(svc.tz).strftime("%Y%m%d")
+    assert viewer.locator(f"text=本次 {today}").count() >= 1  # this exam's study is dated today, not as the prior
     viewer.click("#viewer-frame-0")  # the reconstruction's pane: one image down, then marked as a key image
     before = viewer.get_attribute("#viewer-root", "data-position")
     viewer.keyboard.press("ArrowDown")
