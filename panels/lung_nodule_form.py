@@ -36,6 +36,9 @@ CHANGE_OPTIONS = [{"label": "—", "value": ""}, *({"label": label, "value": c.v
 LOBE_OPTIONS = [{"label": "—", "value": ""}, *({"label": label, "value": code}
                                                for code, label in section.LOBES.items())]
 GRADE_OPTIONS = [{"label": label, "value": code} for code, label in section.GRADES.items()]
+# dbc.Select always draws a hidden placeholder <option value=""> first, which hides an option of ours with the
+# value "": the select showed blank for "no override" / "—". The placeholder carries that option's label.
+NO_OVERRIDE = "不调整（采用建议分类）"
 CATEGORY_COLORS = {"0": "secondary", "1": "success", "2": "success", "3": "warning", "4A": "danger",
                    "4B": "danger", "4X": "danger", "4": "danger"}
 
@@ -51,7 +54,7 @@ def _row(i: int, n: dict[str, Any], disabled: bool) -> Any:
 
     cells = [
         html.Span(f"{i + 1}", className="fw-semibold me-1"),
-        dbc.Select(id=fid("lobe"), options=LOBE_OPTIONS, value=n.get("lobe") or "", size="sm",
+        dbc.Select(id=fid("lobe"), options=LOBE_OPTIONS, value=n.get("lobe") or "", size="sm", placeholder="—",
                    style={"width": "6.5rem"}),
         dbc.Input(id=fid("segment"), value=n.get("segment") or "", placeholder="肺段", size="sm", maxLength=40,
                   style={"width": "5.5rem"}),
@@ -65,7 +68,7 @@ def _row(i: int, n: dict[str, Any], disabled: bool) -> Any:
         _num(i, "solid_short_mm", n.get("solid_short_mm"), "实性短"),
         _num(i, "volume_mm3", n.get("volume_mm3"), "体积", "5rem", "1"),
         dbc.Select(id=fid("change"), options=CHANGE_OPTIONS, value=n.get("change") or "", size="sm",
-                   style={"width": "5rem"}),
+                   placeholder="—", style={"width": "5rem"}),
         _num(i, "stable_months", n.get("stable_months"), "稳定月", "4.5rem", "1"),
         dbc.Checkbox(id=fid("suspicious_features"), value=bool(n.get("suspicious_features")), label="可疑征象",
                      className="small"),
@@ -128,7 +131,7 @@ def form(key: str, value: dict[str, Any] | None, editable: bool, system: str, ac
     other = v.get("other") or {}
     override = v.get("override") or {}
     sys = rules.parse_system(v.get("system") or system)
-    categories = [{"label": "不调整（采用建议分类）", "value": ""},
+    categories = [{"label": NO_OVERRIDE, "value": ""},
                   *({"label": c, "value": c} for c in rules.ORDER[sys])]
     return html.Fieldset([
         dcc.Store(id={"type": "rep-struct", "key": key}, data=value),
@@ -176,7 +179,7 @@ def form(key: str, value: dict[str, Any] | None, editable: bool, system: str, ac
         dbc.Row([
             dbc.Col([dbc.Label("调整分类", className="small mb-0"),
                      dbc.Select(id="ln-override", options=categories, value=override.get("category") or "",
-                                size="sm")], md=3),
+                                size="sm", placeholder=NO_OVERRIDE)], md=3),
             dbc.Col([dbc.Label("调整原因（调整时必填）", className="small mb-0"),
                      dbc.Input(id="ln-override-reason", value=override.get("reason") or "", size="sm",
                                maxLength=2000)], md=9),

@@ -158,3 +158,72 @@ def pick_option(page: Any, selector: str, text: str, *, tries: int = 3) -> None:
             if attempt == tries - 1:
                 raise
             page.keyboard.press("Escape")
+
+
+def field(row: int, name: str) -> str:
+    """The selector of one input of a nodule row of the structured lung-nodule form (LN-9)."""
+    return f"""[id*='"field":"{name}"'][id*='"row":{row},']"""
+
+
+RECON_WAIT_S = 120.0
+
+
+@pytest.fixture
+def recon_server(tmp_path: Path, live_clock: FakeClock) -> Iterator[tuple[LiveServer, Any]]:
+    """The live server with its DICOM SCP on a free port and the real RECON emulator sending results to it."""
+    from backend.domain.actor import SYSTEM
+    from backend.entrypoints.listeners.dicom_scp import start_dicom
+    from backend.services.imaging import nodes
+    from integrations.recon.emulator import ReconConfig, RECONEmulator
+
+    server = LiveServer(tmp_path, clock=live_clock, dicom_port=0, dicom_timeout_s=20.0).start()
+    handle, _line = start_dicom(server.services)
+    emu = RECONEmulator(ReconConfig(port=0, destination_port=handle.port)).start()
+    for ae, port in (("CT01", 11114), ("RECON", emu.port)):
+        nodes.save_node(server.services, {"ae_title": ae, "host": "127.0.0.1", "port": port, "rights": ["store"]},
+                        by=SYSTEM)
+    yield server, emu
+    emu.stop()
+    handle.stop()
+    server.stop()
+
+
+def open_recon_dialog(page: Any, accession: str, images: int) -> Any:
+    """Exam list → right-click the exam → 引用历史图像: the dialog lists the prior with its thumbnails loaded
+    and its default series chosen; the prior's card."""
+    row = page.locator(f"#exams-table tr:has-text('{accession}')")
+    row.wait_for()
+    row.click(button="right")
+    page.locator("#exams-menu .dropdown-item", has_text="引用历史图像").click()
+    page.wait_for_selector(".recon-prior")
+    page.wait_for_function("() => [...document.querySelectorAll('.recon-prior img')].every(i => i.naturalWidth > 0)")
+    prior = page.locator(".recon-prior").first
+    assert "胸部 CT" in prior.inner_text()
+    assert f"{images} 幅图像" in prior.inner_text()
+    assert prior.locator("input[type=radio]:checked").count() == 1  # the default series is chosen
+    page.wait_for_timeout(400)  # the dialog's fade-in, before a screenshot
+    return prior
+
+
+def send_and_wait_for_results(svc: Any, accession: str) -> dict[str, Any]:
+    """Run the queued send to RECON (what the scheduler's job does) and wait, bounded, for its results."""
+    import time
+
+    from backend.services.imaging import recon
+
+    recon.send_pending(svc)
+    deadline = time.monotonic() + RECON_WAIT_S
+    while (link := recon.link_of(svc, accession)) is not None and link["state"] != "completed":
+        assert time.monotonic() < deadline, link
+        time.sleep(0.2)
+    assert link is not None
+    return link
+
+
+def wait_viewer_pair(page: Any) -> list[str]:
+    """The viewer shows two panes side by side, both images drawn; what each pane loaded."""
+    page.wait_for_selector("#viewer-root[data-paired='1']")
+    page.wait_for_function(
+        "() => [0, 1].every(i => { const img = document.getElementById('viewer-image-' + i); "
+        "return img && img.complete && img.naturalWidth > 0; })")
+    return [str(page.get_attribute(f"#viewer-pane-{i}", "data-loaded") or "") for i in (0, 1)]

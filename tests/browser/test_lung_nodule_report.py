@@ -10,13 +10,9 @@ from pypdf import PdfReader
 from backend.domain.exam_flow import Trigger
 from backend.seed.reference import LUNG_NODULE_ITEM
 from backend.services import auth, timeline
-from tests.browser.conftest import login, logout, screenshot
+from tests.browser.conftest import field, login, logout, screenshot
 from tests.conftest import PASSWORDS
 from tests.helpers import register
-
-
-def field(row: int, name: str) -> str:
-    return f"""[id*='"field":"{name}"'][id*='"row":{row},']"""
 
 
 def test_doctor_writes_a_lung_nodule_report_with_an_override(page, live_server):

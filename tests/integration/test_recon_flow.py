@@ -146,6 +146,9 @@ def test_prior_list_link_send_results_complete(live: Any, actors: dict[str, Acto
     (study,) = index.find_studies(svc, exam_id=exam_id)
     assert study.study_uid == done["target_study_uid"]
     assert study.accession == accession
+    linked_day = svc.clock().astimezone(svc.tz).date()
+    assert study.study_date == linked_day  # dated as this exam (its link), not as the prior the results come from
+    assert source[0].StudyDate != linked_day.strftime("%Y%m%d")
     assert {s.series_uid for s in index.series_of(svc, study.study_uid)} == {r["uid"] for r in done["results"]}
     kinds = [e["kind"] for e in timeline.events_of(svc, exam_id)]
     assert {"recon_sent", "recon_completed", "completed"} <= set(kinds)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -343,10 +343,13 @@ def _sent(svc: Services, request_id: int, count: int) -> None:
                         instances=count, peer=req.peer_ae)
 
 
-def relabelled(data: bytes, *, study_uid: str, accession: str) -> Dataset:
-    """A source instance as sent: the exam's Study Instance UID and accession, everything else as archived."""
+def relabelled(data: bytes, *, study_uid: str, accession: str, at: datetime | None = None) -> Dataset:
+    """A source instance as sent: the exam's Study Instance UID and accession, and (`at`, local time) its study
+    date and time, so the results (which copy them) are not dated as the prior; everything else as archived."""
     ds = dcmread(BytesIO(data))
     ds.StudyInstanceUID, ds.AccessionNumber = study_uid, accession
+    if at is not None:
+        ds.StudyDate, ds.StudyTime = at.strftime("%Y%m%d"), at.strftime("%H%M%S")
     return ds
 
 
@@ -385,7 +388,7 @@ def store_series(svc: Services, req: ReconRequest, accession: str, *, progress: 
     try:
         for n, info in enumerate(found, start=1):
             ds = relabelled(archive.read_instance(svc, info.sop_instance_uid), study_uid=req.target_study_uid,
-                            accession=accession)
+                            accession=accession, at=req.linked_at.astimezone(svc.tz))
             status = assoc.send_c_store(ds)
             code = int(status.Status) if status else -1
             if code not in SUCCESS_STATUSES:
