@@ -64,6 +64,9 @@ def emulator(radops: RadOpsStandIn, **kw: Any) -> RECONEmulator:
 def send_source(port: int, series: tuple[Dataset, ...]) -> tuple[bool, list[int]]:
     """C-STORE the series to RECON in one association and release it; (established, statuses)."""
     ae = AE(ae_title="RADOPS")
+    # A loaded machine can hold the emulator's answers back past pynetdicom's 30 s default (its reply is then
+    # an empty status): wait longer, the test asserts the statuses themselves.
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 180
     ae.add_requested_context(CTImageStorage, [series[0].file_meta.TransferSyntaxUID])
     assoc = ae.associate("127.0.0.1", port, ae_title="RECON")
     if not assoc.is_established:
