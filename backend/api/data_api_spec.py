@@ -94,7 +94,7 @@ def page_schema(d: DatasetDef) -> dict[str, Any]:
             "required": ["dataset", "mode", "count", "items", "tombstones", "next_cursor", "next_updated_since",
                          "masked", "note"],
             "properties": {"dataset": {"type": "string", "const": d.name},
-                           "mode": {"type": "string", "enum": ["list", "incremental", "snapshot", "pending"]},
+                           "mode": {"type": "string", "enum": ["list", "incremental", "snapshot"]},
                            "count": {"type": "integer", "minimum": 0}, "items": {"type": "array", "items": item},
                            "tombstones": {"type": "array", "items": tomb},
                            "next_cursor": {"type": ["string", "null"]}, "next_updated_since": nullable_time,

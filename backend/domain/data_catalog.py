@@ -50,8 +50,8 @@ class FieldDef:
 class DatasetDef:
     """A read-only dataset: its key, its fields and how a platform keeps a mirror of it current.
 
-    `kind`: "rows" (keyset pages, incremental sync from the exam timeline), "snapshot" (a small
-    current picture: every call answers all of it) or "pending" (declared; its ledger is not built yet).
+    `kind`: "rows" (keyset pages, incremental sync from the exam timeline or, for the upload ledgers, from
+    the ledger row's own change time) or "snapshot" (a small current picture: every call answers all of it).
     """
 
     name: str

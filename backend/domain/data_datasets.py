@@ -16,6 +16,7 @@ from backend.domain.enums import (
     SEX_LABELS,
 )
 from backend.domain.exam_flow import EXAM_STATUS_LABELS
+from backend.domain.health_cloud import CLOUD_STATUS_LABELS
 from backend.domain.queue_flow import TICKET_STATUS_LABELS
 from backend.domain.report_flow import REPORT_STATUS_LABELS
 
@@ -213,32 +214,52 @@ UPLOAD_STATE = {"pending": "待上传", "running": "上传中", "done": "已完�
                 "dead": "已放弃（需人工处理）", "cancelled": "已撤销"}
 
 
-def _upload(name: str, label: str, partner: str, *, kind: str = "pending",
-            sync_note: str = "上传台账尚未启用时返回空列表并附说明。", updated: FieldDef = UPDATED) -> DatasetDef:
-    return DatasetDef(
-        name, label, f"每个待上传{partner}的检查一行：状态、重试次数、原因、进度。", key="id", kind=kind,
-        sync_note=sync_note,
-        fields=(
-            F("id", "台账ID", "integer", 7, nullable=False, sortable=True),
-            *_exam_ref(filter_class=False),
-            F("state", "上传状态", "code", "done", codes=UPLOAD_STATE, nullable=False, filter="eq"),
-            F("attempts", "尝试次数", "integer", 1, nullable=False),
-            F("files_total", "文件总数", "integer", 320, unit="个", nullable=False),
-            F("files_done", "已上传文件数", "integer", 320, unit="个", nullable=False),
-            F("last_error", "最近失败原因", "string", ""),
-            F("next_try_at", "下次重试时间", "datetime", None),
-            F("created_at", "入队时间", "datetime", T0, nullable=False, filter="range"),
-            updated,
-        ),
-    )
+LEDGER_UPDATED = F("updated_at", "最近变更时间", "datetime", T0, nullable=False,
+                   description="台账行最近一次变更的时间（状态、进度、失败原因）；增量同步按它推进")
 
+CLOUD_UPLOADS = DatasetDef(
+    "cloud_uploads", "健康云上传", "省健康云台账中已匹配到检查的每个影像检查（Study）一行：状态、进度、失败原因、"
+    "下次重试与云端保存期限。", key="id",
+    sync_note="增量同步按台账行自身的变更时间（updated_at）推进；已跳过（skipped）的检查——人工移出或不符合上传"
+              "规则——以 cancelled 墓碑报告。",
+    fields=(
+        F("id", "台账ID", "integer", 7, nullable=False, sortable=True),
+        *_exam_ref(filter_class=False),
+        F("study_uid", "Study Instance UID", "string", "1.2.840.113619.2.55.3.1234", nullable=False, filter="eq"),
+        F("state", "上传状态", "code", "uploaded", codes=_codes(CLOUD_STATUS_LABELS), nullable=False, filter="eq",
+          description="skipped：人工移出或不符合上传规则，增量同步中另列入 tombstones"),
+        F("files_total", "文件总数", "integer", 320, unit="个", nullable=False),
+        F("files_done", "已上传文件数", "integer", 320, unit="个", nullable=False),
+        F("bytes_total", "数据总量", "integer", 167772160, unit="字节", nullable=False),
+        F("bytes_done", "已上传数据量", "integer", 167772160, unit="字节", nullable=False),
+        F("registration_id", "云端登记号", "string", "REG-20261127-0001", nullable=False,
+          description="省健康云登记检查后给出的编号；尚未登记为空串"),
+        F("last_error", "最近失败或跳过原因", "string", ""),
+        F("next_try_at", "下次重试时间", "datetime", None),
+        F("expires_at", "云端保存截止时间", "datetime", "2027-02-27T16:00:00+00:00",
+          description="云端在此时刻后删除该检查（保存期限）"),
+        F("uploaded_at", "上传完成时间", "datetime", "2026-11-27T04:10:00+00:00"),
+        F("created_at", "入台账时间", "datetime", T0, nullable=False, filter="range"),
+        LEDGER_UPDATED,
+    ),
+)
 
-CLOUD_UPLOADS = _upload("cloud_uploads", "健康云上传", "省健康云")
-CADRE_UPLOADS = _upload(
-    "cadre_uploads", "干部保健上传", "省干部保健管理系统", kind="rows",
+CADRE_UPLOADS = DatasetDef(
+    "cadre_uploads", "干部保健上传", "每个待上传省干部保健管理系统的检查一行：状态、重试次数、原因、进度。", key="id",
     sync_note="增量同步按台账行自身的变更时间（updated_at）推进；管理员移除的检查以 cancelled 墓碑报告。",
-    updated=F("updated_at", "最近变更时间", "datetime", T0, nullable=False,
-              description="台账行最近一次变更的时间（状态、进度、失败原因）；增量同步按它推进"))
+    fields=(
+        F("id", "台账ID", "integer", 7, nullable=False, sortable=True),
+        *_exam_ref(filter_class=False),
+        F("state", "上传状态", "code", "done", codes=UPLOAD_STATE, nullable=False, filter="eq"),
+        F("attempts", "尝试次数", "integer", 1, nullable=False),
+        F("files_total", "文件总数", "integer", 320, unit="个", nullable=False),
+        F("files_done", "已上传文件数", "integer", 320, unit="个", nullable=False),
+        F("last_error", "最近失败原因", "string", ""),
+        F("next_try_at", "下次重试时间", "datetime", None),
+        F("created_at", "入队时间", "datetime", T0, nullable=False, filter="range"),
+        LEDGER_UPDATED,
+    ),
+)
 
 DATASETS: Final[Mapping[str, DatasetDef]] = {d.name: d for d in (
     EXAMS, REPORTS, CRITICAL_VALUES, QUEUE_TICKETS, US_ROOM_LOAD, COCKPIT, CLOUD_UPLOADS, CADRE_UPLOADS)}

@@ -1,5 +1,5 @@
 """The data API's datasets beyond exams: reports, critical values, queue tickets and waits, ultrasound room
-load, cockpit figures, the declared upload datasets; the dictionary; every call audited and counted."""
+load, cockpit figures, the upload datasets' declarations; the dictionary; every call audited and counted."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from backend.db.models import AuditEntry
 from backend.domain.data_datasets import DATASETS
+from backend.domain.health_cloud import CLOUD_STATUS_LABELS
 from backend.services import audit as audit_log
 from backend.services.base import transaction
 from backend.services.data_api import access, formats, read, usage
@@ -105,12 +106,19 @@ def test_cockpit_figures_as_a_long_table(svc, actors):
     assert [(r["series"], r["unit"]) for r in cp9] == [("rate", "比例")]
 
 
-def test_upload_datasets_are_declared_and_answer_empty_with_a_note(svc, actors):
-    key = key_actor(svc, actors["admin"])
-    for name in ("cloud_uploads",):  # cadre_uploads reads its ledger: tests/services/test_data_api_cadre.py
-        page = read.read(svc, name, {"state": ["failed"]}, by=key)
-        assert (page.mode, page.items) == ("pending", [])
-        assert "尚未启用" in page.note
+def test_every_dataset_is_read_and_the_upload_ledgers_sync_by_their_own_change_time(svc, actors):
+    assert {d.kind for d in DATASETS.values()} == {"rows", "snapshot"}  # none is declared without data
+    assert {n for n, d in DATASETS.items() if d.kind == "rows"} == set(read.READERS)
+    for name in ("cloud_uploads", "cadre_uploads"):  # their rows: tests/services/test_data_api_{cloud,cadre}.py
+        assert read.READERS[name].updated is not None
+        page = read.read(svc, name, {"state": ["failed"]}, by=key_actor(svc, actors["admin"]))
+        assert (page.mode, page.items, page.note) == ("list", [], "")
+    cloud = next(x for x in formats.dictionary()["datasets"] if x["name"] == "cloud_uploads")
+    state = next(f for f in cloud["fields"] if f["name"] == "state")
+    assert {c["code"]: c["label"] for c in state["codes"]} == {s.value: label for s, label in
+                                                              CLOUD_STATUS_LABELS.items()}
+    assert "skipped" in cloud["sync"]
+    assert "cancelled" in cloud["sync"]
 
 
 def test_the_dictionary_names_every_field_in_chinese_with_its_codes():

@@ -26,17 +26,16 @@ from backend.domain.data_datasets import DATASETS
 from backend.domain.data_query import DataQuery, parse
 from backend.domain.errors import InvalidInput, NotFound
 from backend.services.base import Services, Tx, transaction
-from backend.services.data_api import access, cadre_uploads, changes, critical, exams, reports, tickets
+from backend.services.data_api import access, cadre_uploads, changes, cloud_uploads, critical, exams, reports, tickets
 from backend.services.data_api.readers import Row, RowReader, fetch, filtered, keyset
 from backend.services.data_api.snapshots import SNAPSHOTS
 
 READERS: dict[str, RowReader] = {"exams": exams.READER, "reports": reports.READER,
                                  "critical_values": critical.READER, "queue_tickets": tickets.READER,
-                                 "cadre_uploads": cadre_uploads.READER}
+                                 "cloud_uploads": cloud_uploads.READER, "cadre_uploads": cadre_uploads.READER}
 # An incremental sync reads the timeline of its window again for every page; a platform that was away
 # longer than this copies the dataset again (without updated_since) instead.
 MAX_SYNC_WINDOW = timedelta(days=7)
-PENDING_NOTE = "上传台账尚未启用：本数据集已在字典中定义，台账上线后即有数据。"
 
 
 @dataclass
@@ -45,7 +44,7 @@ class Page:
 
     dataset: DatasetDef
     query: DataQuery
-    mode: str  # list / incremental / snapshot / pending
+    mode: str  # list / incremental / snapshot
     items: list[Row]
     horizon: datetime
     position: Any = None  # where the next page starts (signed into `next_cursor`); None on the last page
@@ -83,9 +82,7 @@ def read(svc: Services, name: str, args: dict[str, list[str]], *, by: Actor) -> 
     state = data_cursor.verify(q.cursor, _secret(svc), query=q.fingerprint()) if q.cursor else {}
     with transaction(svc, readonly=True) as tx:
         horizon = _horizon(state, tx.now - changes.SYNC_LAG if d.kind == "rows" else tx.now)
-        if d.kind == "pending":
-            page = Page(d, q, "pending", [], horizon, note=PENDING_NOTE)
-        elif d.kind == "snapshot":
+        if d.kind == "snapshot":
             page = _snapshot(tx, d, q, state.get("a"), horizon)
         elif q.updated_since is not None and READERS[d.name].updated is not None:
             page = _sync_ledger(tx, d, q, state.get("a"), horizon)
