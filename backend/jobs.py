@@ -43,7 +43,7 @@ def scheduled_jobs() -> tuple[Job, ...]:
     from backend.services.imaging import received as imaging_received
     from backend.services.imaging import recon as imaging_recon
     from backend.services.patient_flow import shift_sessions, triage
-    from backend.services.reporting import er_reminders, hc_results
+    from backend.services.reporting import er_reminders, hc_results, structured_sr
 
     return (
         # The queued read-audit rows of this process (backend/services/audit.py).
@@ -73,6 +73,8 @@ def scheduled_jobs() -> tuple[Job, ...]:
         Job("cloud_expiry", 600, cloud_ledger.expire),
         Job("cloud_reconcile", 3600, cloud_old_links.reconcile_job),
         Job("cloud_watched_folders", 20, cloud_watched.scan),
+        # Lung-nodule SRs whose write failed right after approval, again with back-off (LN-9).
+        Job("lung_sr", 60, structured_sr.retry_failed),
         # The scheduler's heartbeat for /api/health: written by a job, so it stops when jobs stop running.
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
         # Lung-nodule reconstruction (LN-7): send linked source series to RECON through the outbox (retries

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
+from backend.dicom.storage import FileImageStore
 from backend.domain.errors import InvalidInput
 from backend.seed.reference import LUNG_NODULE_ITEM
 from backend.services import settings_store
@@ -154,6 +156,57 @@ def test_approval_writes_a_tid_1500_sr_into_the_exams_study(svc, actors):
                     "Part-solid", "Nodule 1 RUL"):
         assert meaning in texts, meaning
     assert "8.1" in texts
+
+
+class StoreDownOnce(FileImageStore):
+    """The image store refusing its next `failures` writes (a full disk, an object store down)."""
+
+    def __init__(self, root: Any, failures: int) -> None:
+        super().__init__(root)
+        self.failures = failures
+
+    def stage(self, key: str, data: bytes) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("image store unavailable")
+        super().stage(key, data)
+
+
+def test_an_sr_write_that_fails_after_approval_is_queued_and_written_by_the_job(
+        settings, session_factory, clock, notifier, ports, actors):
+    from backend.bootstrap import build_services
+    from backend.domain.outbox import OutboxState
+    from backend.services import outbox
+    from backend.services.imaging import archive, index
+    from backend.services.reporting import structured_sr
+    from tests.imaging_helpers import ct_slice, file_bytes, header
+
+    store = StoreDownOnce(settings.var_dir / "dicom", failures=0)
+    svc = build_services(settings, clock=clock, notifier=notifier, session_factory=session_factory,
+                         ports=replace(ports, images=store))
+    exam = exam_at(svc, actors, "completed", item=LUNG_NODULE_ITEM)
+    ct = ct_slice(accession=exam["accession"], patient_id="P-LN-2")
+    archive.store_instance(svc, header(ct), file_bytes(ct), received_from="CT01")
+    saved = reporting.save_draft(svc, exam["exam_id"], sections={"impression": "见上。", "lung_nodules": lung_value()},
+                                 by=actors["doctor"])
+    reporting.submit(svc, exam["exam_id"], by=actors["doctor"], expected_lock=saved["report"]["lock"])
+    store.failures = 2  # the store is down at approval and at the job's first try
+    approved = reporting.approve(svc, exam["exam_id"], by=actors["senior"])
+    assert approved["report"]["status"] == "approved"  # the approval stands
+
+    def srs() -> list[Any]:
+        return [s for s in index.series_of(svc, ct.StudyInstanceUID) if s.modality == "SR"]
+
+    assert srs() == []
+    (item,) = outbox.list_items(svc, kind=structured_sr.KIND, by=actors["admin"])
+    assert item["key"] == f"lung_sr:{exam['exam_id']}:1"
+    assert structured_sr.retry_failed(svc) == {"written": 0, "retried": 1, "dead": 0}  # still down: back-off
+    assert structured_sr.retry_failed(svc) is None  # not due yet
+    clock.advance(minutes=10)
+    assert structured_sr.retry_failed(svc) == {"written": 1, "retried": 0, "dead": 0}
+    assert len(srs()) == 1
+    (item,) = outbox.list_items(svc, kind=structured_sr.KIND, by=actors["admin"])
+    assert item["state"] == OutboxState.DONE.value
 
 
 def _image_count(pdf: bytes) -> int:

@@ -191,16 +191,8 @@ def approve(svc: Services, exam_id: int, *, by: Actor, expected_lock: int | None
         hc_results.queue_result(tx, exam, version)  # health-check exams: the result back to the center (issue 14.13)
         cadre_ledger.queue_report(tx, exam, version)  # covered patients: images and report to the system (CD-1)
     logger.info("report approved for exam %s (version %s)", exam_id, version.number)
-    _write_sr(svc, exam_id)
+    structured_sr.write_after_approval(svc, exam_id, version.number)  # the lung-nodule SR; never undoes this
     return get(svc, exam_id, by=by)
-
-
-def _write_sr(svc: Services, exam_id: int) -> None:
-    """The structured lung-nodule content as a DICOM SR in the exam's study; never undoes the approval."""
-    try:
-        structured_sr.write_for_exam(svc, exam_id)
-    except Exception:  # the approval stands; the next approval (an amendment) writes it again
-        logger.exception("lung-nodule SR not written for exam %s", exam_id)
 
 
 def return_report(svc: Services, exam_id: int, *, reason: str, by: Actor,

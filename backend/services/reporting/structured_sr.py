@@ -4,13 +4,15 @@ The SR joins the exam's archived study (the one the archive matched to the exam)
 study list and C-MOVE serve it like any instance; its patient and study attributes come from that study's
 images. An exam with no lung-nodule section writes nothing; an exam with no archived images cannot be
 referenced and writes nothing either (logged). Writing runs after the approval has committed and never undoes
-it: a failure is logged with the exam and the next approval (an amendment) writes the SR again.
+it: when it fails (the image store down, say), the write is queued in the outbox (`lung_sr`, one row per
+approved version) and the `lung_sr` job tries again with back-off until it is stored.
 """
 
 from __future__ import annotations
 
 import logging
 from io import BytesIO
+from typing import Any
 
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian
@@ -19,7 +21,7 @@ from backend.dicom import sr as dicom_sr
 from backend.dicom.tags import header_of
 from backend.domain import lung_nodule_section
 from backend.domain.report_sections import kind_of
-from backend.services import timeline
+from backend.services import outbox, timeline
 from backend.services.base import Services, transaction
 from backend.services.imaging import archive, index
 from backend.services.reporting.queries import load_report, template_for, user_names, versions_of
@@ -27,6 +29,32 @@ from backend.services.reporting.queries import load_report, template_for, user_n
 logger = logging.getLogger(__name__)
 SENDER = "RADOPS-SR"
 MAX_EVIDENCE_SERIES = 20
+KIND = "lung_sr"  # the outbox kind of an SR write that failed after approval
+
+
+def write_after_approval(svc: Services, exam_id: int, version: int) -> str | None:
+    """Write the SR now; when that fails, queue it for the `lung_sr` job (the approval stands either way)."""
+    try:
+        return write_for_exam(svc, exam_id)
+    except Exception:
+        logger.exception("lung-nodule SR not written for exam %s; queued for another try", exam_id)
+    with transaction(svc) as tx:
+        outbox.enqueue(tx, kind=KIND, target="archive", key=f"{KIND}:{exam_id}:{version}",
+                       payload={"exam_id": exam_id, "version": version})
+    return None
+
+
+def retry_failed(svc: Services) -> dict[str, int] | None:
+    """The job: write the SRs whose first write failed (the newest approved version of each exam)."""
+    from backend.services.health import this_instance
+
+    def write(item: outbox.OutboxItem) -> dict[str, Any]:
+        return {"sop_instance_uid": write_for_exam(svc, int(item.payload["exam_id"]))}
+
+    report = outbox.drain(svc, KIND, write, f"lung_sr:{this_instance()}")
+    if not report.handled:
+        return None
+    return {"written": len(report.done), "retried": len(report.retried), "dead": len(report.dead)}
 
 
 def write_for_exam(svc: Services, exam_id: int) -> str | None:
