@@ -22,7 +22,8 @@ from panels.shell import EXPIRED, staff_page
 ACCESS = staff(Perm.EXAM_REGISTER)  # who may call this page's callbacks (backend/web/callback_guard.py)
 
 PATH = "/panels/register"
-PATIENT_FIELDS = ["reg-name", "reg-sex", "reg-birth", "reg-idcard", "reg-phone", "reg-insurance", "reg-cadre"]
+PATIENT_FIELDS = ["reg-name", "reg-sex", "reg-birth", "reg-idcard", "reg-phone", "reg-insurance", "reg-cadre",
+                  "reg-military"]
 
 
 def _today() -> str:
@@ -78,6 +79,7 @@ def _lookup(_n: Any, _s: Any, mrn: str | None) -> list[Any]:
     if p is None:
         return [*keep, html.Span("未找到该病案号，将新建患者", className="text-muted")]
     return [p["name"], p["sex"], p["birth_date"], p["id_card"], p["phone"], p["insurance_no"], p["cadre_health"],
+            p["military"],
             html.Span(f"已调取患者，既往检查 {p['exam_count']} 次", className="text-success")]
 
 
@@ -119,7 +121,7 @@ def _order(v: dict[str, Any], item: dict[str, Any]) -> OrderData:
     patient = PatientData(mrn=(v["mrn"] or "").strip(), name=(v["name"] or "").strip(), sex=v["sex"] or "U",
                           birth_date=birth, id_card=(v["idcard"] or "").strip() or None,
                           phone=(v["phone"] or "").strip() or None, insurance_no=(v["insurance"] or "").strip() or None,
-                          cadre_health=bool(v["cadre"]))
+                          cadre_health=bool(v["cadre"]), military=bool(v["military"]))
     return OrderData(patient=patient, item_code=item["code"], patient_class=v["klass"] or "outpatient",
                      priority=v["priority"] or "routine", campus_code=v["campus"],
                      slot_id=int(v["slot"]) if needs and v["slot"] is not None else None,
@@ -127,8 +129,8 @@ def _order(v: dict[str, Any], item: dict[str, Any]) -> OrderData:
                      clinical_info=(v["clinical"] or "").strip(), source_system="ris")
 
 
-SUBMIT_STATES = ["mrn", "name", "sex", "birth", "idcard", "phone", "insurance", "cadre", "item", "klass", "priority",
-                 "dept", "doctor", "campus", "clinical", "slot"]
+SUBMIT_STATES = ["mrn", "name", "sex", "birth", "idcard", "phone", "insurance", "cadre", "military", "item", "klass",
+                 "priority", "dept", "doctor", "campus", "clinical", "slot"]
 _STATE_IDS = {"klass": "reg-class"}
 
 

@@ -53,7 +53,8 @@ def patient_card() -> Any:
                 _f("身份证号", dbc.Input(id="reg-idcard", maxLength=18, size="sm", placeholder="18 位"), 6),
                 _f("联系电话", dbc.Input(id="reg-phone", maxLength=20, size="sm"), 6),
                 _f("医保号", dbc.Input(id="reg-insurance", maxLength=64, size="sm"), 6),
-                dbc.Col(dbc.Checkbox(id="reg-cadre", label="干部保健对象", value=False), md=12),
+                dbc.Col(dbc.Checkbox(id="reg-cadre", label="干部保健对象", value=False), md=6),
+                dbc.Col(dbc.Checkbox(id="reg-military", label="军人", value=False), md=6),
             ]),
         ]),
     ], className="shadow-sm h-100")

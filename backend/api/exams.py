@@ -50,6 +50,7 @@ class PatientIn(BaseModel):
     phone: str | None = Field(None, max_length=20)
     insurance_no: str | None = Field(None, max_length=64)
     cadre_health: bool = False
+    military: bool = False
 
 
 class RegisterBody(BaseModel):
@@ -70,7 +71,8 @@ class RegisterBody(BaseModel):
         p = self.patient
         return OrderData(
             patient=PatientData(mrn=p.mrn, name=p.name, sex=p.sex.value, birth_date=p.birth_date, id_card=p.id_card,
-                                phone=p.phone, insurance_no=p.insurance_no, cadre_health=p.cadre_health),
+                                phone=p.phone, insurance_no=p.insurance_no, cadre_health=p.cadre_health,
+                                military=p.military),
             item_code=self.item_code, patient_class=self.patient_class.value, priority=self.priority.value,
             campus_code=self.campus_code, slot_id=self.slot_id, ordering_department=self.ordering_department,
             ordering_doctor=self.ordering_doctor, clinical_info=self.clinical_info,

@@ -25,6 +25,7 @@ class PatientData:
     phone: str | None = None
     insurance_no: str | None = None
     cadre_health: bool = False
+    military: bool = False  # 军人: served first when us.priority_military is on (issue 15 item 7)
 
 
 @dataclass(frozen=True, slots=True)

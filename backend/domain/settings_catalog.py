@@ -50,6 +50,7 @@ DEFS: list[SettingDef] = [
     SettingDef("us.priority_elderly_age", 0, "老人优先的年龄（岁，0 为不启用）", "int", 0, 120, "超声分诊"),
     SettingDef("us.priority_pregnant_items", [], "孕妇优先的检查项目编码（JSON 列表，空为不启用）", "json",
                group="超声分诊"),
+    SettingDef("us.priority_military", False, "军人优先（登记时勾选“军人”的患者优先分诊）", "bool", group="超声分诊"),
     SettingDef("data_api.rate_per_minute", 120, "数据接口每个密钥每分钟调用上限", "int", 1, 6000, "数据接口"),
     SettingDef("auth.idle_timeout_min", 0, "员工工作站无操作自动退出（分钟，0 为不限；12 小时上限不变）", "int", 0, 720,
                "安全"),

@@ -77,6 +77,9 @@ def test_priority_classes_and_their_settings():
     assert priority_classes(patient_class="outpatient", priority="routine",
                             **(base | {"elderly_age": 75, "pregnant_on": True})) == ["elderly", "pregnant"]
     assert priority_classes(patient_class="outpatient", priority="routine", **(base | {"elderly_age": 81})) == []
+    assert priority_classes(patient_class="outpatient", priority="routine", **(base | {"military": True})) == []
+    assert priority_classes(patient_class="outpatient", priority="routine",
+                            **(base | {"military": True, "military_on": True})) == ["military"]
     assert may_pass_cap(["emergency"], setting=True)
     assert not may_pass_cap(["emergency"], setting=False)
     assert not may_pass_cap([], setting=True)

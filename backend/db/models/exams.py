@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db.base import Base, BigId, TZDateTime
@@ -26,6 +26,7 @@ class Patient(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     insurance_no: Mapped[str | None] = mapped_column(String(64), index=True)
     cadre_health: Mapped[bool] = mapped_column(Boolean, default=False)
+    military: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 军人 (0022)
     created_at: Mapped[datetime] = mapped_column(TZDateTime)
 
 

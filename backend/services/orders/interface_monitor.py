@@ -188,7 +188,8 @@ def match_patient(svc: Services, message_id: int, *, mrn: str, by: Actor) -> dic
         if p is None:
             raise NotFound(f"未找到病案号为 {mrn} 的患者", code="patient_not_found")
         chosen = PatientData(mrn=p.mrn, name=p.name, sex=p.sex, birth_date=p.birth_date, id_card=p.id_card,
-                             phone=p.phone, insurance_no=p.insurance_no, cadre_health=p.cadre_health)
+                             phone=p.phone, insurance_no=p.insurance_no, cadre_health=p.cadre_health,
+                             military=p.military)
 
     def act() -> IntakeOutcome:
         command = _decode(svc, raw)

@@ -27,6 +27,6 @@ def find_by_mrn(svc: Services, mrn: str, *, by: Actor) -> dict[str, Any] | None:
         found = {"id": p.id, "mrn": p.mrn, "name": p.name, "sex": p.sex,
                  "birth_date": p.birth_date.isoformat() if p.birth_date else None, "id_card": p.id_card,
                  "phone": p.phone, "insurance_no": p.insurance_no, "cadre_health": p.cadre_health,
-                 "exam_count": int(exams)}
+                 "military": p.military, "exam_count": int(exams)}
     audit.record_read(svc, by, "patient", found["id"])
     return found

@@ -24,7 +24,8 @@ def match_or_create(tx: Tx, data: PatientData) -> Patient:
         patient = Patient(
             mrn=data.mrn, name=data.name.strip(), sex=data.sex, birth_date=data.birth_date,
             id_card=data.id_card.upper() if data.id_card else None, phone=data.phone,
-            insurance_no=data.insurance_no, cadre_health=data.cadre_health, created_at=tx.now,
+            insurance_no=data.insurance_no, cadre_health=data.cadre_health, military=data.military,
+            created_at=tx.now,
         )
         tx.session.add(patient)
         tx.session.flush()
@@ -39,4 +40,5 @@ def match_or_create(tx: Tx, data: PatientData) -> Patient:
     if patient.sex == "U" and data.sex != "U":
         patient.sex = data.sex
     patient.cadre_health = patient.cadre_health or data.cadre_health
+    patient.military = patient.military or data.military
     return patient

@@ -118,7 +118,8 @@ def screen_state(svc: Services, ref: str | int) -> dict[str, Any]:
         rooms = {r.id: r for r in tx.session.scalars(select(Room).where(Room.id.in_(room_ids), Room.active.is_(True)))}
         today = tx.now.astimezone(tx.tz).date()
         rows = tx.session.execute(
-            select(QueueTicket, Patient.name, Patient.birth_date, Exam.patient_class, Exam.priority, ExamItem.code)
+            select(QueueTicket, Patient.name, Patient.birth_date, Exam.patient_class, Exam.priority, ExamItem.code,
+                   Patient.military)
             .join(Exam, Exam.id == QueueTicket.exam_id)
             .join(Patient, Patient.id == Exam.patient_id).join(ExamItem, ExamItem.id == Exam.exam_item_id)
             .where(QueueTicket.queue_id.in_(queues), QueueTicket.day >= line_start(today),
@@ -130,9 +131,9 @@ def screen_state(svc: Services, ref: str | int) -> dict[str, Any]:
         rules = triage.priority_rules(tx)
         dispatched = dispatch_state.dispatched_queue_ids(tx, queues) if queues else set()
         flags = {t.id: screen_flag(triage.classes_for(rules, patient_class=pc, priority=pr, birth=birth,
-                                                      item_code=item, today=today,
+                                                      item_code=item, today=today, military=mil,
                                                       dispatched=t.queue_id in dispatched))
-                 for t, _n, birth, pc, pr, item in rows}
+                 for t, _n, birth, pc, pr, item, mil in rows}
         ordered_rooms = sorted(rooms.values(), key=lambda r: r.code)
         shown = board([_screen_ticket(t) for t in by_id.values()], [r.id for r in ordered_rooms], at=tx.now)
 

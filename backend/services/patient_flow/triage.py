@@ -57,9 +57,11 @@ class PriorityRules:
     elderly_age: int
     pregnant_items: frozenset[str]
     pass_cap: bool
+    military: bool = False
 
 
-PRIORITY_KEYS = ("us.priority_elderly_age", "us.priority_pregnant_items", "us.priority_pass_cap")
+PRIORITY_KEYS = ("us.priority_elderly_age", "us.priority_pregnant_items", "us.priority_pass_cap",
+                 "us.priority_military")
 
 
 def priority_rules(tx: Tx) -> PriorityRules:
@@ -68,29 +70,30 @@ def priority_rules(tx: Tx) -> PriorityRules:
     cat = catalog()
     v = {k: stored.get(k, cat[k].default) for k in PRIORITY_KEYS}
     return PriorityRules(int(v["us.priority_elderly_age"]), frozenset(v["us.priority_pregnant_items"] or []),
-                         bool(v["us.priority_pass_cap"]))
+                         bool(v["us.priority_pass_cap"]), bool(v["us.priority_military"]))
 
 
 def classes_of(tx: Tx, exam: Exam, rules: PriorityRules | None = None, item_code: str | None = None) -> list[str]:
-    """The patient's priority classes (急诊, 危重, and 老人/孕妇 by their settings, issue 15 item 7)."""
+    """The patient's priority classes (急诊, 危重, and 老人/孕妇/军人 by their settings, issue 15 item 7)."""
     rules = rules or priority_rules(tx)
     if rules.pregnant_items and item_code is None:
         item = tx.session.get(ExamItem, exam.exam_item_id)
         item_code = item.code if item else None
     return classes_for(rules, patient_class=exam.patient_class, priority=exam.priority,
-                       birth=exam.patient.birth_date, item_code=item_code, today=tickets.today(tx))
+                       birth=exam.patient.birth_date, item_code=item_code, today=tickets.today(tx),
+                       military=exam.patient.military)
 
 
 def classes_for(rules: PriorityRules, *, patient_class: str, priority: str, birth: date | None,
-                item_code: str | None, today: date, dispatched: bool = True) -> list[str]:
-    """The priority classes from plain values. 老人/孕妇 are ultrasound-dispatch settings: outside dispatched
-    queues only 急诊 and 危重 count (they go first in every line). 军人 has no patient attribute to read (the
-    register keeps none), so it stays off."""
+                item_code: str | None, today: date, dispatched: bool = True, military: bool = False) -> list[str]:
+    """The priority classes from plain values. 老人/孕妇/军人 are ultrasound-dispatch settings: outside dispatched
+    queues only 急诊 and 危重 count (they go first in every line). 军人 reads the patient's flag (`military`, set
+    at registration) when `us.priority_military` is on."""
     age = age_on(birth, today) if rules.elderly_age and dispatched else None
     return priority_classes(
         patient_class=patient_class, priority=priority, age=age, elderly_age=rules.elderly_age if dispatched else 0,
         pregnant=item_code in rules.pregnant_items, pregnant_on=dispatched and bool(rules.pregnant_items),
-        military=False, military_on=False)
+        military=military, military_on=dispatched and rules.military)
 
 
 def _patient_rooms(tx: Tx, exam: Exam, ticket: QueueTicket) -> tuple[dict[int, QueueTicket], list[int]]:
