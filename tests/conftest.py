@@ -211,3 +211,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "/tests/browser/" in str(item.path).replace("\\", "/"):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))
+
+
+@pytest.fixture
+def cloud_emulator(clock: FakeClock) -> Iterator[Any]:
+    """The provincial health cloud's emulator on a free loopback port, on the test's clock."""
+    from integrations.health_cloud.emulator import HealthCloudEmulator
+    from tests.cloud_ledger_helpers import APP, SECRET
+
+    emu = HealthCloudEmulator(apps={APP: SECRET}, clock=clock).start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def cloud_ports(cloud_emulator: Any) -> Iterator[Ports]:
+    """Fakes of every partner but the health cloud: its real signed client, pointed at `cloud_emulator`."""
+    from dataclasses import replace
+
+    from tests.cloud_ledger_helpers import cloud_client
+
+    client = cloud_client(cloud_emulator.url, clock=cloud_emulator.now)
+    yield replace(fake_ports(), health_cloud=client)
+    client.client.close()

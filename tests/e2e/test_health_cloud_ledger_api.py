@@ -4,8 +4,6 @@ progress and buttons."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,23 +14,13 @@ from backend.services.health_cloud import ledger
 from integrations.health_cloud.emulator import HealthCloudEmulator
 from panels.admin import health_cloud as page
 from panels.admin import nav
-from tests.cloud_ledger_helpers import APP, SECRET, cloud_client, put_study, receive, run_jobs
-from tests.fakes import fake_ports
+from tests.cloud_ledger_helpers import put_study, receive, run_jobs
 from tests.ui.test_admin_pages import ids, signed_in, text
 
 
 @pytest.fixture
-def emulator(clock: Any) -> Iterator[HealthCloudEmulator]:
-    emu = HealthCloudEmulator(apps={APP: SECRET}, clock=clock).start()
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def ports(emulator: HealthCloudEmulator) -> Iterator[Ports]:
-    client = cloud_client(emulator.url, clock=emulator.now)
-    yield replace(fake_ports(), health_cloud=client)
-    client.client.close()
+def ports(cloud_ports: Ports) -> Ports:
+    return cloud_ports  # the health cloud's client pointed at the emulator (tests/conftest.py)
 
 
 @pytest.fixture
@@ -110,14 +98,14 @@ def test_the_page_is_refused_to_other_roles(app: Any, actors: Any) -> None:
 
 
 def test_the_page_imports_old_registrations_and_reconciles(app: Any, actors: Any, client: Any, auth_actions: Any,
-                                                           emulator: HealthCloudEmulator,
+                                                           cloud_emulator: HealthCloudEmulator,
                                                            two_studies: tuple[str, str]) -> None:
     from datetime import UTC, date, datetime
 
     from integrations.health_cloud.emulator_state import LegacyRecord
     from tests.cloud_ledger_helpers import HOSPITAL
 
-    emulator.add_legacy(LegacyRecord("OLD-9", HOSPITAL, "NOSUCH", "", "X", "某", date(2026, 11, 1),
+    cloud_emulator.add_legacy(LegacyRecord("OLD-9", HOSPITAL, "NOSUCH", "", "X", "某", date(2026, 11, 1),
                                      datetime(2026, 11, 1, tzinfo=UTC)))
     with signed_in(app, actors["admin"]):
         imported = page.old_and_reconcile("import")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,23 +26,13 @@ from backend.services.health_cloud import ledger, upload
 from backend.services.health_cloud.ledger import KIND_FILE, KIND_REGISTER
 from backend.services.imaging import archive
 from integrations.health_cloud.emulator import HealthCloudEmulator
-from tests.cloud_ledger_helpers import APP, SECRET, cloud_client, put_study, receive, run_jobs
-from tests.fakes import fake_ports
+from tests.cloud_ledger_helpers import cloud_client, put_study, receive, run_jobs
 from tests.imaging_helpers import ct_slice, file_bytes, header
 
 
 @pytest.fixture
-def emulator(clock: Any) -> Iterator[HealthCloudEmulator]:
-    emu = HealthCloudEmulator(apps={APP: SECRET}, clock=clock).start()
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def ports(emulator: HealthCloudEmulator) -> Iterator[Ports]:
-    client = cloud_client(emulator.url, clock=emulator.now)
-    yield replace(fake_ports(), health_cloud=client)
-    client.client.close()
+def ports(cloud_ports: Ports) -> Ports:
+    return cloud_ports  # the health cloud's client pointed at the emulator (tests/conftest.py)
 
 
 @pytest.fixture(autouse=True)
@@ -69,14 +58,14 @@ def _files(svc: Services, study_uid: str) -> list[CloudLedgerFile]:
         return rows
 
 
-def _stored_once(emulator: HealthCloudEmulator, study_uid: str, blobs: dict[str, bytes]) -> None:
+def _stored_once(cloud_emulator: HealthCloudEmulator, study_uid: str, blobs: dict[str, bytes]) -> None:
     """The cloud has every file byte for byte, and stored each byte of it once (repeats are 'already')."""
     for sop, data in blobs.items():
-        assert emulator.stored_file(study_uid, sop) == data
-    with emulator.state.lock:
-        by_upload = {u.upload_id: u for u in emulator.state.uploads.values()}
+        assert cloud_emulator.stored_file(study_uid, sop) == data
+    with cloud_emulator.state.lock:
+        by_upload = {u.upload_id: u for u in cloud_emulator.state.uploads.values()}
         stored = Counter[str]()
-        for upload_id, _offset, length, what in emulator.state.chunk_log:
+        for upload_id, _offset, length, what in cloud_emulator.state.chunk_log:
             if what == "stored":
                 stored[upload_id] += length
         for upload_id, up in by_upload.items():
@@ -85,7 +74,8 @@ def _stored_once(emulator: HealthCloudEmulator, study_uid: str, blobs: dict[str,
 
 
 def test_a_received_study_is_registered_and_uploaded_end_to_end(svc: Services, clock: Any,
-                                                                 emulator: HealthCloudEmulator, actors: Any) -> None:
+                                                                 cloud_emulator: HealthCloudEmulator,
+                                                                 actors: Any) -> None:
     study_uid, blobs = put_study(svc, slices=5, size=300)  # ~180 KB files: three chunks each
     assert ledger.find_candidates(svc) is None  # not received yet: not a candidate
     receive(svc, clock)
@@ -94,11 +84,11 @@ def test_a_received_study_is_registered_and_uploaded_end_to_end(svc: Services, c
     assert row.status == CloudStatus.UPLOADED.value, (row.reason, row.raw_answer)
     assert (row.files_done, row.files_total, row.files_refused) == (5, 5, 0)
     assert row.bytes_done == sum(len(b) for b in blobs.values())
-    assert row.registration_id in {s.registration_id for s in emulator.state.studies.values()}
+    assert row.registration_id in {s.registration_id for s in cloud_emulator.state.studies.values()}
     assert row.expires_at is not None
     assert row.uploaded_at is not None
     assert {f.status for f in _files(svc, study_uid)} == {CloudFileStatus.UPLOADED.value}
-    _stored_once(emulator, study_uid, blobs)
+    _stored_once(cloud_emulator, study_uid, blobs)
     with transaction(svc, readonly=True) as tx:
         states = Counter(tx.session.scalars(select(Outbox.state).where(Outbox.kind.in_([KIND_REGISTER, KIND_FILE]))))
     assert states == {OutboxState.DONE.value: 6}
@@ -116,34 +106,35 @@ def test_a_received_study_is_registered_and_uploaded_end_to_end(svc: Services, c
     {"lose_reply_next": 3},
     {"expire_next": 2},
 ], ids=lambda f: ",".join(f))
-def test_every_fault_switch_ends_with_every_file_stored_once(svc: Services, clock: Any, emulator: HealthCloudEmulator,
+def test_every_fault_switch_ends_with_every_file_stored_once(svc: Services, clock: Any,
+                                                             cloud_emulator: HealthCloudEmulator,
                                                              faults: dict[str, Any]) -> None:
     study_uid, blobs = put_study(svc, slices=4, size=300)
     receive(svc, clock)
-    emulator.set_faults(**faults)
+    cloud_emulator.set_faults(**faults)
     run_jobs(svc, clock, rounds=40)
     row = _row(svc, study_uid)
     assert row.status == CloudStatus.UPLOADED.value, (row.status, row.reason)
     assert row.files_done == 4
-    _stored_once(emulator, study_uid, blobs)
+    _stored_once(cloud_emulator, study_uid, blobs)
 
 
 def test_a_duplicate_answer_to_a_repeated_registration_keeps_the_clouds_id(
-        svc: Services, clock: Any, emulator: HealthCloudEmulator) -> None:
+        svc: Services, clock: Any, cloud_emulator: HealthCloudEmulator) -> None:
     study_uid, blobs = put_study(svc, slices=2)
     receive(svc, clock)
     # The first registration is done but its answer is lost; the repeat is refused as a duplicate without
     # the id (as some platforms do), and the client reads the id by the study UID.
-    emulator.set_faults(duplicate_as_error=True, lose_reply_next=1)
+    cloud_emulator.set_faults(duplicate_as_error=True, lose_reply_next=1)
     run_jobs(svc, clock)
     row = _row(svc, study_uid)
     assert row.status == CloudStatus.UPLOADED.value, row.reason
-    assert [s.registration_id for s in emulator.state.studies.values()] == [row.registration_id]
-    _stored_once(emulator, study_uid, blobs)
+    assert [s.registration_id for s in cloud_emulator.state.studies.values()] == [row.registration_id]
+    _stored_once(cloud_emulator, study_uid, blobs)
 
 
 def test_late_images_register_again_and_send_only_the_new_file(svc: Services, clock: Any,
-                                                               emulator: HealthCloudEmulator) -> None:
+                                                               cloud_emulator: HealthCloudEmulator) -> None:
     study_uid, blobs = put_study(svc, slices=2)
     receive(svc, clock)
     run_jobs(svc, clock)
@@ -160,11 +151,12 @@ def test_late_images_register_again_and_send_only_the_new_file(svc: Services, cl
     assert (row.files_done, row.files_total) == (3, 3)
     again = {f.id: (f.upload_id, f.uploaded_at) for f in _files(svc, study_uid)}
     assert all(again[f.id] == (f.upload_id, f.uploaded_at) for f in files)  # the first two were not sent again
-    _stored_once(emulator, study_uid, {**blobs, str(ds.SOPInstanceUID): late})
+    _stored_once(cloud_emulator, study_uid, {**blobs, str(ds.SOPInstanceUID): late})
 
 
 def test_a_corrupt_file_is_refused_with_a_reason_and_does_not_block_the_queue(
-        svc: Services, clock: Any, emulator: HealthCloudEmulator, actors: Any) -> None:
+        svc: Services, clock: Any, cloud_emulator: HealthCloudEmulator,
+                                                                 actors: Any) -> None:
     bad_uid, bad_blobs = put_study(svc, slices=3)
     good_uid, good_blobs = put_study(svc, slices=2)
     receive(svc, clock)
@@ -183,14 +175,14 @@ def test_a_corrupt_file_is_refused_with_a_reason_and_does_not_block_the_queue(
     refused = next(f for f in _files(svc, bad_uid) if f.sop_instance_uid == broken)
     assert refused.status == CloudFileStatus.REFUSED.value
     assert "校验值" in refused.reason
-    assert emulator.stored_file(bad_uid, broken) is None
-    _stored_once(emulator, good_uid, good_blobs)
+    assert cloud_emulator.stored_file(bad_uid, broken) is None
+    _stored_once(cloud_emulator, good_uid, good_blobs)
     # Repaired, and retried by a person: only the refused file goes.
     path.write_bytes(bad_blobs[broken])
     ledger.retry(svc, bad_uid, by=actors["admin"])
     run_jobs(svc, clock)
     assert _row(svc, bad_uid).status == CloudStatus.UPLOADED.value
-    _stored_once(emulator, bad_uid, bad_blobs)
+    _stored_once(cloud_emulator, bad_uid, bad_blobs)
 
 
 class _OddCloud(BaseHTTPRequestHandler):
@@ -231,7 +223,7 @@ def test_an_unexpected_answer_is_a_failure_with_the_raw_answer_kept(svc: Service
     assert row.next_retry_at is not None
 
 
-def test_skip_add_and_the_rule_of_what_goes(svc: Services, clock: Any, emulator: HealthCloudEmulator,
+def test_skip_add_and_the_rule_of_what_goes(svc: Services, clock: Any, cloud_emulator: HealthCloudEmulator,
                                             actors: Any) -> None:
     settings_store.put(svc, "health_cloud.modalities", ["MR"], by=actors["admin"])
     ct_uid, _ = put_study(svc, slices=1)
@@ -243,7 +235,7 @@ def test_skip_add_and_the_rule_of_what_goes(svc: Services, clock: Any, emulator:
     ledger.skip(svc, mr_uid, by=actors["admin"])
     run_jobs(svc, clock)
     assert _row(svc, mr_uid).status == CloudStatus.SKIPPED.value  # its queued registration was dropped
-    assert not emulator.state.studies
+    assert not cloud_emulator.state.studies
     ledger.add(svc, study_uid=ct_uid, by=actors["admin"])
     run_jobs(svc, clock)
     assert _row(svc, ct_uid).status == CloudStatus.UPLOADED.value
@@ -251,7 +243,8 @@ def test_skip_add_and_the_rule_of_what_goes(svc: Services, clock: Any, emulator:
 
 
 def test_the_cloud_window_expires_studies_and_nothing_is_sent_again_unless_asked(
-        svc: Services, clock: Any, emulator: HealthCloudEmulator, actors: Any) -> None:
+        svc: Services, clock: Any, cloud_emulator: HealthCloudEmulator,
+                                                                 actors: Any) -> None:
     study_uid, _ = put_study(svc, slices=1)
     receive(svc, clock)
     run_jobs(svc, clock)
@@ -265,7 +258,8 @@ def test_the_cloud_window_expires_studies_and_nothing_is_sent_again_unless_asked
 
 
 def test_old_registrations_are_matched_and_the_new_registration_links_its_old_record(
-        svc: Services, clock: Any, emulator: HealthCloudEmulator, actors: Any) -> None:
+        svc: Services, clock: Any, cloud_emulator: HealthCloudEmulator,
+                                                                 actors: Any) -> None:
     from datetime import date, datetime
 
     from backend.services.health_cloud import old_links
@@ -275,7 +269,7 @@ def test_old_registrations_are_matched_and_the_new_registration_links_its_old_re
 
     exam = register(svc, actors["clerk"], "CT-CHEST", patient_class="emergency")
     day, at = date(2026, 11, 20), datetime(2026, 11, 20, 3, 0, tzinfo=clock().tzinfo)
-    emulator.add_legacy(
+    cloud_emulator.add_legacy(
         LegacyRecord("OLD-1", HOSPITAL, exam["accession"], "", "P1", "王秀英", day, at),
         LegacyRecord("OLD-2", HOSPITAL, exam["accession"], "", "P1", "王秀英", day, at),  # the same exam again
         LegacyRecord("OLD-3", HOSPITAL, "NOSUCH", "", "NOBODY", "李四", day, at))
@@ -290,14 +284,15 @@ def test_old_registrations_are_matched_and_the_new_registration_links_its_old_re
     row = _row(svc, study_uid)
     assert row.status == CloudStatus.UPLOADED.value
     assert row.old_cloud_id == "OLD-1"
-    assert emulator.records_for(study_uid) == 1
-    (cloud_study,) = emulator.state.studies.values()
+    assert cloud_emulator.records_for(study_uid) == 1
+    (cloud_study,) = cloud_emulator.state.studies.values()
     assert cloud_study.old_cloud_id == "OLD-1"
-    assert emulator.state.legacy["OLD-1"].linked_registration_id == row.registration_id
+    assert cloud_emulator.state.legacy["OLD-1"].linked_registration_id == row.registration_id
 
 
 def test_reconcile_lists_in_dry_run_and_applies_expiry_and_loss(svc: Services, clock: Any,
-                                                                 emulator: HealthCloudEmulator, actors: Any) -> None:
+                                                                 cloud_emulator: HealthCloudEmulator,
+                                                                 actors: Any) -> None:
     from backend.services.health_cloud import old_links
 
     kept_uid, _ = put_study(svc, slices=1)
@@ -305,9 +300,9 @@ def test_reconcile_lists_in_dry_run_and_applies_expiry_and_loss(svc: Services, c
     receive(svc, clock)
     run_jobs(svc, clock)
     assert old_links.reconcile(svc, by=actors["admin"])["changes"] == []
-    with emulator.state.lock:  # the cloud loses one study before its time
-        for key in [k for k, s in emulator.state.studies.items() if s.study_uid == lost_uid]:
-            del emulator.state.studies[key]
+    with cloud_emulator.state.lock:  # the cloud loses one study before its time
+        for key in [k for k, s in cloud_emulator.state.studies.items() if s.study_uid == lost_uid]:
+            del cloud_emulator.state.studies[key]
     dry = old_links.reconcile(svc, by=actors["admin"], dry_run=True)
     assert [(c["study_uid"], c["to"]) for c in dry["changes"]] == [(lost_uid, CloudStatus.FAILED.value)]
     assert _row(svc, lost_uid).status == CloudStatus.UPLOADED.value  # a dry run changes nothing
@@ -317,7 +312,7 @@ def test_reconcile_lists_in_dry_run_and_applies_expiry_and_loss(svc: Services, c
     kept = _row(svc, kept_uid)
     assert kept.expires_at is not None
     clock.set(kept.expires_at + timedelta(hours=1))  # the cloud's clock follows: it drops the study
-    emulator.state.purge(emulator.now())
+    cloud_emulator.state.purge(cloud_emulator.now())
     dry = old_links.reconcile(svc, by=actors["admin"], dry_run=True)
     assert [(c["study_uid"], c["to"]) for c in dry["changes"]] == [(kept_uid, CloudStatus.EXPIRED.value)]
     old_links.reconcile(svc, by=actors["admin"], dry_run=False)
@@ -325,7 +320,8 @@ def test_reconcile_lists_in_dry_run_and_applies_expiry_and_loss(svc: Services, c
 
 
 def test_the_exam_detail_says_whether_its_images_are_on_the_cloud(svc: Services, clock: Any,
-                                                                    emulator: HealthCloudEmulator, actors: Any) -> None:
+                                                                    cloud_emulator: HealthCloudEmulator,
+                                                                 actors: Any) -> None:
     from backend.services.orders import exam_detail
     from tests.helpers import register
 

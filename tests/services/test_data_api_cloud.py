@@ -5,8 +5,6 @@ its own services against the cloud emulator on loopback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,26 +14,15 @@ from backend.services import settings_store
 from backend.services.base import Services
 from backend.services.data_api import read
 from backend.services.health_cloud import ledger
-from integrations.health_cloud.emulator import HealthCloudEmulator
-from tests.cloud_ledger_helpers import APP, SECRET, cloud_client, put_study, receive, run_jobs
+from tests.cloud_ledger_helpers import put_study, receive, run_jobs
 from tests.data_api_helpers import key_actor, settle
-from tests.fakes import fake_ports
 from tests.reporting_helpers import exam_at
 from tests.services.test_data_api_sync import before, sync
 
 
 @pytest.fixture
-def emulator(clock: Any) -> Iterator[HealthCloudEmulator]:
-    emu = HealthCloudEmulator(apps={APP: SECRET}, clock=clock).start()
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def ports(emulator: HealthCloudEmulator) -> Iterator[Ports]:
-    client = cloud_client(emulator.url, clock=emulator.now)
-    yield replace(fake_ports(), health_cloud=client)
-    client.client.close()
+def ports(cloud_ports: Ports) -> Ports:
+    return cloud_ports  # the health cloud's client pointed at the emulator (tests/conftest.py)
 
 
 @pytest.fixture(autouse=True)
