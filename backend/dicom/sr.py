@@ -48,20 +48,35 @@ def _mm(name: Code, value: float) -> hd.sr.Measurement:
 
 
 def _group(label: str, measurements: Sequence[hd.sr.Measurement],
-           evaluations: Sequence[hd.sr.QualitativeEvaluation]) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+           evaluations: Sequence[hd.sr.QualitativeEvaluation],
+           sources: Sequence[hd.sr.SourceImageForMeasurementGroup] = ()) -> hd.sr.MeasurementsAndQualitativeEvaluations:
     return hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=generate_uid(), identifier=label),
         finding_type=codes.SCT.Nodule, finding_category=codes.SCT.MorphologicallyAbnormalStructure,
         finding_sites=[hd.sr.FindingSite(codes.SCT.Lung)], measurements=list(measurements) or None,
-        qualitative_evaluations=list(evaluations) or None)
+        qualitative_evaluations=list(evaluations) or None, source_images=list(sources) or None)
+
+
+def key_image_sources(key_images: Sequence[Dataset],
+                      frames: Mapping[str, int]) -> list[hd.sr.SourceImageForMeasurementGroup]:
+    """The doctor's key images as source images of the exam's group (a frame number for multi-frame images)."""
+    out = []
+    for ds in key_images:
+        frame = frames.get(str(ds.SOPInstanceUID), 1)
+        multi = int(ds.get("NumberOfFrames", 1) or 1) > 1
+        out.append(hd.sr.SourceImageForMeasurementGroup(str(ds.SOPClassUID), str(ds.SOPInstanceUID),
+                                                        [frame] if multi else None))
+    return out
 
 
 def _category(value: str) -> hd.sr.QualitativeEvaluation:
     return hd.sr.QualitativeEvaluation(CATEGORY, Code(f"LR-{value}", SCHEME, f"Lung-RADS {value}"))
 
 
-def measurement_groups(value: Mapping[str, Any]) -> list[hd.sr.MeasurementsAndQualitativeEvaluations]:
-    """The nodule groups and the exam's group, from a cleaned "lung_nodules" section value."""
+def measurement_groups(value: Mapping[str, Any], sources: Sequence[hd.sr.SourceImageForMeasurementGroup] = (),
+                       ) -> list[hd.sr.MeasurementsAndQualitativeEvaluations]:
+    """The nodule groups and the exam's group (with the key images as its sources), from a cleaned
+    "lung_nodules" section value."""
     groups = []
     results = (value.get("suggested") or {}).get("nodules") or []
     for i, (n, r) in enumerate(zip(value.get("nodules") or [], results, strict=False), 1):
@@ -77,20 +92,26 @@ def measurement_groups(value: Mapping[str, Any]) -> list[hd.sr.MeasurementsAndQu
     stated = lung_nodule_section.final_category(value)
     groups.append(_group("Exam assessment", [], [
         _category(stated), hd.sr.QualitativeEvaluation(SYSTEM, Code(system or "lung-rads-v2022", SCHEME,
-                                                                     system or "lung-rads-v2022"))]))
+                                                                     system or "lung-rads-v2022"))], sources))
     return groups
 
 
 def lung_nodule_sr(evidence: Sequence[Dataset], value: Mapping[str, Any], *, author: str, approver: str,
-                   institution: str, department: str, at: datetime, instance_number: int = 1) -> Dataset:
-    """A final, verified Comprehensive SR in the evidence's study (its own new series)."""
-    evidence = [_with_type2(ds) for ds in evidence]
+                   institution: str, department: str, at: datetime, instance_number: int = 1,
+                   key_images: Sequence[Dataset] = ()) -> Dataset:
+    """A final, verified Comprehensive SR in the evidence's study (its own new series); `key_images` (their
+    headers) are referenced as the exam group's source images and recorded as evidence too (a prior study's
+    as pertinent other evidence)."""
+    frames = {str(k["sop_uid"]): int(k.get("frame") or 1) for k in value.get("key_images") or []}
+    sources = key_image_sources(key_images, frames)
+    known = {str(ds.SOPInstanceUID) for ds in evidence}
+    evidence = [_with_type2(ds) for ds in [*evidence, *(k for k in key_images if str(k.SOPInstanceUID) not in known)]]
     observer = hd.sr.ObserverContext(
         observer_type=codes.DCM.Person,
         observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(name=person_name(author)))
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(observer_person_context=observer),
-        procedure_reported=CT_CHEST, imaging_measurements=measurement_groups(value))
+        procedure_reported=CT_CHEST, imaging_measurements=measurement_groups(value, sources))
     sr = hd.sr.ComprehensiveSR(
         evidence=list(evidence), content=report, series_instance_uid=generate_uid(), series_number=SERIES_NUMBER,
         sop_instance_uid=generate_uid(), instance_number=instance_number, manufacturer="RadOps",

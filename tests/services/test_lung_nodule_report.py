@@ -138,8 +138,12 @@ def test_approval_writes_a_tid_1500_sr_into_the_exams_study(svc, actors):
     exam = exam_at(svc, actors, "completed", item=LUNG_NODULE_ITEM)
     ct = ct_slice(accession=exam["accession"], patient_id="P-LN-1")
     assert archive.store_instance(svc, header(ct), file_bytes(ct), received_from="CT01").exam_id == exam["exam_id"]
+    stranger = ct_slice(accession="OTHER-2", patient_id="P-OTHER-2")  # someone else's image: never referenced
+    archive.store_instance(svc, header(stranger), file_bytes(stranger), received_from="CT01")
+    keys = [{"study_uid": d.StudyInstanceUID, "series_uid": d.SeriesInstanceUID, "sop_uid": d.SOPInstanceUID,
+             "frame": 1, "window": [-600, 1500], "series": 3, "image": 45} for d in (ct, stranger)]
     saved = reporting.save_draft(svc, exam["exam_id"], sections={"impression": "见上。", "lung_nodules": lung_value(
-        override={"category": "4B", "reason": "分叶"})}, by=actors["doctor"])
+        override={"category": "4B", "reason": "分叶"}, key_images=keys)}, by=actors["doctor"])
     reporting.submit(svc, exam["exam_id"], by=actors["doctor"], expected_lock=saved["report"]["lock"])
     reporting.approve(svc, exam["exam_id"], by=actors["senior"])
 
@@ -156,6 +160,13 @@ def test_approval_writes_a_tid_1500_sr_into_the_exams_study(svc, actors):
                     "Part-solid", "Nodule 1 RUL"):
         assert meaning in texts, meaning
     assert "8.1" in texts
+    content = str(ds.ContentSequence)
+    assert content.count("Source of Measurement") == 1  # (DCM 121112) in the exam's group
+    assert ct.SOPInstanceUID in content  # the key image ...
+    assert stranger.SOPInstanceUID not in content  # ... and not the other patient's
+    evidence = [i.ReferencedSOPInstanceUID for s in ds.CurrentRequestedProcedureEvidenceSequence
+                for se in s.ReferencedSeriesSequence for i in se.ReferencedSOPSequence]
+    assert ct.SOPInstanceUID in evidence
 
 
 class StoreDownOnce(FileImageStore):

@@ -44,6 +44,21 @@ def write_after_approval(svc: Services, exam_id: int, version: int) -> str | Non
     return None
 
 
+def _key_images(svc: Services, value: dict[str, Any], patient_id: str) -> list[Any]:
+    """The headers of the doctor's key images that are archived images of this patient (others are left out,
+    as the printed report leaves them out)."""
+    out = []
+    for key in value.get("key_images") or []:
+        found = index.instances_of(svc, study_uid=str(key["study_uid"]), series_uid=str(key["series_uid"]),
+                                   sop_instance_uids=[str(key["sop_uid"])])
+        studies = index.find_studies(svc, study_uid=str(key["study_uid"]), limit=1) if found else []
+        if not studies or studies[0].patient_id != patient_id:
+            logger.info("key image %s left out of the SR: not an archived image of the patient", key["sop_uid"])
+            continue
+        out.append(dcmread(BytesIO(archive.read_instance(svc, found[0].sop_instance_uid)), stop_before_pixels=True))
+    return out
+
+
 def retry_failed(svc: Services) -> dict[str, int] | None:
     """The job: write the SRs whose first write failed (the newest approved version of each exam)."""
     from backend.services.health import this_instance
@@ -93,7 +108,8 @@ def write_for_exam(svc: Services, exam_id: int) -> str | None:
         return None
     ds = dicom_sr.lung_nodule_sr(evidence, value, author=author, approver=approver,
                                  institution=svc.settings.hospital_name, department=svc.settings.department_name,
-                                 at=(at or svc.clock()).astimezone(svc.tz))
+                                 at=(at or svc.clock()).astimezone(svc.tz),
+                                 key_images=_key_images(svc, value, studies[0].patient_id))
     data = dicom_sr.encode(ds)
     archive.store_instance(svc, header_of(ds, transfer_syntax=ExplicitVRLittleEndian), data, received_from=SENDER)
     logger.info("lung-nodule SR %s stored in study %s for exam %s", ds.SOPInstanceUID, study_uid, exam_id)
