@@ -17,6 +17,7 @@ from backend.domain.permissions import Perm
 from backend.services.cadre_health import ledger
 from backend.web.callback_guard import staff
 from backend.web.context import services
+from panels.admin import upload_ledger
 from panels.admin.crud import alert, current_actor, error_alert, table
 from panels.admin.nav import add_admin_link, admin_page, register_admin_page
 
@@ -25,9 +26,13 @@ ACCESS = staff(Perm.ADMIN)  # who may call this page's callbacks (backend/web/ca
 PATH = "/admin/cadre-uploads"
 TITLE = "干部保健上传"
 COLUMNS = [("id", "台账ID"), ("accession", "检查号"), ("modality", "设备"), ("source_label", "来源"),
-           ("state_label", "状态"), ("report_version", "已传报告版本"), ("attempts", "尝试次数"),
+           ("state_label", "状态"), ("progress", "进度"), ("report_version", "已传报告版本"), ("attempts", "尝试次数"),
            ("last_error", "失败原因"), ("next_try_at", "下次重试"), ("updated_at", "更新时间")]
 STATE_OPTIONS = [{"label": label, "value": s.value} for s, label in CADRE_UPLOAD_LABELS.items()]
+# The badge colours of the states, as on the health cloud's ledger (the other states stay light).
+COLORS = {CadreUploadState.RUNNING: "primary", CadreUploadState.DONE: "success", CadreUploadState.FAILED: "warning",
+          CadreUploadState.DEAD: "danger"}
+FAILING = {CadreUploadState.FAILED, CadreUploadState.DEAD}
 add_admin_link(PATH, TITLE)
 
 
@@ -41,13 +46,16 @@ def _rows(state: str | None = None, accession: str | None = None) -> list[dict[s
     # The next try matters on a failed row; a pending one is simply due.
     return [r | {"next_try_at": _local(r["next_try_at"]) if r["state"] == CadreUploadState.FAILED else "",
                  "updated_at": _local(r["updated_at"]),
+                 "progress": upload_ledger.progress(r["files_done"], r["files_total"],
+                                                    running=r["state"] == CadreUploadState.RUNNING,
+                                                    failed=r["state"] in FAILING),
                  "active": r["state"] != CadreUploadState.CANCELLED} for r in rows]
 
 
 def _counts() -> Any:
     counts = ledger.counts(services(), by=current_actor())
-    return html.Div([dbc.Badge(f"{CADRE_UPLOAD_LABELS[s]} {counts[s.value]}", color="light", text_color="dark",
-                               className="me-2") for s in CADRE_UPLOAD_LABELS], id="cadre-uploads-counts")
+    return upload_ledger.state_counts([(CADRE_UPLOAD_LABELS[s], counts[s.value], COLORS.get(s, "light"))
+                                       for s in CADRE_UPLOAD_LABELS], "cadre-uploads-counts")
 
 
 def _choices(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

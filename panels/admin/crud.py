@@ -9,6 +9,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash.development.base_component import Component
 
 from backend.domain.actor import Actor
 from backend.domain.errors import DomainError, Unauthenticated
@@ -61,7 +62,9 @@ def error_alert(exc: DomainError, id_: str) -> Any:
     return alert(f"{exc.message}（错误代码：{exc.code}）", False, id_)
 
 
-def cell(value: Any) -> str:
+def cell(value: Any) -> Any:
+    if isinstance(value, Component):  # a rendered cell (a progress bar, say) goes in as it is
+        return value
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list):

@@ -20,6 +20,7 @@ from backend.domain.permissions import Perm
 from backend.services.health_cloud import ledger, old_links
 from backend.web.callback_guard import staff
 from backend.web.context import services
+from panels.admin import upload_ledger
 from panels.admin.crud import alert, current_actor, error_alert
 from panels.admin.nav import add_admin_link, admin_page, register_admin_page
 
@@ -50,14 +51,8 @@ def _short(iso: str | None) -> str:
 
 
 def _progress(r: dict[str, Any]) -> Any:
-    total, done = r["files_total"], r["files_done"]
-    if not total:
-        return html.Span("—", className="text-muted")
     running = r["status"] in (CloudStatus.REGISTERED.value, CloudStatus.UPLOADING.value)
-    bar = dbc.Progress(value=round(100 * done / total), striped=running, animated=running,
-                       color="danger" if r["files_refused"] else "success", style={"minWidth": "7rem", "height": "6px"},
-                       className="hc-progress")
-    return html.Div([bar, html.Small(f"{done}/{total} 个文件", className="text-muted")])
+    return upload_ledger.progress(r["files_done"], r["files_total"], running=running, failed=bool(r["files_refused"]))
 
 
 def _reason(r: dict[str, Any]) -> Any:
@@ -118,9 +113,8 @@ def chart(days: list[dict[str, Any]]) -> Any:
 
 
 def _counts(counts: dict[str, int]) -> Any:
-    return html.Div([dbc.Badge(f"{CLOUD_STATUS_LABELS[CloudStatus(k)]} {n}", color=COLORS[CloudStatus(k)],
-                               text_color="dark" if k == CloudStatus.SKIPPED.value else None, className="me-2")
-                     for k, n in counts.items()], id="hc-counts", className="mb-2")
+    return upload_ledger.state_counts([(CLOUD_STATUS_LABELS[CloudStatus(k)], n, COLORS[CloudStatus(k)])
+                                       for k, n in counts.items()], "hc-counts")
 
 
 def content(status: str | None, q: str | None, day_from: str | None, day_to: str | None,
