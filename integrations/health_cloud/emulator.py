@@ -271,7 +271,8 @@ def main(argv: list[str] | None = None) -> None:
     emulator = HealthCloudEmulator(args.host, args.port, apps={args.app_id: args.secret},
                                    window_months=args.window_months, store_bytes=not args.no_store_bytes)
     emulator.start()
-    print(f"health cloud emulator on {emulator.url}", flush=True)  # noqa: T201 - the command's one line of output
+    sys.stdout.write(f"health cloud emulator on {emulator.url}\n")  # the command's one line, as the CLI commands do
+    sys.stdout.flush()
     try:
         while True:
             time.sleep(3600)
