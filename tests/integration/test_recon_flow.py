@@ -275,8 +275,8 @@ def _store_as_recon(port: int, *datasets: Dataset) -> list[int]:
         assoc.release()
 
 
-def test_results_for_a_discontinued_exam_or_no_request_are_unmatched(live: Any, actors: dict[str, Actor]) -> None:
-    svc, port = live
+def _sent_to_a_silent_peer(svc: Any, port: int, actors: dict[str, Actor]) -> tuple[str, Any, dict[str, Any]]:
+    """A linked exam whose source the peer received and never answered: (accession, source, link)."""
     emu = peer(svc, port, fault="nothing")
     try:
         accession, source = send_and_link(svc, actors)
@@ -284,6 +284,12 @@ def test_results_for_a_discontinued_exam_or_no_request_are_unmatched(live: Any, 
         link = wait_state(svc, accession, {"sent"})
     finally:
         emu.stop()
+    return accession, source, link
+
+
+def test_results_for_a_discontinued_exam_or_no_request_are_unmatched(live: Any, actors: dict[str, Actor]) -> None:
+    svc, port = live
+    accession, source, link = _sent_to_a_silent_peer(svc, port, actors)
     exam_id = exam_list.get_exam(svc, by=actors["admin"], accession=accession)["id"]
     timeline.apply(svc, exam_id, Trigger.DISCONTINUE, by=actors["tech"])
     mrn = str(source[0].PatientID)
@@ -298,13 +304,7 @@ def test_results_for_a_discontinued_exam_or_no_request_are_unmatched(live: Any, 
 
 def test_results_must_reference_the_source_with_its_geometry(live: Any, actors: dict[str, Actor]) -> None:
     svc, port = live
-    emu = peer(svc, port, fault="nothing")
-    try:
-        accession, source = send_and_link(svc, actors)
-        recon.send_pending(svc)
-        link = wait_state(svc, accession, {"sent"})
-    finally:
-        emu.stop()
+    accession, source, link = _sent_to_a_silent_peer(svc, port, actors)
     src = source[0]
 
     def result(frame_of_reference: str) -> Dataset:
