@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,13 @@ def default_url(name: str) -> str:
 def normalize(url: str) -> str:
     """psycopg 3 is our PostgreSQL driver: accept the plain postgresql:// form too."""
     return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
+
+def free_port() -> int:
+    """A free TCP port on loopback for a server the bench starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def emit(bench: str, **figures: Any) -> None:

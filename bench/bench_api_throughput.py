@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime
 
-from _common import ROOT, default_url, emit, normalize
+from _common import ROOT, default_url, emit, free_port, normalize
 
 REAL = """
 import os, sys, threading
@@ -52,12 +51,6 @@ threading.Timer(float(sys.argv[3]), lambda: os._exit(0)).start()
 print("READY", flush=True)
 server.serve_forever()
 """
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(code: str, *args: str) -> subprocess.Popen[str]:
@@ -136,7 +129,7 @@ def main() -> None:
     url = normalize(ns.database_url or default_url("api_throughput.db"))
     accession, key = _prepare(url)
     life = str(ns.seconds * 4 + 120)
-    real_port, bare_port = _port(), _port()
+    real_port, bare_port = free_port(), free_port()
     real = _start(REAL, url, str(real_port), life)
     procs = [real]
     try:

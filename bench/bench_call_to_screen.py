@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from _common import ROOT, default_url, emit, percentile
+from _common import ROOT, default_url, emit, free_port, percentile
 
 try:
     import websocket  # noqa: F401  (websocket-client: the python-socketio client's WebSocket transport)
@@ -31,12 +30,6 @@ try:
 except ImportError:
     TRANSPORT = "polling"
 PAYLOAD_KEYS = ("ticket_id", "exam_id", "queue_id", "room_id", "campus_id", "code", "status")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve_app(url: str, port: int) -> None:
@@ -265,7 +258,7 @@ def main() -> None:
 
     url = a.database_url or default_url("call_to_screen.db")
     ids = _prepare(url, a.rounds + 2)
-    app_port, bare_port = _free_port(), _free_port()
+    app_port, bare_port = free_port(), free_port()
     app_proc = _start(["--serve", "app", "--database-url", url], app_port, "/api/health")
     bare_proc = _start(["--serve", "bare"], bare_port, "/ping")
     try:

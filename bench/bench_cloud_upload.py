@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, emit
+from _common import ROOT, emit, free_port
 
 TARGET_RATIO = 0.8
 APP_ID, SECRET, HOSPITAL = "bench-app", "bench-secret", "H33010001"
@@ -99,12 +99,6 @@ class _Bare(BaseHTTPRequestHandler):
 def serve_bare(port: int, *, verify: bool) -> None:
     handler = type("Handler", (_Bare,), {"verify": verify})
     ThreadingHTTPServer(("127.0.0.1", port), handler).serve_forever()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def spawn(args: list[str], port: int) -> subprocess.Popen[bytes]:

@@ -32,7 +32,7 @@ import threading
 import time
 from typing import Any
 
-from _common import BENCH_DIR, ROOT, default_url, emit, env_url, normalize, percentile
+from _common import BENCH_DIR, ROOT, default_url, emit, env_url, free_port, normalize, percentile
 
 
 def _raise_fd_limit() -> int:
@@ -250,11 +250,11 @@ def main() -> None:
                    help="Socket.IO message queue of the web process (default: BENCH_REDIS_URL; none: in-process)")
     a = p.parse_args()
     limit = _raise_fd_limit()
-    from bench_call_to_screen import _free_port, _prepare
+    from bench_call_to_screen import _prepare
 
     url = normalize(a.database_url or env_url() or default_url("connections.db"))
     ids = _prepare(url, a.rounds + 2)
-    port = _free_port()
+    port = free_port()
     server = _start_server(a.server, url, port, a.redis_url if a.server == "web" else None)
     try:
         figures = _measure(f"http://127.0.0.1:{port}", ids, a)

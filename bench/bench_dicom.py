@@ -22,15 +22,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import emit
+from bench._common import emit, free_port
 
 NODELAY = {**os.environ, "TCP_NODELAY": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_series(folder: Path, slices: int) -> tuple[list[Path], int]:
@@ -132,7 +126,7 @@ def bench_radops(files: list[Path], size: int, senders: int, tmp: Path) -> None:
 
 
 def bench_storescp(files: list[Path], size: int, tmp: Path) -> None:
-    port = _free_port()
+    port = free_port()
     out = tmp / "storescp"
     out.mkdir()
     proc = subprocess.Popen(["storescp", "--output-directory", str(out), "--accept-all", str(port)], env=NODELAY,
@@ -157,7 +151,7 @@ def send_from_radops(files: list[Path], size: int, port: int) -> None:
 
 
 def bench_orthanc(files: list[Path], size: int, tmp: Path) -> None:
-    port, http = _free_port(), _free_port()
+    port, http = free_port(), free_port()
     cfg = tmp / "orthanc.json"
     cfg.write_text(json.dumps({"Name": "BENCH", "StorageDirectory": str(tmp / "orthanc-db"),
                                "IndexDirectory": str(tmp / "orthanc-db"), "DicomAet": "ORTHANC",

@@ -27,7 +27,7 @@ import uuid
 from typing import Any
 
 import httpx
-from _common import ROOT, default_url, emit, normalize, percentile
+from _common import BENCH_DIR, ROOT, default_url, emit, free_port, normalize, percentile
 
 SERVER = """
 import logging, os, sys, threading
@@ -130,22 +130,41 @@ def _drive(base: str, terminals: list[tuple[str, str]], mrns: list[str], *, kios
             "p99_ms": round(percentile(lat, 99) * 1000, 1), "max_ms": round(max(lat) * 1000, 1)}
 
 
-def run(url: str, *, kiosks: int, patients: int, interval: float, modes: list[str]) -> None:
-    mrns, terminals = _prepare(url, patients * len(modes) + WARM_UP, kiosks)
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, url, "1800"], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    try:
+def _start(url: str, server: str) -> tuple[subprocess.Popen[str], str]:
+    """The app in its own process: werkzeug's threaded server (as `make run`), or `python -m backend web`
+    (gunicorn's gevent worker, the documented production web process)."""
+    if server == "werkzeug":
+        proc = subprocess.Popen([sys.executable, "-c", SERVER, url, "1800"], cwd=ROOT, text=True,
+                                stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert proc.stdout is not None
-        ready = proc.stdout.readline().split()
-        base = f"http://127.0.0.1:{ready[1]}"
+        return proc, f"http://127.0.0.1:{proc.stdout.readline().split()[1]}"
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "RADOPS_SECRET_KEY": "bench-secret", "PYTHONPATH": str(ROOT),
+           "RADOPS_VAR_DIR": str(BENCH_DIR / "kiosk"), "RADOPS_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "backend", "web", "--port", str(port)], cwd=ROOT, env=env,
+                            text=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+            return proc, f"http://127.0.0.1:{port}"
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("web process did not start")
+
+
+def run(url: str, *, kiosks: int, patients: int, interval: float, modes: list[str], server: str) -> None:
+    mrns, terminals = _prepare(url, patients * len(modes) + WARM_UP, kiosks)
+    proc, base = _start(url, server)
+    try:
         httpx.get(f"{base}/api/health", timeout=30)  # the first request sets up Dash; keep it out of the figures
         # Warm-up, not counted: the first check-ins fill the connection pool and SQLAlchemy's statement cache.
         _drive(base, terminals, mrns[-WARM_UP:], kiosks=min(10, kiosks), interval=0.0)
         for n, mode in enumerate(modes):
             pace = interval if mode == "paced" else 0.0
             figures = _drive(base, terminals, mrns[n * patients:(n + 1) * patients], kiosks=kiosks, interval=pace)
-            emit("kiosk_checkin", db=url.split(":", 1)[0], mode=mode, kiosks=kiosks, interval_s=pace, **figures,
-                 load_avg_1m=round(os.getloadavg()[0], 1), cpus=os.cpu_count())
+            emit("kiosk_checkin", db=url.split(":", 1)[0], server=server, mode=mode, kiosks=kiosks, interval_s=pace,
+                 **figures, load_avg_1m=round(os.getloadavg()[0], 1), cpus=os.cpu_count())
     finally:
         proc.kill()
         proc.wait()
@@ -157,13 +176,15 @@ def main() -> None:
     parser.add_argument("--kiosks", type=int, default=50)
     parser.add_argument("--patients", type=int, default=1000, help="check-ins per mode")
     parser.add_argument("--interval", type=float, default=2.0, help="paced mode: seconds between a kiosk's check-ins")
+    parser.add_argument("--server", choices=("werkzeug", "web"), default="werkzeug",
+                        help="werkzeug: the threaded server of make run; web: python -m backend web (gunicorn, gevent)")
     parser.add_argument("--modes", default="paced,saturated", help="paced, saturated or both (comma-separated)")
     a = parser.parse_args()
     modes = [m.strip() for m in a.modes.split(",") if m.strip()]
     if not modes or set(modes) - {"paced", "saturated"}:
         parser.error("--modes takes paced and/or saturated")
     url = normalize(a.database_url) if a.database_url else default_url(f"kiosk-{uuid.uuid4().hex[:6]}.db")
-    run(url, kiosks=a.kiosks, patients=a.patients, interval=a.interval, modes=modes)
+    run(url, kiosks=a.kiosks, patients=a.patients, interval=a.interval, modes=modes, server=a.server)
 
 
 if __name__ == "__main__":

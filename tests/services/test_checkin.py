@@ -202,3 +202,41 @@ def test_a_kiosk_acts_only_as_itself(svc, kiosk):
 
     with pytest.raises(Forbidden):
         checkin.lookup(svc, "K2", "mrn", "ANY", by=kiosk)
+
+
+def test_people_ahead_counted_in_sql_matches_the_ordering_rule(svc, actors, kiosk):
+    """tickets.ahead_of counts in SQL what domain.queueing orders in Python: for every waiting ticket of a
+    shuffled line (priorities, equal appointment times, equal line times, no line time, tickets pinned to a
+    room) the count equals the ticket's index in line_of (the rule's order)."""
+    import random
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from backend.db.models import QueueRoom, QueueTicket
+    from backend.services.base import transaction
+    from backend.services.patient_flow import tickets
+
+    ids = []
+    for _ in range(14):
+        p = new_patient()
+        e = exam_for(svc, actors["clerk"], p, "DR-CHEST", hour=None)
+        checkin.check_in(svc, "K1", "mrn", p.mrn, by=kiosk)
+        ids.append(e["exam_id"])
+    rng = random.Random(7)
+    with transaction(svc) as tx:
+        rows = list(tx.session.scalars(select(QueueTicket).where(QueueTicket.exam_id.in_(ids))))
+        room = tx.session.scalars(select(QueueRoom.room_id).where(QueueRoom.queue_id == rows[0].queue_id)).first()
+        base = tx.now
+        for t in rows:
+            t.priority = rng.choice(["stat", "urgent", "routine", "routine"])
+            t.sort_at = base + timedelta(minutes=rng.choice([0, 0, 5]))
+            t.line_at = rng.choice([None, base, base + timedelta(seconds=1)])
+            t.checked_in_at = base + timedelta(seconds=rng.choice([0, 1, 2]))
+            t.room_id = room if rng.random() < 0.3 else None
+    with transaction(svc, readonly=True) as tx:
+        rows = list(tx.session.scalars(select(QueueTicket).where(QueueTicket.exam_id.in_(ids))))
+        assert {t.room_id for t in rows} == {room, None}
+        assert len({(t.priority, t.sort_at) for t in rows}) < len(rows)  # ties for the later keys to break
+        for t in rows:
+            assert tickets.ahead_of(tx, t) == [x.id for x in tickets.line_of(tx, t)].index(t.id), t.id

@@ -4,6 +4,7 @@ eligibility, then check in every eligible exam, one transaction per exam (one fa
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
@@ -19,6 +20,7 @@ from backend.domain.checkin import (
     ExamFacts,
     Ok,
     Refusal,
+    Refused,
     TerminalFacts,
     check_eligibility,
     effective_priority,
@@ -82,13 +84,13 @@ def _facts(tx: Tx, exam: Exam, item: ExamItem) -> ExamFacts:
                      ticket_status=ticket.status if ticket else None, ticket_current=current)
 
 
-def _decide(tx: Tx, exam: Exam, terminal: TerminalFacts | None, rules: CheckinRules) -> tuple[Any, ExamItem]:
+def _decide(tx: Tx, exam: Exam, terminal: TerminalFacts | None, rules: CheckinRules) -> tuple[Ok | Refused, ExamItem]:
     item = tx.session.get(ExamItem, exam.exam_item_id)
     assert item is not None
     return _eligibility(tx, _facts(tx, exam, item), terminal, rules), item
 
 
-def _eligibility(tx: Tx, facts: ExamFacts, terminal: TerminalFacts | None, rules: CheckinRules) -> Any:
+def _eligibility(tx: Tx, facts: ExamFacts, terminal: TerminalFacts | None, rules: CheckinRules) -> Ok | Refused:
     return check_eligibility(facts, terminal, at=tx.now, today=tickets.today(tx), rules=rules)
 
 
@@ -116,12 +118,11 @@ def _exam_row(tx: Tx, exam: Exam, item: ExamItem) -> dict[str, Any]:
             "scheduled": f"{at:%m-%d %H:%M}" if at else ""}
 
 
-def _patient_exams(tx: Tx, patient_id: int) -> list[Exam]:
+def _patient_exams(tx: Tx, patient_id: int, *, lock: bool = False) -> list[Exam]:
     start = datetime.combine(tickets.today(tx), time(0), tzinfo=tx.tz)
-    rows = tx.session.scalars(select(Exam).where(
-        Exam.patient_id == patient_id, or_(Exam.status.in_(OPEN_EXAM), Exam.updated_at >= start))
-        .order_by(Exam.scheduled_at, Exam.id).limit(20))
-    return list(rows)
+    q = (select(Exam).where(Exam.patient_id == patient_id, or_(Exam.status.in_(OPEN_EXAM), Exam.updated_at >= start))
+         .order_by(Exam.scheduled_at, Exam.id).limit(20))
+    return list(tx.session.scalars(q.with_for_update(of=Exam) if lock else q))
 
 
 Context = tuple[TerminalFacts | None, CheckinRules]
@@ -132,24 +133,43 @@ def _context(tx: Tx, terminal_code: str | None, by: Actor) -> Context:
     return terminal, _rules(tx, desk=terminal is None)
 
 
-def _lookup_in(tx: Tx, svc: Services, ctx: Context, method: str, code: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Listed:
+    """One exam of the identified patient as the kiosk lists it, with the rule's decision."""
+    exam: Exam
+    item: ExamItem
+    decision: Ok | Refused
+
+
+def _identify(tx: Tx, svc: Services, ctx: Context, method: str, code: str, *,
+              lock: bool = False) -> tuple[Patient, list[_Listed]]:
+    """The patient and their exams of today with each exam's decision (`lock`: the exams row-locked first,
+    so the decision holds for a check-in in this transaction)."""
     patient = _find_patient(tx, svc, method, code)
     if patient is None:
         raise NotFound(refusal_text(Refusal.UNKNOWN_CODE), code=Refusal.UNKNOWN_CODE.value)
-    rows = []
-    for exam in _patient_exams(tx, patient.id):
+    listed = []
+    for exam in _patient_exams(tx, patient.id, lock=lock):
         item = tx.session.get(ExamItem, exam.exam_item_id)
         if item is None:
             continue
         facts = _facts(tx, exam, item)  # one read of the exam's ticket for both questions
-        if not listed_for_checkin(facts):
-            continue
-        decision = _eligibility(tx, facts, *ctx)
-        row = _exam_row(tx, exam, item)
-        row.update({"ok": True, "reason": None, "message": "可以签到"} if isinstance(decision, Ok)
-                   else _reason(tx, decision.reason, exam, ctx[1]))
-        rows.append(row)
-    return {"patient_id": patient.id, "masked_name": mask_name(patient.name), "exams": rows}
+        if listed_for_checkin(facts):
+            listed.append(_Listed(exam, item, _eligibility(tx, facts, *ctx)))
+    return patient, listed
+
+
+def _row(tx: Tx, one: _Listed, rules: CheckinRules) -> dict[str, Any]:
+    row = _exam_row(tx, one.exam, one.item)
+    row.update({"ok": True, "reason": None, "message": "可以签到"} if isinstance(one.decision, Ok)
+               else _reason(tx, one.decision.reason, one.exam, rules))
+    return row
+
+
+def _lookup_in(tx: Tx, svc: Services, ctx: Context, method: str, code: str) -> dict[str, Any]:
+    patient, listed = _identify(tx, svc, ctx, method, code)
+    return {"patient_id": patient.id, "masked_name": mask_name(patient.name),
+            "exams": [_row(tx, one, ctx[1]) for one in listed]}
 
 
 def lookup(svc: Services, terminal_code: str | None, method: str, code: str, *, by: Actor) -> dict[str, Any]:
@@ -160,16 +180,39 @@ def lookup(svc: Services, terminal_code: str | None, method: str, code: str, *, 
 
 
 def check_in(svc: Services, terminal_code: str | None, method: str, code: str, *, by: Actor) -> dict[str, Any]:
-    """Check in every eligible exam of the identified patient; one result per exam."""
+    """Check in every eligible exam of the identified patient; one result per exam.
+
+    The usual visit has one exam to check in: it is identified, decided and checked in in one transaction
+    under its row lock. Several exams go one transaction each, so one failure undoes no other."""
     by.require(Perm.EXAM_OPERATE)
-    with transaction(svc, readonly=True) as tx:
-        ctx = _context(tx, terminal_code, by)
-        found = _lookup_in(tx, svc, ctx, method, code)
-    results = [_check_in_one(svc, row["exam_id"], ctx, terminal_code, by) if row["ok"] else row
-               for row in found["exams"]]
+    for _attempt in range(3):
+        try:
+            with transaction(svc) as tx:
+                ctx = _context(tx, terminal_code, by)
+                patient, listed = _identify(tx, svc, ctx, method, code, lock=True)
+                found = {"patient_id": patient.id, "masked_name": mask_name(patient.name)}
+                if sum(isinstance(one.decision, Ok) for one in listed) > 1:
+                    rows = [_row(tx, one, ctx[1]) for one in listed]
+                    break
+                results = [_write(tx, one.exam, one.item, one.decision, terminal_code, by)
+                           if isinstance(one.decision, Ok) else _row(tx, one, ctx[1]) for one in listed]
+                return _checked_in_answer(found, results, terminal_code)
+        except (IntegrityError, StaleDataError):
+            logger.info("check-in race, re-evaluating")
+    else:  # three lost races: each exam on its own, where a lost race answers "already checked in"
+        with transaction(svc, readonly=True) as tx:
+            ctx = _context(tx, terminal_code, by)
+            lookup_rows = _lookup_in(tx, svc, ctx, method, code)
+        found, rows = {k: lookup_rows[k] for k in ("patient_id", "masked_name")}, lookup_rows["exams"]
+    results = [_check_in_one(svc, row["exam_id"], ctx, terminal_code, by) if row["ok"] else row for row in rows]
+    return _checked_in_answer(found, results, terminal_code)
+
+
+def _checked_in_answer(found: dict[str, Any], results: list[dict[str, Any]],
+                       terminal_code: str | None) -> dict[str, Any]:
     logger.info("check-in terminal=%s exams=%s ok=%s", terminal_code or "desk",
                 [r["exam_id"] for r in results], [r["ok"] for r in results])
-    return {"patient_id": found["patient_id"], "masked_name": found["masked_name"], "results": results}
+    return {**found, "results": results}
 
 
 def check_in_exam(svc: Services, exam_id: int, terminal_code: str | None, *, by: Actor) -> dict[str, Any]:
@@ -197,8 +240,14 @@ def _check_in_in(tx: Tx, exam_id: int, ctx: Context, terminal_code: str | None, 
     """Re-decide under the exam's row lock (the lookup was a snapshot), then write ticket and timeline."""
     exam = timeline.load_exam(tx, exam_id)
     decision, item = _decide(tx, exam, *ctx)
-    if not isinstance(decision, Ok):
-        return {**_exam_row(tx, exam, item), **_reason(tx, decision.reason, exam, ctx[1])}
+    if isinstance(decision, Ok):
+        return _write(tx, exam, item, decision, terminal_code, by)
+    return _row(tx, _Listed(exam, item, decision), ctx[1])
+
+
+def _write(tx: Tx, exam: Exam, item: ExamItem, decision: Ok, terminal_code: str | None, by: Actor) -> dict[str, Any]:
+    """Check in an exam decided Ok under its row lock: the ticket, the timeline and the placement."""
+    queue = tx.session.get(Queue, item.queue_id)  # held: the session's identity map keeps only what is referenced
     if decision.requeue:
         ticket = requeue.requeue_missed(tx, exam, by=by)
     elif decision.reissue:
@@ -209,6 +258,7 @@ def _check_in_in(tx: Tx, exam_id: int, ctx: Context, terminal_code: str | None, 
     triage.place_ticket(tx, ticket, by)
     tx.session.flush()
     info = tickets.ticket_dict(tx, ticket)
+    del queue
     return {**_exam_row(tx, exam, item), "ok": True, "reason": None,
             "requeued": decision.requeue or decision.reissue,
             "message": "签到成功", "ticket": info, "people_ahead": tickets.ahead_of(tx, ticket)}

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from backend.db.models import Exam, Queue, QueueRoom, QueueTicket, Room
 from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
+from backend.domain.checkin import PRIORITY_RANK
 from backend.domain.errors import NotFound
 from backend.domain.events import is_public, ticket_rooms
 from backend.domain.queue_flow import (
@@ -20,7 +21,7 @@ from backend.domain.queue_flow import (
     line_start,
     next_ticket_status,
 )
-from backend.domain.queueing import TicketFacts, in_order, people_ahead
+from backend.domain.queueing import TicketFacts, in_order
 from backend.services import timeline
 from backend.services.base import Tx
 from backend.services.patient_flow import dispatch_state
@@ -78,18 +79,36 @@ def line_of(tx: Tx, ticket: QueueTicket) -> list[QueueTicket]:
     return [by_id[f.id] for f in in_order([facts(t) for t in rows])]
 
 
+def _rank() -> ColumnElement[int]:
+    """queue_order_key's priority rank as SQL (unknown priorities last, as there)."""
+    return case(dict(PRIORITY_RANK), value=QueueTicket.priority, else_=len(PRIORITY_RANK))
+
+
+def _before(ticket: QueueTicket) -> ColumnElement[bool]:
+    """Waiting tickets that queue_order_key puts before `ticket`: the same key compared column by column, so
+    the database counts the people ahead instead of the app loading and sorting the whole line."""
+    rank = PRIORITY_RANK.get(ticket.priority, len(PRIORITY_RANK))
+    line = func.coalesce(QueueTicket.line_at, QueueTicket.checked_in_at)
+    line_at = ticket.line_at or ticket.checked_in_at
+    return or_(_rank() < rank, and_(_rank() == rank, or_(
+        QueueTicket.sort_at < ticket.sort_at, and_(QueueTicket.sort_at == ticket.sort_at, or_(
+            line < line_at, and_(line == line_at, QueueTicket.id < ticket.id))))))
+
+
 def ahead_of(tx: Tx, ticket: QueueTicket) -> int:
-    """People waiting before `ticket` in its line (columns only: this runs on every check-in)."""
-    q = select(QueueTicket.id, QueueTicket.priority, QueueTicket.sort_at, QueueTicket.line_at,
-               QueueTicket.checked_in_at).where(in_lines(tx), QueueTicket.status == TicketStatus.WAITING.value)
+    """People waiting before `ticket` in its line (domain.queueing.people_ahead's answer, counted in SQL:
+    this runs on every check-in and lines grow through the day). 0 for a ticket that no longer waits."""
+    if ticket.status != TicketStatus.WAITING.value:
+        return 0
+    q = select(func.count()).select_from(QueueTicket).where(
+        in_lines(tx), QueueTicket.status == TicketStatus.WAITING.value, QueueTicket.id != ticket.id, _before(ticket))
     if ticket.room_id is not None:
         qids = pool_queue_ids(tx, ticket.room_id)
         q = q.where(or_(QueueTicket.room_id == ticket.room_id,
                         QueueTicket.room_id.is_(None) & QueueTicket.queue_id.in_(qids)))
     else:
         q = q.where(QueueTicket.queue_id == ticket.queue_id)
-    rows = [TicketFacts(id=r[0], priority=r[1], sort_at=r[2], line_at=r[3] or r[4]) for r in tx.session.execute(q)]
-    return people_ahead(rows, ticket.id)
+    return int(tx.session.scalar(q) or 0)
 
 
 def load_ticket(tx: Tx, ticket_id: int) -> QueueTicket:
