@@ -10,7 +10,6 @@ RADOPS_DICOM_TIMEOUT_S seconds is aborted."""
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Callable, Iterator
 from io import BytesIO
 from typing import Any
@@ -29,6 +28,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from backend.dicom import queries
 from backend.dicom.tags import header_of, part10
+from backend.dicom.transport import nodelay
 from backend.dicom.wire import check_encoding
 from backend.domain.errors import InvalidInput
 from backend.domain.imaging import HeaderProblem, NodeRight, da_range, header_problem
@@ -244,13 +244,6 @@ def handle_n_set(event: Any, svc: Services) -> tuple[int, Dataset | None]:
 def handle_rejected(event: Any, svc: Services) -> None:
     nodes.record_refused(svc, calling_ae=_calling(event), address=str(event.assoc.requestor.address),
                          reason="unknown_calling_ae")
-
-
-def nodelay(event: Any) -> None:
-    """TCP_NODELAY on every association socket (Nagle would hold back each small PDU)."""
-    sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class KnownNodesAE(AE):

@@ -15,8 +15,8 @@ from pynetdicom import AE, evt
 from pynetdicom import _config as pynetdicom_config
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
-from backend.dicom.scp import nodelay
 from backend.dicom.tags import header_of
+from backend.dicom.transport import nodelay
 from backend.domain.imaging import InstanceHeader
 
 logger = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.sop_class import CTImageStorage, Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
+from backend.dicom.transport import nodelay
 from integrations.recon.reconstruction import GeometryError, TargetGrid, Volume, find_nodules, resample
 from integrations.recon.results import derived_series
 
@@ -56,6 +58,8 @@ class Job:
     statuses: list[int] = field(default_factory=list)
     # pending, delaying (slow), then: sent, partial, nothing, no_nodules, rejected_input, send_failed, stopped
     outcome: str = "pending"
+    reconstruct_s: float = 0.0  # reading the volume, finding the nodules, resampling
+    send_s: float = 0.0  # the results' association, from request to release
 
 
 class _BusyAE(AE):
@@ -93,8 +97,8 @@ class RECONEmulator:
         ae = (_BusyAE if self.config.fault == "refuse" else AE)(ae_title=self.config.ae_title)
         ae.add_supported_context(CTImageStorage, ALL_TRANSFER_SYNTAXES)
         ae.add_supported_context(Verification)
-        handlers = [(evt.EVT_C_STORE, self._on_store), (evt.EVT_RELEASED, self._on_released),
-                    (evt.EVT_ABORTED, self._on_aborted)]
+        handlers = [(evt.EVT_CONN_OPEN, nodelay), (evt.EVT_C_STORE, self._on_store),
+                    (evt.EVT_RELEASED, self._on_released), (evt.EVT_ABORTED, self._on_aborted)]
         self._server = ae.start_server((self.config.host, self.config.port), block=False,
                                        evt_handlers=handlers)  # type: ignore[arg-type]
         return self
@@ -146,7 +150,9 @@ class RECONEmulator:
     # -- the job ---------------------------------------------------------------------------------
     def _run(self, job: Job, received: list[Dataset]) -> None:
         try:
+            started = time.perf_counter()
             results = self._reconstruct(job, received)
+            job.reconstruct_s = round(time.perf_counter() - started, 2)
             if self.config.fault == "nothing":
                 job.outcome = "nothing"
                 return
@@ -156,9 +162,13 @@ class RECONEmulator:
                     job.outcome = "stopped"
                     return
             if results:
+                started = time.perf_counter()
                 self._send(job, results)
+                job.send_s = round(time.perf_counter() - started, 2)
             elif job.outcome in ("pending", "delaying"):
                 job.outcome = "no_nodules"
+            logger.info("RECON job: %d source images, %d nodules found in %.1f s, results sent in %.1f s: %s",
+                        job.received, job.found, job.reconstruct_s, job.send_s, job.outcome)
         except Exception:
             logger.exception("RECON job failed")
             job.outcome = "send_failed"
@@ -191,7 +201,8 @@ class RECONEmulator:
         cfg = self.config
         ae = AE(ae_title=cfg.ae_title)
         ae.add_requested_context(CTImageStorage)
-        assoc = ae.associate(cfg.destination_host, cfg.destination_port, ae_title=cfg.destination_ae)
+        assoc = ae.associate(cfg.destination_host, cfg.destination_port, ae_title=cfg.destination_ae,
+                             evt_handlers=[(evt.EVT_CONN_OPEN, nodelay)])
         if not assoc.is_established:
             job.outcome = "send_failed"
             logger.warning("RECON could not reach %s", cfg.destination_ae)

@@ -32,18 +32,23 @@ def derived_series(vol: Volume, finding: Finding, number: int, grid: TargetGrid,
     start = grid.first_position(vol, np.array(finding.center))
     stored = np.clip(np.rint(hu) - INTERCEPT, -32768, 32767).astype(np.int16)
     refs = _source_refs(vol, start, grid)
+    # What every slice of the series shares is built once (pydicom elements are costly to make one by one):
+    # each slice is a new dataset over a copy of the header's elements (never changed: the slice's own UIDs,
+    # position and pixels are elements the header lacks).
+    header = _header(source, finding, number, grid, at)
+    header.SeriesInstanceUID = series_uid
+    header.SourceImageSequence = Sequence([_source_item(src) for src in refs])
+    header.ReferencedSeriesSequence = _series_ref(source, refs)
     out = []
     for k in range(grid.slices):
-        ds = _header(source, finding, number, grid, at)
-        ds.SeriesInstanceUID = series_uid
+        ds = Dataset(dict(header))
+        ds.file_meta = FileMetaDataset(dict(header.file_meta))
         sop_uid = generate_uid(RECON_UID_ROOT, [series_uid, str(k)])
         ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = sop_uid
         ds.InstanceNumber = k + 1
         position = start + k * grid.slice_mm * vol.normal
         ds.ImagePositionPatient = [f"{v:.10g}" for v in position]
         ds.SliceLocation = f"{float(position @ vol.normal):.10g}"
-        ds.SourceImageSequence = Sequence([_source_item(src) for src in refs])
-        ds.ReferencedSeriesSequence = _series_ref(source, refs)
         ds.PixelData = stored[k].tobytes()
         out.append(ds)
     return out

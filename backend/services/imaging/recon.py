@@ -25,7 +25,7 @@ from pynetdicom import AE, evt
 from sqlalchemy import select
 
 from backend.db.models import Exam, ExamItem, ImagingStudy, ReconRequest
-from backend.dicom.scp import nodelay
+from backend.dicom.transport import nodelay
 from backend.domain.actor import SYSTEM, Actor
 from backend.domain.catalog import TimelineKind
 from backend.domain.errors import InvalidInput, NotFound
