@@ -76,6 +76,9 @@ def _prior_card(p: dict[str, Any], chosen: str | None) -> Any:
         html.Span(f"{p['series_count']} 个序列 · {p['image_count']} 幅图像", className="small text-muted me-2"),
         html.Span(f"检查号 {p['accession']}" if p["accession"] else "", className="small font-monospace"),
         dbc.Badge("胸部 CT", color="info", className="ms-2") if p["chest_ct"] else None,
+        dbc.Badge("远程", color="warning", text_color="dark", className="ms-2 recon-remote",
+                  title=f"远程影像库 {p.get('archive') or ''}：引用后发送时先调取到本院影像库")
+        if p.get("source") == "remote" else None,
     ])
     return dbc.Card(dbc.CardBody([
         head,
@@ -123,7 +126,9 @@ def _render(accession: str) -> tuple[Any, ...]:
     if not cards:
         cards = [html.Div("该患者在影像库中没有历史影像检查", className="text-muted py-4 text-center",
                           id="recon-empty")]
-    return [_link_line(data["link"]), *cards], "", False, *_buttons(data["link"])
+    notice = ([dbc.Alert(data["notice"], color="warning", className="py-2 small", id="recon-remote-notice")]
+              if data.get("notice") else [])
+    return [_link_line(data["link"]), *notice, *cards], "", False, *_buttons(data["link"])
 
 
 def _open(invoked: dict[str, Any] | None, _close: Any) -> tuple[Any, ...]:

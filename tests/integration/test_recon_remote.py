@@ -139,7 +139,7 @@ def test_remote_prior_listed_once_fetched_by_the_job_then_sent_and_completed(
 def test_remote_down_or_refusing_leaves_the_local_list_with_a_notice(
         local: Any, remote: Any, actors: dict[str, Actor]) -> None:
     svc, _port = local
-    rsvc, handle = remote
+    rsvc, _handle = remote
     accession, source, shared = _setup(svc, rsvc, actors)
     # The remote does not know us any more: it refuses the association.
     nodes.delete_node(rsvc, "RADOPS", by=SYSTEM)
