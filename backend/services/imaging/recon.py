@@ -64,6 +64,7 @@ KIND = "recon_send"
 UID_PREFIX = "1.2.826.0.1.3680043.10.1235."  # RadOps' study UIDs of reconstruction exams (under the demo's root)
 PROGRESS_EVERY = 25  # instances between two progress writes
 SUCCESS_STATUSES = frozenset({0x0000, 0xB000, 0xB006, 0xB007})
+FETCH_LIMIT_S = 480.0  # a C-GET of a remote source ends within the send job's 10-minute lease
 
 
 # ---- the prior list (LN-4) -----------------------------------------------------------------------------
@@ -515,7 +516,7 @@ def fetch_source(svc: Services, req: ReconRequest) -> int:
 
     try:
         return remote_qr.get_series(target, calling_ae=s.dicom_ae_title, timeout=s.dicom_timeout_s,
-                                    deadline_s=max(s.dicom_timeout_s, 2.0 * max(req.total, 1)),
+                                    deadline_s=min(max(s.dicom_timeout_s, float(req.total)), FETCH_LIMIT_S),
                                     study_uid=req.source_study_uid, series_uid=req.source_series_uid, store=store)
     except remote_qr.RemoteError as exc:
         raise ConnectionError(f"从远程影像库调取源序列失败：{exc}") from exc
