@@ -112,7 +112,7 @@ def _buttons(link: dict[str, Any] | None) -> list[Any]:
     return [show(bool(link and link["undoable"])), show(bool(link and link["resendable"])), show(link is None)]
 
 
-def _render(accession: str) -> tuple[Any, ...]:
+def _render(accession: str, note: str = "") -> tuple[Any, ...]:
     actor = page_actor()
     if actor is None:
         return dash.no_update, EXPIRED, True, *_buttons(None)
@@ -128,7 +128,8 @@ def _render(accession: str) -> tuple[Any, ...]:
                           id="recon-empty")]
     notice = ([dbc.Alert(data["notice"], color="warning", className="py-2 small", id="recon-remote-notice")]
               if data.get("notice") else [])
-    return [_link_line(data["link"]), *notice, *cards], "", False, *_buttons(data["link"])
+    told = [dbc.Alert(note, color="info", className="py-2 small", id="recon-note")] if note else []
+    return [_link_line(data["link"]), *told, *notice, *cards], "", False, *_buttons(data["link"])
 
 
 def _open(invoked: dict[str, Any] | None, _close: Any) -> tuple[Any, ...]:
@@ -149,6 +150,7 @@ def _act(_confirm: Any, _undo: Any, _resend: Any, accession: str | None, values:
     if actor is None:
         return dash.no_update, EXPIRED, True, *keep, dash.no_update
     svc = services()
+    note = ""
     try:
         if ctx.triggered_id == "recon-confirm":
             picked = next((v for v in reversed(values or []) if v), None)
@@ -157,12 +159,12 @@ def _act(_confirm: Any, _undo: Any, _resend: Any, accession: str | None, values:
             study_uid, series_uid = picked.split("|", 1)
             recon.link(svc, accession, study_uid=study_uid, series_uid=series_uid, by=actor)
         elif ctx.triggered_id == "recon-undo":
-            recon.unlink(svc, accession, by=actor)
+            note = f"已撤销引用。{recon.unlink(svc, accession, by=actor).get('exam_note') or ''}"
         elif ctx.triggered_id == "recon-resend":
             recon.resend(svc, accession, by=actor)
     except DomainError as exc:
         return dash.no_update, exc.message, True, *keep, dash.no_update
-    return *_render(accession), (bump or 0) + 1
+    return *_render(accession, note), (bump or 0) + 1
 
 
 def _one_choice(values: list[str | None]) -> list[Any]:
