@@ -50,6 +50,10 @@ class Settings:
     recon_deadline_s: float = 1800.0
     recon_send_attempts: int = 6
     recon_retry_first_s: float = 30.0
+    # A remote archive of prior images (LN-4): the AE title of a known DICOM node asked by Study Root C-FIND for
+    # the patient's priors (a linked remote series is fetched by C-GET before sending); "" = the local index only.
+    recon_prior_archive_ae: str = ""
+    recon_prior_archive_timeout_s: float = 10.0
     # The health-check center's result receiver (issue 14.13): ORU^R01 over MLLP, in this MSH-18 charset (table
     # 0211); the report PDF goes as ED (base64) unless a URL template (with {exam_id}, {accession}) is set.
     health_check_results_host: str = "127.0.0.1"
@@ -157,6 +161,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         recon_deadline_s=float(env.get("RADOPS_RECON_DEADLINE_S", base.recon_deadline_s)),
         recon_send_attempts=_int(env, "RADOPS_RECON_SEND_ATTEMPTS", base.recon_send_attempts),
         recon_retry_first_s=float(env.get("RADOPS_RECON_RETRY_FIRST_S", base.recon_retry_first_s)),
+        recon_prior_archive_ae=env.get("RADOPS_RECON_PRIOR_ARCHIVE_AE", base.recon_prior_archive_ae).strip(),
+        recon_prior_archive_timeout_s=float(env.get("RADOPS_RECON_PRIOR_ARCHIVE_TIMEOUT_S",
+                                                    base.recon_prior_archive_timeout_s)),
         health_check_results_host=env.get("RADOPS_HEALTH_CHECK_RESULTS_HOST", base.health_check_results_host),
         health_check_results_port=_int(env, "RADOPS_HEALTH_CHECK_RESULTS_PORT", base.health_check_results_port),
         health_check_results_charset=env.get("RADOPS_HEALTH_CHECK_RESULTS_CHARSET",

@@ -76,6 +76,9 @@ def _prior_card(p: dict[str, Any], chosen: str | None) -> Any:
         html.Span(f"{p['series_count']} 个序列 · {p['image_count']} 幅图像", className="small text-muted me-2"),
         html.Span(f"检查号 {p['accession']}" if p["accession"] else "", className="small font-monospace"),
         dbc.Badge("胸部 CT", color="info", className="ms-2") if p["chest_ct"] else None,
+        dbc.Badge("远程", color="warning", text_color="dark", className="ms-2 recon-remote",
+                  title=f"远程影像库 {p.get('archive') or ''}：引用后发送时先调取到本院影像库")
+        if p.get("source") == "remote" else None,
     ])
     return dbc.Card(dbc.CardBody([
         head,
@@ -109,7 +112,7 @@ def _buttons(link: dict[str, Any] | None) -> list[Any]:
     return [show(bool(link and link["undoable"])), show(bool(link and link["resendable"])), show(link is None)]
 
 
-def _render(accession: str) -> tuple[Any, ...]:
+def _render(accession: str, note: str = "") -> tuple[Any, ...]:
     actor = page_actor()
     if actor is None:
         return dash.no_update, EXPIRED, True, *_buttons(None)
@@ -123,7 +126,10 @@ def _render(accession: str) -> tuple[Any, ...]:
     if not cards:
         cards = [html.Div("该患者在影像库中没有历史影像检查", className="text-muted py-4 text-center",
                           id="recon-empty")]
-    return [_link_line(data["link"]), *cards], "", False, *_buttons(data["link"])
+    notice = ([dbc.Alert(data["notice"], color="warning", className="py-2 small", id="recon-remote-notice")]
+              if data.get("notice") else [])
+    told = [dbc.Alert(note, color="info", className="py-2 small", id="recon-note")] if note else []
+    return [_link_line(data["link"]), *told, *notice, *cards], "", False, *_buttons(data["link"])
 
 
 def _open(invoked: dict[str, Any] | None, _close: Any) -> tuple[Any, ...]:
@@ -144,6 +150,7 @@ def _act(_confirm: Any, _undo: Any, _resend: Any, accession: str | None, values:
     if actor is None:
         return dash.no_update, EXPIRED, True, *keep, dash.no_update
     svc = services()
+    note = ""
     try:
         if ctx.triggered_id == "recon-confirm":
             picked = next((v for v in reversed(values or []) if v), None)
@@ -152,12 +159,12 @@ def _act(_confirm: Any, _undo: Any, _resend: Any, accession: str | None, values:
             study_uid, series_uid = picked.split("|", 1)
             recon.link(svc, accession, study_uid=study_uid, series_uid=series_uid, by=actor)
         elif ctx.triggered_id == "recon-undo":
-            recon.unlink(svc, accession, by=actor)
+            note = f"已撤销引用。{recon.unlink(svc, accession, by=actor).get('exam_note') or ''}"
         elif ctx.triggered_id == "recon-resend":
             recon.resend(svc, accession, by=actor)
     except DomainError as exc:
         return dash.no_update, exc.message, True, *keep, dash.no_update
-    return *_render(accession), (bump or 0) + 1
+    return *_render(accession, note), (bump or 0) + 1
 
 
 def _one_choice(values: list[str | None]) -> list[Any]:

@@ -192,8 +192,8 @@ class ReconSourceBody(BaseModel):
 
 
 @bp.get("/api/exams/<accession>/priors")
-@doc("引用历史图像：患者的历史影像检查（胸部 CT 在前，新的在前；序列数、图像数、缩略图、默认序列）",
-     tags=("exams",))
+@doc("引用历史图像：患者的历史影像检查（胸部 CT 在前，新的在前；序列数、图像数、缩略图、默认序列；"
+     "配置远程影像库时含其检查，source=remote；远程无法连接时 notice 说明原因）", tags=("exams",))
 @requires(Perm.RECON_LINK)
 def exam_priors(accession: str) -> Any:
     return jsonify(recon.priors(services(), accession, by=actor()))

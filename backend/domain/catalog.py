@@ -18,6 +18,7 @@ class TimelineKind(StrEnum):
     CHECKED_IN = "checked_in"
     CHECK_IN_UNDONE = "check_in_undone"
     STARTED = "started"
+    START_UNDONE = "start_undone"
     COMPLETED = "completed"
     DISCONTINUED = "discontinued"
     CANCELLED = "cancelled"
@@ -73,6 +74,7 @@ class EventName(StrEnum):
     EXAM_CHECKED_IN = "exam_checked_in"
     EXAM_CHECK_IN_UNDONE = "exam_check_in_undone"
     EXAM_STARTED = "exam_started"
+    EXAM_START_UNDONE = "exam_start_undone"
     EXAM_COMPLETED = "exam_completed"
     EXAM_DISCONTINUED = "exam_discontinued"
     EXAM_CANCELLED = "exam_cancelled"
@@ -112,7 +114,8 @@ K, E = TimelineKind, EventName
 TIMELINE_EVENT: Final[Mapping[TimelineKind, EventName | None]] = {
     K.ORDERED: E.EXAM_ORDERED, K.EDITED: E.EXAM_EDITED, K.SCHEDULED: E.EXAM_SCHEDULED,
     K.REGISTERED: E.EXAM_REGISTERED, K.CHECKED_IN: E.EXAM_CHECKED_IN, K.CHECK_IN_UNDONE: E.EXAM_CHECK_IN_UNDONE,
-    K.STARTED: E.EXAM_STARTED, K.COMPLETED: E.EXAM_COMPLETED, K.DISCONTINUED: E.EXAM_DISCONTINUED,
+    K.STARTED: E.EXAM_STARTED, K.START_UNDONE: E.EXAM_START_UNDONE, K.COMPLETED: E.EXAM_COMPLETED,
+    K.DISCONTINUED: E.EXAM_DISCONTINUED,
     K.CANCELLED: E.EXAM_CANCELLED,
     K.TICKET_CREATED: E.TICKET_CREATED, K.TICKET_CALLED: E.TICKET_CALLED, K.TICKET_RECALLED: E.TICKET_RECALLED,
     K.TICKET_MISSED: E.TICKET_MISSED, K.TICKET_REQUEUED: E.TICKET_REQUEUED,
@@ -136,7 +139,8 @@ TIMELINE_EVENT: Final[Mapping[TimelineKind, EventName | None]] = {
 # The exam detail dialog's Chinese names of the procedure's milestones (other kinds show as they are).
 TIMELINE_LABELS: Final[Mapping[TimelineKind, str]] = {
     K.ORDERED: "开单", K.SCHEDULED: "预约", K.REGISTERED: "登记", K.CHECKED_IN: "签到",
-    K.CHECK_IN_UNDONE: "撤销签到", K.STARTED: "开始检查", K.COMPLETED: "检查完成", K.DISCONTINUED: "检查中断",
+    K.CHECK_IN_UNDONE: "撤销签到", K.STARTED: "开始检查", K.START_UNDONE: "撤销开始检查",
+    K.COMPLETED: "检查完成", K.DISCONTINUED: "检查中断",
     K.CANCELLED: "取消检查", K.EDITED: "修改检查",
     K.IMAGES_FIRST_RECEIVED: "收到首幅图像", K.SERIES_COMPLETED: "序列接收完成", K.STUDY_RECEIVED: "图像接收完成",
     K.INSTANCE_DUPLICATE: "重复图像", K.STUDY_MATCHED: "图像人工匹配",
@@ -151,7 +155,8 @@ LINE_CHANGED: Final = frozenset({E.TICKET_CREATED, E.TICKET_CALLED, E.TICKET_MIS
 PLACEMENT_CHANGED: Final = frozenset({E.TICKET_TRIAGED, E.TICKET_POOLED, E.TICKET_RELEASED})
 # A procedure status changed (one per exam trigger), or the order was edited.
 EXAM_CHANGED: Final = frozenset({E.EXAM_SCHEDULED, E.EXAM_REGISTERED, E.EXAM_CHECKED_IN, E.EXAM_CHECK_IN_UNDONE,
-                                 E.EXAM_STARTED, E.EXAM_COMPLETED, E.EXAM_DISCONTINUED, E.EXAM_CANCELLED,
+                                 E.EXAM_STARTED, E.EXAM_START_UNDONE, E.EXAM_COMPLETED, E.EXAM_DISCONTINUED,
+                                 E.EXAM_CANCELLED,
                                  E.EXAM_EDITED})
 # A report went to review or came back from it.
 REPORT_REVIEWED: Final = frozenset({E.REPORT_SUBMITTED, E.REPORT_APPROVED, E.REPORT_RETURNED})

@@ -27,6 +27,7 @@ class Trigger(StrEnum):
     CHECK_IN = "check_in"
     UNDO_CHECK_IN = "undo_check_in"
     START = "start"
+    UNDO_START = "undo_start"  # a start that only a reconstruction link made, withdrawn with the link (LN-5)
     COMPLETE = "complete"
     DISCONTINUE = "discontinue"
     CANCEL = "cancel"
@@ -49,6 +50,7 @@ TRIGGER_LABELS: Final[Mapping[Trigger, str]] = {
     Trigger.CHECK_IN: "签到",
     Trigger.UNDO_CHECK_IN: "撤销签到",
     Trigger.START: "开始检查",
+    Trigger.UNDO_START: "撤销开始检查",
     Trigger.COMPLETE: "完成检查",
     Trigger.DISCONTINUE: "中断检查",
     Trigger.CANCEL: "取消",
@@ -64,6 +66,8 @@ TRANSITIONS: Final[Mapping[tuple[ExamStatus, Trigger], ExamStatus]] = {
     (S.REGISTERED, T.START): S.IN_PROGRESS,
     (S.ARRIVED, T.UNDO_CHECK_IN): S.REGISTERED,
     (S.ARRIVED, T.START): S.IN_PROGRESS,
+    # Undoing the reconstruction link that started the exam, before any image of its own (recon.unlink).
+    (S.IN_PROGRESS, T.UNDO_START): S.REGISTERED,
     (S.IN_PROGRESS, T.COMPLETE): S.COMPLETED,
     (S.IN_PROGRESS, T.DISCONTINUE): S.DISCONTINUED,
     (S.ORDERED, T.CANCEL): S.CANCELLED,
@@ -109,6 +113,7 @@ TRIGGER_EVENT: Final[Mapping[Trigger, TimelineKind]] = {
     Trigger.CHECK_IN: TimelineKind.CHECKED_IN,
     Trigger.UNDO_CHECK_IN: TimelineKind.CHECK_IN_UNDONE,
     Trigger.START: TimelineKind.STARTED,
+    Trigger.UNDO_START: TimelineKind.START_UNDONE,
     Trigger.COMPLETE: TimelineKind.COMPLETED,
     Trigger.DISCONTINUE: TimelineKind.DISCONTINUED,
     Trigger.CANCEL: TimelineKind.CANCELLED,

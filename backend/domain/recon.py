@@ -4,7 +4,7 @@ pure rules that pick a prior's series and order the prior list (no I/O here)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -119,6 +119,39 @@ def is_chest_ct(modalities: str, body_part: str, description: str) -> bool:
 def prior_order(study_date: date | None, chest_ct: bool) -> tuple[int, int]:
     """Sort key of the prior list: CT chest first, then newest first (undated last)."""
     return (0 if chest_ct else 1, -(study_date.toordinal() if study_date else 0))
+
+
+def merged_priors(local: Sequence[Mapping[str, object]], remote: Sequence[Mapping[str, object]],
+                  skip: Collection[str]) -> list[dict[str, object]]:
+    """The one prior list (LN-4): the archive index's studies and the remote archive's, each study once (a
+    remote study already in the index, or in `skip` (the exam's own), is left out), CT chest first, newest
+    first. Rows carry `study_uid`, `date` (ISO or "") and `chest_ct`."""
+    seen = set(skip)
+    out: list[dict[str, object]] = []
+    for row in [*local, *remote]:
+        uid = str(row["study_uid"])
+        if uid in seen:
+            continue
+        seen.add(uid)
+        out.append(dict(row))
+
+    def key(row: Mapping[str, object]) -> tuple[int, int]:
+        text = str(row.get("date") or "")
+        return prior_order(date.fromisoformat(text) if text else None, bool(row.get("chest_ct")))
+
+    return sorted(out, key=key)
+
+
+def undo_keeps_exam_started(*, started_by_link: bool, own_images: int, other_links: int) -> str | None:
+    """Why undoing a link leaves the exam 检查中; None: the link alone started it, nothing else happened since,
+    so it goes back to 已登记 (undo_start)."""
+    if not started_by_link:
+        return "检查不是由引用历史图像开始的，保持“检查中”"
+    if own_images:
+        return f"本检查已收到 {own_images} 幅图像，保持“检查中”"
+    if other_links:
+        return "本检查还有其他有效的引用，保持“检查中”"
+    return None
 
 
 def uses_recon(item_code: str, configured: str) -> bool:

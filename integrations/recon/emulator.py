@@ -107,16 +107,26 @@ class RECONEmulator:
         self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
-        for worker in list(self._workers):
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
             worker.join(timeout=10)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Wait until every started job has finished (for tests and benches); False on time-out."""
-        for worker in list(self._workers):
-            worker.join(timeout=timeout)
-            if worker.is_alive():
+        """Wait until every received request has become a job and every job has finished (for tests and
+        benches); False on time-out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending, busy = bool(self._pending), [w for w in self._workers if w.is_alive()]
+            if not pending and not busy:
+                return True
+            if time.monotonic() >= deadline:
                 return False
-        return True
+            if busy:
+                busy[0].join(timeout=min(0.5, max(deadline - time.monotonic(), 0.0)))
+            else:
+                time.sleep(0.05)
 
     # -- handlers (pynetdicom's threads: keep them short) ---------------------------------------
     def _on_store(self, event: Any) -> int:
@@ -137,15 +147,16 @@ class RECONEmulator:
             self._pending.pop(id(event.assoc), None)
 
     def _on_released(self, event: Any) -> None:
+        # One step under the lock (received -> job -> started worker), so wait_idle never sees it half-way.
         with self._lock:
             received = self._pending.pop(id(event.assoc), [])
-        if not received:
-            return
-        job = Job(sorted({str(d.SeriesInstanceUID) for d in received}), len(received))
-        self.jobs.append(job)
-        worker = threading.Thread(target=self._run, args=(job, received), name="recon-job", daemon=True)
-        self._workers.append(worker)
-        worker.start()
+            if not received:
+                return
+            job = Job(sorted({str(d.SeriesInstanceUID) for d in received}), len(received))
+            self.jobs.append(job)
+            worker = threading.Thread(target=self._run, args=(job, received), name="recon-job", daemon=True)
+            worker.start()
+            self._workers.append(worker)
 
     # -- the job ---------------------------------------------------------------------------------
     def _run(self, job: Job, received: list[Dataset]) -> None:

@@ -35,9 +35,10 @@ def test_right_click_link_send_and_view_beside_the_source(recon_server: Any, pag
     page.wait_for_selector("#recon-state:has-text('待发送')")
     page.wait_for_selector("#recon-confirm", state="hidden")
     screenshot(page, "recon_linked")
-    page.click("#recon-undo")  # undo before sending: the link goes, the exam stays 检查中
+    page.click("#recon-undo")  # undo before sending: the link goes, the exam goes back to 已登记
     page.wait_for_selector("#recon-confirm", state="visible")
     assert page.locator("#recon-state").count() == 0
+    page.wait_for_selector("#recon-note:has-text('已登记')")  # the link alone had started it
     page.click("#recon-confirm")
     page.wait_for_selector("#recon-state:has-text('待发送')")
     page.click("#recon-close")

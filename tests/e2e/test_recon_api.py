@@ -77,6 +77,8 @@ def test_prior_list_link_refusals_and_undo(app: Any, client: Any, auth_actions: 
     r = client.delete(f"/api/exams/{accession}/recon-source", json={})
     assert r.status_code == 200
     assert r.get_json()["state"] == "undone"
+    assert r.get_json()["exam_status"] == "registered"  # the link alone had started it: back to 已登记
+    assert client.get(f"/api/exams?accession={accession}").get_json()["items"][0]["status"] == "registered"
     assert client.get(f"/api/exams/{accession}/recon-source").get_json()["link"] is None
     again = client.delete(f"/api/exams/{accession}/recon-source", json={})
     assert again.get_json()["error"]["code"] == "recon_not_linked"

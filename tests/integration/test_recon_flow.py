@@ -321,3 +321,43 @@ def test_results_must_reference_the_source_with_its_geometry(live: Any, actors: 
     assert _store_as_recon(port, right) == [0]
     done = wait_state(svc, accession, {"completed"})
     assert [r["uid"] for r in done["results"]] == [str(right.SeriesInstanceUID)]
+
+
+def test_undo_returns_the_exam_only_when_the_link_alone_started_it(live: Any, actors: dict[str, Actor]) -> None:
+    svc, _port = live
+    accession, source = prior_and_exam(svc, actors)
+    exam_id = exam_list.get_exam(svc, by=actors["admin"], accession=accession)["id"]
+    prior = str(source[0].StudyInstanceUID)
+    # The link started the exam, nothing else happened: undo -> 已登记, with its timeline row.
+    recon.link(svc, accession, study_uid=prior, by=actors["tech"])
+    undone = recon.unlink(svc, accession, by=actors["tech"])
+    assert (undone["state"], undone["exam_status"]) == ("undone", ExamStatus.REGISTERED)
+    assert "已登记" in undone["exam_note"]
+    assert exam_status(svc, accession, actors) == ExamStatus.REGISTERED
+    rows = [e for e in timeline.events_of(svc, exam_id) if e["kind"] == "start_undone"]
+    assert len(rows) == 1
+    assert rows[0]["details"]["source"] == "recon"
+
+    # Linked again (it starts again), then an image of the exam's own study arrives: undo keeps 检查中.
+    link = recon.link(svc, accession, study_uid=prior, by=actors["tech"])
+    mrn = str(source[0].PatientID)
+    own = ct_slice(study_uid=link["target_study_uid"], accession=accession, patient_id=mrn)
+    archive.store_instance(svc, header(own), file_bytes(own), received_from="CT01")
+    kept = recon.unlink(svc, accession, by=actors["tech"])
+    assert kept["exam_status"] == ExamStatus.IN_PROGRESS
+    assert "已收到 1 幅图像" in kept["exam_note"]
+    assert exam_status(svc, accession, actors) == ExamStatus.IN_PROGRESS
+    assert [e["kind"] for e in timeline.events_of(svc, exam_id)].count("start_undone") == 1
+
+
+def test_undo_keeps_an_exam_that_was_started_otherwise(live: Any, actors: dict[str, Actor]) -> None:
+    svc, _port = live
+    accession, source = prior_and_exam(svc, actors)
+    exam_id = exam_list.get_exam(svc, by=actors["admin"], accession=accession)["id"]
+    timeline.apply(svc, exam_id, Trigger.START, by=actors["tech"])  # the technologist started it
+    recon.link(svc, accession, study_uid=str(source[0].StudyInstanceUID), by=actors["tech"])
+    kept = recon.unlink(svc, accession, by=actors["tech"])
+    assert kept["exam_status"] == ExamStatus.IN_PROGRESS
+    assert "不是由引用历史图像开始" in kept["exam_note"]
+    assert exam_status(svc, accession, actors) == ExamStatus.IN_PROGRESS
+    assert "start_undone" not in [e["kind"] for e in timeline.events_of(svc, exam_id)]

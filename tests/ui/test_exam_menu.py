@@ -83,3 +83,24 @@ def test_search_box_looks_across_dates_and_filters_keep_the_range():
     assert (f.item_codes, f.campus_ids) == (("CT-LN-TR",), (1,))
     g = _filter(values, " RA2026112000001 ")
     assert (g.date_from, g.date_to, g.q) == (None, None, "RA2026112000001")
+
+
+def _texts(component: object) -> list[str]:
+    """Every string in a Dash component tree."""
+    if isinstance(component, str):
+        return [component]
+    children = getattr(component, "children", None)
+    if isinstance(children, list | tuple):
+        return [t for c in children for t in _texts(c)]
+    return _texts(children) if children is not None else []
+
+
+def test_a_remote_prior_is_marked_in_the_dialog():
+    """LN-4: a prior from the remote archive shows the 远程 badge; a local one does not."""
+    series = [{"uid": "1.2.3.1", "number": 2, "modality": "CT", "description": "Lung 1mm", "images": 40,
+               "slice_thickness": 1.0, "kernel": "", "thumbnail": None}]
+    prior = {"study_uid": "1.2.3", "accession": "A1", "date": "2025-06-01", "item": "CT Chest", "modality": "CT",
+             "series_count": 1, "image_count": 40, "chest_ct": True, "default_series": "1.2.3.1",
+             "series": series, "source": "remote", "archive": "ARCHIVE2"}
+    assert "远程" in _texts(recon_priors._prior_card(prior, None))
+    assert "远程" not in _texts(recon_priors._prior_card(prior | {"source": "local"}, None))

@@ -17,7 +17,9 @@ from backend.domain.recon import (
     SeriesFacts,
     default_series,
     is_chest_ct,
+    merged_priors,
     prior_order,
+    undo_keeps_exam_started,
     uses_recon,
 )
 
@@ -64,3 +66,24 @@ def test_prior_order_puts_ct_chest_first_then_newest() -> None:
     assert not is_chest_ct("MR", "CHEST", "")
     assert uses_recon("CT-LN-TR", "CT-LN-TR, CT-LN-X")
     assert not uses_recon("CT-CHEST", "CT-LN-TR")
+
+
+def test_merged_priors_lists_each_study_once_local_first_in_the_same_order() -> None:
+    local = [{"study_uid": "a", "date": "2024-01-01", "chest_ct": True, "source": "local"},
+             {"study_uid": "b", "date": "2026-05-01", "chest_ct": False, "source": "local"}]
+    remote = [{"study_uid": "a", "date": "2024-01-01", "chest_ct": True, "source": "remote"},
+              {"study_uid": "c", "date": "2025-06-01", "chest_ct": True, "source": "remote"},
+              {"study_uid": "own", "date": "2026-11-30", "chest_ct": True, "source": "remote"},
+              {"study_uid": "d", "date": "", "chest_ct": False, "source": "remote"}]
+    merged = merged_priors(local, remote, skip={"own"})
+    assert [(p["study_uid"], p["source"]) for p in merged] == [("c", "remote"), ("a", "local"), ("b", "local"),
+                                                               ("d", "remote")]
+    assert merged_priors([], [], skip=set()) == []
+
+
+def test_undo_returns_the_exam_only_when_the_link_alone_started_it() -> None:
+    assert undo_keeps_exam_started(started_by_link=True, own_images=0, other_links=0) is None
+    assert "不是由引用历史图像开始" in str(undo_keeps_exam_started(started_by_link=False, own_images=0,
+                                                                    other_links=0))
+    assert "3 幅图像" in str(undo_keeps_exam_started(started_by_link=True, own_images=3, other_links=0))
+    assert "其他有效的引用" in str(undo_keeps_exam_started(started_by_link=True, own_images=0, other_links=1))

@@ -8,6 +8,11 @@ association; on that release, a request whose study holds at least one series re
 is complete and the exam moves to 检查完成. A partial answer (an abort) completes nothing. A request still
 without results RADOPS_RECON_DEADLINE_S seconds after sending is 重建超时 (a job), on the exam list; late
 results still complete it, and a person may resend it.
+
+A remote archive of priors (RADOPS_RECON_PRIOR_ARCHIVE_AE, a known node): the prior list also holds its studies
+(Study Root C-FIND, marked "remote"; one already in the index is listed once, as local); when it cannot be
+asked the local list still comes, with a notice. A linked remote series is fetched by C-GET into the archive
+by the send job itself (状态 发送中, reason 调取中…) before it is sent, with the job's retries.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from io import BytesIO
 from typing import Any
@@ -22,14 +28,17 @@ from typing import Any
 from pydicom import Dataset, dcmread
 from pydicom.uid import generate_uid
 from pynetdicom import AE, evt
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
-from backend.db.models import Exam, ExamItem, ImagingStudy, ReconRequest
+from backend.db.models import Exam, ExamEvent, ExamItem, ImagingStudy, ReconRequest
+from backend.dicom import remote_qr
+from backend.dicom.scu import Target
 from backend.dicom.transport import nodelay
 from backend.domain.actor import SYSTEM, Actor
 from backend.domain.catalog import TimelineKind
 from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.exam_flow import EXAM_STATUS_LABELS, NO_REPORT_EXPECTED, ExamStatus, Trigger
+from backend.domain.imaging import InstanceHeader
 from backend.domain.outbox import GiveUp, RetryPolicy
 from backend.domain.permissions import Perm
 from backend.domain.recon import (
@@ -41,8 +50,9 @@ from backend.domain.recon import (
     SeriesFacts,
     default_series,
     is_chest_ct,
+    merged_priors,
     next_recon_state,
-    prior_order,
+    undo_keeps_exam_started,
     uses_recon,
 )
 from backend.services import audit, outbox, timeline
@@ -54,6 +64,7 @@ KIND = "recon_send"
 UID_PREFIX = "1.2.826.0.1.3680043.10.1235."  # RadOps' study UIDs of reconstruction exams (under the demo's root)
 PROGRESS_EVERY = 25  # instances between two progress writes
 SUCCESS_STATUSES = frozenset({0x0000, 0xB000, 0xB006, 0xB007})
+FETCH_LIMIT_S = 480.0  # a C-GET of a remote source ends within the send job's 10-minute lease
 
 
 # ---- the prior list (LN-4) -----------------------------------------------------------------------------
@@ -110,9 +121,54 @@ def _facts(rows: Iterable[Mapping[str, Any]]) -> list[SeriesFacts]:
             for r in rows]
 
 
+def _prior_archive(svc: Services) -> Target | None:
+    """The remote archive of priors (None: not configured); NotFound when its AE title is no known node."""
+    ae = svc.settings.recon_prior_archive_ae.strip()
+    if not ae:
+        return None
+    node = nodes.node(svc, ae)
+    return Target(node.ae_title, node.host, node.port)
+
+
+def _remote_series_rows(study: remote_qr.RemoteStudy) -> list[dict[str, Any]]:
+    return [{"uid": se.series_uid, "number": se.number, "modality": se.modality, "description": se.description,
+             "images": se.images, "slice_thickness": se.slice_thickness, "kernel": se.kernel, "thumbnail": None}
+            for se in study.series]
+
+
+def _remote_row(study: remote_qr.RemoteStudy, archive_ae: str) -> dict[str, Any]:
+    series = _remote_series_rows(study)
+    modalities = study.modalities or "\\".join(sorted({se.modality for se in study.series if se.modality}))
+    body = " ".join(f"{se.description} {se.body_part}" for se in study.series)
+    chest = is_chest_ct(modalities, body, study.description)
+    return {"study_uid": study.study_uid, "accession": study.accession,
+            "date": study.study_date.isoformat() if study.study_date else "", "item": study.description,
+            "modality": modalities, "series_count": len(series), "image_count": sum(r["images"] for r in series),
+            "chest_ct": chest, "default_series": default_series(_facts(series)), "series": series,
+            "source": "remote", "archive": archive_ae}
+
+
+def _remote_priors(svc: Services, mrn: str, accession: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The remote archive's studies of the patient, and the notice when it cannot be asked (None: fine)."""
+    try:
+        target = _prior_archive(svc)
+        if target is None:
+            return [], None
+        found = remote_qr.find_studies(target, calling_ae=svc.settings.dicom_ae_title, patient_id=mrn,
+                                       timeout=svc.settings.recon_prior_archive_timeout_s)
+    except NotFound as exc:
+        return [], f"远程影像库无法连接：{exc.message}"
+    except remote_qr.RemoteError as exc:
+        logger.warning("recon: the remote archive of priors cannot be asked: %s", exc)
+        return [], f"远程影像库无法连接：{exc}"
+    return [_remote_row(st, target.ae_title) for st in found
+            if st.patient_id == mrn and not (accession and st.accession == accession)], None
+
+
 def priors(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
-    """The patient's prior imaging exams from the archive index for the exam's 引用历史图像 dialog: CT chest
-    first, newest first; per study its series with image counts, a thumbnail and the default series."""
+    """The patient's prior imaging exams for the exam's 引用历史图像 dialog, from the archive index and (when
+    configured) the remote archive: CT chest first, newest first; per study its series with image counts, a
+    thumbnail (local) and the default series; `notice` says when the remote archive could not be asked."""
     by.require(Perm.RECON_LINK)
     with transaction(svc, readonly=True) as tx:
         exam, item = _exam(tx, accession)
@@ -122,8 +178,8 @@ def priors(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
         exam_items = dict(tx.session.execute(select(Exam.id, ExamItem.name).join(
             ExamItem, ExamItem.id == Exam.exam_item_id).join(ImagingStudy, ImagingStudy.exam_id == Exam.id)
             .where(ImagingStudy.patient_id == mrn)).all())
-    studies = [s for s in index.find_studies(svc, patient_id=mrn, limit=100)
-               if s.exam_id != exam_id and s.study_uid not in targets and s.accession != accession]
+    local = index.find_studies(svc, patient_id=mrn, limit=100)
+    studies = [s for s in local if s.exam_id != exam_id and s.study_uid not in targets and s.accession != accession]
     out = []
     for s in studies:
         series = _series_rows(svc, s)
@@ -134,10 +190,14 @@ def priors(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
                     "item": exam_items.get(s.exam_id or 0) or s.description, "modality": s.modalities,
                     "series_count": len(series), "image_count": sum(r["images"] for r in series),
                     "chest_ct": chest, "default_series": default_series(_facts(series)), "series": series,
-                    "_key": prior_order(s.study_date, chest)})
-    out.sort(key=lambda p: p.pop("_key"))
-    audit.record_read(svc, by, "recon_priors", accession, studies=len(out))
-    return {"accession": accession, "priors": out, "link": link_of(svc, accession)}
+                    "source": "local"})
+    remote, notice = _remote_priors(svc, mrn, accession)
+    skip = targets | ({s.study_uid for s in local} - {s.study_uid for s in studies})
+    merged = merged_priors(out, remote, skip)
+    audit.record_read(svc, by, "recon_priors", accession, studies=len(merged),
+                      remote=sum(1 for p in merged if p["source"] == "remote"))
+    return {"accession": accession, "priors": merged, "link": link_of(svc, accession), "notice": notice,
+            "remote_archive": svc.settings.recon_prior_archive_ae.strip() or None}
 
 
 # ---- the link (LN-5, LN-6) -----------------------------------------------------------------------------
@@ -179,15 +239,49 @@ def _target_study(tx: Tx, exam: Exam) -> str:
     return own or generate_uid(prefix=UID_PREFIX, entropy_srcs=["radops-recon", exam.accession])
 
 
+@dataclass(frozen=True, slots=True)
+class _Prior:
+    """What the link checks of the chosen prior, from the index or from the remote archive's C-FIND answers."""
+
+    study_uid: str
+    patient_id: str
+    exam_id: int | None
+    accession: str
+    instance_count: int
+    rows: list[dict[str, Any]]
+    archive: str  # the remote archive's AE title; "" for the local index
+
+
+def _prior(svc: Services, study_uid: str) -> _Prior:
+    study = index.get_study(svc, study_uid)
+    if study is not None:
+        rows = _series_rows(svc, study) if study.instance_count else []
+        return _Prior(study.study_uid, study.patient_id, study.exam_id, study.accession, study.instance_count,
+                      rows, "")
+    try:
+        target = _prior_archive(svc)
+        found = [] if target is None else remote_qr.find_studies(
+            target, calling_ae=svc.settings.dicom_ae_title, study_uid=study_uid,
+            timeout=svc.settings.recon_prior_archive_timeout_s)
+    except (NotFound, remote_qr.RemoteError) as exc:
+        reason = exc.message if isinstance(exc, NotFound) else str(exc)
+        raise InvalidInput(f"远程影像库无法连接：{reason}", code="recon_remote_unavailable") from exc
+    remote = next((st for st in found if st.study_uid == study_uid), None)
+    if remote is None or target is None:
+        raise NotFound("所选历史检查不在影像库中", code="recon_prior_not_found")
+    rows = _remote_series_rows(remote)
+    return _Prior(remote.study_uid, remote.patient_id, None, remote.accession, sum(r["images"] for r in rows),
+                  rows, target.ae_title)
+
+
 def link(svc: Services, accession: str, *, study_uid: str, series_uid: str | None = None,
          by: Actor) -> dict[str, Any]:
-    """Reference a prior's series as the reconstruction source: the link is stored, the send is queued and
-    the exam starts (已登记 -> 检查中) in one transaction. Refusals change nothing."""
+    """Reference a prior's series (from the index or the remote archive) as the reconstruction source: the
+    link is stored, the send is queued and the exam starts (已登记 -> 检查中) in one transaction. Refusals
+    change nothing."""
     by.require(Perm.RECON_LINK)
-    study = index.get_study(svc, study_uid.strip())
-    if study is None:
-        raise NotFound("所选历史检查不在影像库中", code="recon_prior_not_found")
-    rows = _series_rows(svc, study) if study.instance_count else []
+    study = _prior(svc, study_uid.strip())
+    rows = study.rows
     chosen = series_uid.strip() if series_uid else default_series(_facts(rows))
     with transaction(svc) as tx:
         exam, item = _exam(tx, accession, lock=True)
@@ -224,14 +318,30 @@ def link(svc: Services, accession: str, *, study_uid: str, series_uid: str | Non
         if status is not ExamStatus.IN_PROGRESS:
             timeline.apply_in(tx, exam, Trigger.START, by, source="recon")
         timeline.append(tx, exam, TimelineKind.RECON_LINKED, by, study_uid=study.study_uid,
-                        series_uid=row["uid"], source_accession=study.accession, images=row["images"])
+                        series_uid=row["uid"], source_accession=study.accession, images=row["images"],
+                        source="remote" if study.archive else "local", archive=study.archive)
         audit.record(tx, by, TimelineKind.RECON_LINKED.value, "exam", exam.id, study_uid=study.study_uid,
-                     series_uid=row["uid"])
+                     series_uid=row["uid"], archive=study.archive)
         return _view(req, svc)
 
 
+def _started_by_link(tx: Tx, exam_id: int) -> bool:
+    """The exam's last start is the one a link made (its timeline row says source=recon)."""
+    row = tx.session.scalars(select(ExamEvent).where(ExamEvent.exam_id == exam_id,
+                                                     ExamEvent.kind == TimelineKind.STARTED.value)
+                             .order_by(ExamEvent.id.desc()).limit(1)).first()
+    return row is not None and (row.details or {}).get("source") == "recon"
+
+
+def _own_images(tx: Tx, exam_id: int, target_study_uid: str) -> int:
+    return int(tx.session.scalar(select(func.coalesce(func.sum(ImagingStudy.instance_count), 0)).where(
+        or_(ImagingStudy.exam_id == exam_id, ImagingStudy.study_uid == target_study_uid))) or 0)
+
+
 def unlink(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
-    """Withdraw the link while nothing has been sent (待发送 or 失败); the exam stays 检查中."""
+    """Withdraw the link while nothing has been sent (待发送 or 失败). When the link itself started the exam and
+    nothing else happened since (no image of its own, no other link), the exam goes back to 已登记 (undo_start)
+    in the same transaction; otherwise it stays 检查中 and `exam_note` says why."""
     by.require(Perm.RECON_LINK)
     with transaction(svc) as tx:
         exam, _item = _exam(tx, accession, lock=True)
@@ -246,7 +356,18 @@ def unlink(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
         timeline.append(tx, exam, TimelineKind.RECON_UNLINKED, by, study_uid=req.source_study_uid,
                         series_uid=req.source_series_uid)
         audit.record(tx, by, TimelineKind.RECON_UNLINKED.value, "exam", exam.id, request_id=req.id)
-        return _view(req, svc)
+        tx.session.flush()
+        keeps = None
+        if ExamStatus(exam.status) is ExamStatus.IN_PROGRESS:
+            keeps = undo_keeps_exam_started(started_by_link=_started_by_link(tx, exam.id),
+                                            own_images=_own_images(tx, exam.id, req.target_study_uid),
+                                            other_links=int(_active(tx, exam.id) is not None))
+            if keeps is None:
+                timeline.apply_in(tx, exam, Trigger.UNDO_START, by, source="recon", request_id=req.id)
+        status = ExamStatus(exam.status)
+        note = keeps or (f"检查已退回“{EXAM_STATUS_LABELS[status]}”" if status is ExamStatus.REGISTERED else "")
+        return {**_view(req, svc), "exam_status": status.value, "exam_status_label": EXAM_STATUS_LABELS[status],
+                "exam_note": note}
 
 
 def resend(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
@@ -370,11 +491,45 @@ def _send(svc: Services, item: outbox.OutboxItem) -> dict[str, Any] | None:
     return {"instances": count}
 
 
+def _note(svc: Services, request_id: int, reason: str) -> None:
+    with transaction(svc) as tx:
+        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
+        if req is not None and req.state == ReconState.SENDING.value:
+            req.reason, req.updated_at = reason, tx.now
+
+
+def fetch_source(svc: Services, req: ReconRequest) -> int:
+    """C-GET the source series from the remote archive of priors into our archive (the request says
+    调取中 meanwhile). Returns the number of instances received; 0 when no remote archive is configured;
+    ConnectionError (the job retries) when the archive cannot deliver it."""
+    try:
+        target = _prior_archive(svc)
+    except NotFound as exc:
+        raise ConnectionError(f"从远程影像库调取源序列失败：{exc.message}") from exc
+    if target is None:
+        return 0
+    _note(svc, req.id, f"调取中：正从远程影像库 {target.ae_title} 调取源序列（{req.total} 幅）")
+    s = svc.settings
+
+    def store(header: InstanceHeader, data: bytes) -> None:
+        archive.store_instance(svc, header, data, received_from=target.ae_title)
+
+    try:
+        return remote_qr.get_series(target, calling_ae=s.dicom_ae_title, timeout=s.dicom_timeout_s,
+                                    deadline_s=min(max(s.dicom_timeout_s, float(req.total)), FETCH_LIMIT_S),
+                                    study_uid=req.source_study_uid, series_uid=req.source_series_uid, store=store)
+    except remote_qr.RemoteError as exc:
+        raise ConnectionError(f"从远程影像库调取源序列失败：{exc}") from exc
+
+
 def store_series(svc: Services, req: ReconRequest, accession: str, *, progress: Callable[[int], None]) -> int:
     """C-STORE the source series, re-labelled, to the peer over one association; the request is marked
-    已发送 before the release (the release starts the peer's work, and its results may come back at once)."""
+    已发送 before the release (the release starts the peer's work, and its results may come back at once).
+    A source not (wholly) in the archive is first fetched from the remote archive of priors."""
     peer = nodes.node(svc, req.peer_ae)
     found = index.instances_of(svc, series_uid=req.source_series_uid)
+    if len(found) < req.total and fetch_source(svc, req):
+        found = index.instances_of(svc, series_uid=req.source_series_uid)
     if not found:
         raise GiveUp("源序列已不在影像库中")
     ae = AE(svc.settings.dicom_ae_title)
