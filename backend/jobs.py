@@ -41,7 +41,8 @@ def scheduled_jobs() -> tuple[Job, ...]:
     from backend.services.health_cloud import upload as cloud_upload
     from backend.services.health_cloud import watched as cloud_watched
     from backend.services.imaging import received as imaging_received
-    from backend.services.imaging import recon as imaging_recon
+    from backend.services.imaging import recon_results as imaging_recon_results
+    from backend.services.imaging import recon_send as imaging_recon_send
     from backend.services.patient_flow import shift_sessions, triage
     from backend.services.reporting import er_reminders, hc_results, structured_sr
 
@@ -79,8 +80,8 @@ def scheduled_jobs() -> tuple[Job, ...]:
         Job("heartbeat", health_rules.BEAT_SECONDS, health.scheduler_beat),
         # Lung-nodule reconstruction (LN-7): send linked source series to RECON through the outbox (retries
         # with back-off), and flag 重建超时 on requests whose results are late (RADOPS_RECON_DEADLINE_S).
-        Job("recon_send", 5, imaging_recon.send_pending),
-        Job("recon_deadline", 30, imaging_recon.check_deadlines),
+        Job("recon_send", 5, imaging_recon_send.send_pending),
+        Job("recon_deadline", 30, imaging_recon_results.check_deadlines),
     )
 
 

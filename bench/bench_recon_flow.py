@@ -66,7 +66,7 @@ def main() -> None:
     from backend.entrypoints.listeners.dicom_scp import start_dicom
     from backend.ports import NullNotifier
     from backend.seed.reference import seed_reference
-    from backend.services.imaging import archive, nodes, recon
+    from backend.services.imaging import archive, nodes, recon, recon_send
     from backend.services.orders import registration
 
     stages: dict[str, float] = {}
@@ -118,7 +118,7 @@ def main() -> None:
             stages["link_s"] = time.perf_counter() - t
 
             t = time.perf_counter()
-            recon.send_pending(svc)
+            recon_send.send_pending(svc)
             stages["send_s"] = time.perf_counter() - t
             t = time.perf_counter()
             deadline = time.monotonic() + WAIT_S

@@ -22,7 +22,7 @@ from dash import html
 from backend.domain.actor import Actor
 from backend.domain.errors import DomainError
 from backend.domain.permissions import Perm
-from backend.services.imaging import recon, web
+from backend.services.imaging import recon_results, web
 from backend.web.callback_guard import staff
 from backend.web.context import services
 from panels.shell import staff_page
@@ -54,7 +54,7 @@ def _body(actor: Actor, accession: str) -> Any:
 def _pairing(accession: str) -> dict[str, Any] | None:
     """LN-8: a reconstruction exam opens its first result series beside the source series it was made from
     (same frame of reference: the panes link); None for other exams (the viewer's usual start)."""
-    link = recon.result_series_of(services(), accession)
+    link = recon_results.result_series_of(services(), accession)
     if link is None or not link["result_series"]:
         return None
     return {"left": {"study": link["target_study_uid"], "series": link["result_series"][0]},

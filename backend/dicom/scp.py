@@ -122,10 +122,10 @@ def handle_released(event: Any, svc: Services) -> None:
     studies = getattr(event.assoc, "radops_stored_studies", None)
     if not studies or not event.assoc.is_acceptor:
         return
-    from backend.services.imaging import recon
+    from backend.services.imaging import recon_results
 
     try:
-        done = recon.results_released(svc, studies)
+        done = recon_results.results_released(svc, studies)
     except Exception:
         logger.exception("DICOM release from %s: completing reconstruction requests failed", _calling(event))
         return

@@ -209,9 +209,9 @@ def send_and_wait_for_results(svc: Any, accession: str) -> dict[str, Any]:
     """Run the queued send to RECON (what the scheduler's job does) and wait, bounded, for its results."""
     import time
 
-    from backend.services.imaging import recon
+    from backend.services.imaging import recon, recon_send
 
-    recon.send_pending(svc)
+    recon_send.send_pending(svc)
     deadline = time.monotonic() + RECON_WAIT_S
     while (link := recon.link_of(svc, accession)) is not None and link["state"] != "completed":
         assert time.monotonic() < deadline, link

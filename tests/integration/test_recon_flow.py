@@ -26,7 +26,7 @@ from backend.domain.imaging import StudyMatch
 from backend.entrypoints.listeners.dicom_scp import start_dicom
 from backend.services import timeline
 from backend.services.base import Services, transaction
-from backend.services.imaging import archive, index, matching, nodes, recon
+from backend.services.imaging import archive, index, matching, nodes, recon, recon_results, recon_send
 from backend.services.orders import exam_list
 from integrations.recon.emulator import ReconConfig, RECONEmulator
 from tests.helpers import register
@@ -131,7 +131,7 @@ def test_prior_list_link_send_results_complete(live: Any, actors: dict[str, Acto
         assert "started" in kinds
 
         # LN-7: the job sends the source; the emulator's results come back, the release completes the exam.
-        assert recon.send_pending(svc)["done"] == 1
+        assert recon_send.send_pending(svc)["done"] == 1
         done = wait_state(svc, accession, {"completed"})
         assert done["sent"] == len(source)
         assert done["results"]
@@ -182,7 +182,7 @@ def test_refusals_change_nothing_and_undo_before_sending(live: Any, actors: dict
     undone = recon.unlink(svc, accession, by=actors["tech"])
     assert undone["state"] == "undone"
     assert recon.link_of(svc, accession) is None
-    assert recon.send_pending(svc)["done"] == 1  # the queued send finds nothing to send
+    assert recon_send.send_pending(svc)["done"] == 1  # the queued send finds nothing to send
     again = recon.link(svc, accession, study_uid=str(source[0].StudyInstanceUID), by=actors["tech"])
     assert again["id"] != link["id"]
     assert exam_status(svc, accession, actors) == ExamStatus.IN_PROGRESS
@@ -193,13 +193,13 @@ def test_a_refusing_peer_is_retried_then_failed_and_resent(live: Any, actors: di
     emu = peer(svc, port, fault="refuse")
     try:
         accession, _source = send_and_link(svc, actors)
-        assert recon.send_pending(svc)["retried"] == 1
+        assert recon_send.send_pending(svc)["retried"] == 1
         link = recon.link_of(svc, accession)
         assert link is not None
         assert link["state"] == "pending"
         assert "将自动重试" in link["reason"]
         clock.advance(seconds=5)
-        assert recon.send_pending(svc)["dead"] == 1
+        assert recon_send.send_pending(svc)["dead"] == 1
         link = recon.link_of(svc, accession)
         assert link is not None
         assert link["state"] == "failed"
@@ -210,7 +210,7 @@ def test_a_refusing_peer_is_retried_then_failed_and_resent(live: Any, actors: di
     emu = peer(svc, port, fault="refuse_store")
     try:
         recon.resend(svc, accession, by=actors["tech"])
-        assert recon.send_pending(svc)["retried"] == 1
+        assert recon_send.send_pending(svc)["retried"] == 1
         link = recon.link_of(svc, accession)
         assert link is not None
         assert "0xA700" in link["reason"]
@@ -219,7 +219,7 @@ def test_a_refusing_peer_is_retried_then_failed_and_resent(live: Any, actors: di
     emu = peer(svc, port)
     try:
         clock.advance(seconds=5)
-        recon.send_pending(svc)
+        recon_send.send_pending(svc)
         wait_state(svc, accession, {"completed"})
     finally:
         emu.stop()
@@ -233,14 +233,14 @@ def test_no_complete_answer_times_out_on_the_exam_list(live: Any, actors: dict[s
     emu = peer(svc, port, fault=fault)
     try:
         accession, _source = send_and_link(svc, actors)
-        recon.send_pending(svc)
+        recon_send.send_pending(svc)
         assert wait_state(svc, accession, {"sent"})["deadline_at"]
         wait_job(emu, {"nothing", "pending"} if fault == "nothing" else {"partial"})
     finally:
         emu.stop()
-    assert recon.check_deadlines(svc) == 0  # not yet
+    assert recon_results.check_deadlines(svc) == 0  # not yet
     clock.advance(seconds=601)
-    assert recon.check_deadlines(svc) == 1
+    assert recon_results.check_deadlines(svc) == 1
     link = recon.link_of(svc, accession)
     assert link is not None
     assert link["state"] == "timed_out"
@@ -257,7 +257,7 @@ def test_slow_peer_still_completes(live: Any, actors: dict[str, Actor]) -> None:
     emu = peer(svc, port, fault="slow", delay_s=1.0)
     try:
         accession, _source = send_and_link(svc, actors)
-        recon.send_pending(svc)
+        recon_send.send_pending(svc)
         wait_state(svc, accession, {"completed"})
     finally:
         emu.stop()
@@ -280,7 +280,7 @@ def _sent_to_a_silent_peer(svc: Any, port: int, actors: dict[str, Actor]) -> tup
     emu = peer(svc, port, fault="nothing")
     try:
         accession, source = send_and_link(svc, actors)
-        recon.send_pending(svc)
+        recon_send.send_pending(svc)
         link = wait_state(svc, accession, {"sent"})
     finally:
         emu.stop()

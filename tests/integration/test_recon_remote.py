@@ -20,7 +20,7 @@ from backend.domain.exam_flow import ExamStatus
 from backend.entrypoints.listeners.dicom_scp import start_dicom
 from backend.services import timeline
 from backend.services.base import Services
-from backend.services.imaging import archive, index, nodes, recon
+from backend.services.imaging import archive, index, nodes, recon, recon_send
 from backend.services.orders import exam_list
 from tests.conftest import fresh_database
 from tests.helpers import register
@@ -120,7 +120,7 @@ def test_remote_prior_listed_once_fetched_by_the_job_then_sent_and_completed(
 
     emu = peer(svc, port)
     try:
-        assert recon.send_pending(svc)["done"] == 1  # the job retrieves the series, then sends it
+        assert recon_send.send_pending(svc)["done"] == 1  # the job retrieves the series, then sends it
         done = wait_state(svc, accession, {"completed"})
     finally:
         emu.stop()
@@ -197,7 +197,7 @@ def test_fetch_failure_is_retried_with_the_reason_shown(local: Any, remote: Any,
     nodes.forget_cache(svc)
     emu = peer(svc, port)
     try:
-        assert recon.send_pending(svc)["retried"] == 1
+        assert recon_send.send_pending(svc)["retried"] == 1
         link = recon.link_of(svc, accession)
         assert link is not None
         assert link["state"] == "pending"

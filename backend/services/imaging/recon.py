@@ -1,13 +1,6 @@
-"""Lung-nodule target reconstruction on RadOps' side (LN-4..LN-7): the prior list of an exam, the link of one
-prior series as the source (the exam starts: 已登记 -> 检查中), sending it to the reconstruction system
-(the known node RECON) by C-STORE from the outbox, the results' completion and the deadline.
-
-Completion (docs/recon_interface.md): the reconstruction system sends its result series in the exam's study
-(the source goes out re-labelled with the exam's Study Instance UID and accession) and releases the
-association; on that release, a request whose study holds at least one series referencing the source series
-is complete and the exam moves to 检查完成. A partial answer (an abort) completes nothing. A request still
-without results RADOPS_RECON_DEADLINE_S seconds after sending is 重建超时 (a job), on the exam list; late
-results still complete it, and a person may resend it.
+"""Lung-nodule target reconstruction on RadOps' side, the staff's steps (LN-4..LN-6): the prior list of an
+exam, the link of one prior series as the source (the exam starts: 已登记 -> 检查中), its undo and a resend.
+Sending is recon_send (LN-7), the results' completion and the deadline recon_results.
 
 A remote archive of priors (RADOPS_RECON_PRIOR_ARCHIVE_AE, a known node): the prior list also holds its studies
 (Study Root C-FIND, marked "remote"; one already in the index is listed once, as local); when it cannot be
@@ -18,32 +11,25 @@ by the send job itself (状态 发送中, reason 调取中…) before it is sent
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from io import BytesIO
 from typing import Any
 
 from pydicom import Dataset, dcmread
 from pydicom.uid import generate_uid
-from pynetdicom import AE, evt
 from sqlalchemy import func, or_, select
 
 from backend.db.models import Exam, ExamEvent, ExamItem, ImagingStudy, ReconRequest
 from backend.dicom import remote_qr
 from backend.dicom.scu import Target
-from backend.dicom.transport import nodelay
-from backend.domain.actor import SYSTEM, Actor
+from backend.domain.actor import Actor
 from backend.domain.catalog import TimelineKind
 from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.exam_flow import EXAM_STATUS_LABELS, NO_REPORT_EXPECTED, ExamStatus, Trigger
-from backend.domain.imaging import InstanceHeader
-from backend.domain.outbox import GiveUp, RetryPolicy
 from backend.domain.permissions import Perm
 from backend.domain.recon import (
     ACTIVE,
-    AWAITING_RESULTS,
     RECON_STATE_LABELS,
     ReconState,
     ReconTrigger,
@@ -62,9 +48,6 @@ from backend.services.imaging import archive, index, nodes
 logger = logging.getLogger(__name__)
 KIND = "recon_send"
 UID_PREFIX = "1.2.826.0.1.3680043.10.1235."  # RadOps' study UIDs of reconstruction exams (under the demo's root)
-PROGRESS_EVERY = 25  # instances between two progress writes
-SUCCESS_STATUSES = frozenset({0x0000, 0xB000, 0xB006, 0xB007})
-FETCH_LIMIT_S = 480.0  # a C-GET of a remote source ends within the send job's 10-minute lease
 
 
 # ---- the prior list (LN-4) -----------------------------------------------------------------------------
@@ -85,7 +68,7 @@ def _check_item(svc: Services, item: ExamItem) -> None:
         raise InvalidInput(f"检查项目“{item.name}”不使用靶重建，不能引用历史图像", code="recon_not_applicable")
 
 
-def _header(svc: Services, sop_uid: str) -> Dataset | None:
+def instance_header(svc: Services, sop_uid: str) -> Dataset | None:
     try:
         return dcmread(BytesIO(archive.read_instance(svc, sop_uid)), stop_before_pixels=True)
     except Exception:  # an unreadable file: the series is listed without its facts
@@ -105,7 +88,7 @@ def _series_rows(svc: Services, study: index.StudyInfo) -> list[dict[str, Any]]:
     for se in index.series_of(svc, study.study_uid):
         insts = index.instances_of(svc, study_uid=study.study_uid, series_uid=se.series_uid)
         middle = insts[len(insts) // 2] if insts else None
-        ds = _header(svc, middle.sop_instance_uid) if middle else None
+        ds = instance_header(svc, middle.sop_instance_uid) if middle else None
         thickness = _float(ds.get("SliceThickness")) if ds is not None else None
         kernel = str(ds.get("ConvolutionKernel", "") or "") if ds is not None else ""
         thumb = (f"/dicomweb/studies/{study.study_uid}/series/{se.series_uid}/instances/"
@@ -121,7 +104,7 @@ def _facts(rows: Iterable[Mapping[str, Any]]) -> list[SeriesFacts]:
             for r in rows]
 
 
-def _prior_archive(svc: Services) -> Target | None:
+def prior_archive(svc: Services) -> Target | None:
     """The remote archive of priors (None: not configured); NotFound when its AE title is no known node."""
     ae = svc.settings.recon_prior_archive_ae.strip()
     if not ae:
@@ -151,7 +134,7 @@ def _remote_row(study: remote_qr.RemoteStudy, archive_ae: str) -> dict[str, Any]
 def _remote_priors(svc: Services, mrn: str, accession: str) -> tuple[list[dict[str, Any]], str | None]:
     """The remote archive's studies of the patient, and the notice when it cannot be asked (None: fine)."""
     try:
-        target = _prior_archive(svc)
+        target = prior_archive(svc)
         if target is None:
             return [], None
         found = remote_qr.find_studies(target, calling_ae=svc.settings.dicom_ae_title, patient_id=mrn,
@@ -217,7 +200,7 @@ def _view(req: ReconRequest, svc: Services) -> dict[str, Any]:
             "resendable": state in (ReconState.FAILED, ReconState.TIMED_OUT)}
 
 
-def _active(tx: Tx, exam_id: int, *, lock: bool = False) -> ReconRequest | None:
+def active_request(tx: Tx, exam_id: int, *, lock: bool = False) -> ReconRequest | None:
     q = (select(ReconRequest).where(ReconRequest.exam_id == exam_id,
                                     ReconRequest.state.in_([s.value for s in ACTIVE]))
          .order_by(ReconRequest.id.desc()))
@@ -230,7 +213,7 @@ def link_of(svc: Services, accession: str) -> dict[str, Any] | None:
     """The exam's active link (None when there is none)."""
     with transaction(svc, readonly=True) as tx:
         exam = tx.session.scalars(select(Exam).where(Exam.accession == accession.strip())).first()
-        req = _active(tx, exam.id) if exam is not None else None
+        req = active_request(tx, exam.id) if exam is not None else None
         return _view(req, svc) if req is not None else None
 
 
@@ -259,7 +242,7 @@ def _prior(svc: Services, study_uid: str) -> _Prior:
         return _Prior(study.study_uid, study.patient_id, study.exam_id, study.accession, study.instance_count,
                       rows, "")
     try:
-        target = _prior_archive(svc)
+        target = prior_archive(svc)
         found = [] if target is None else remote_qr.find_studies(
             target, calling_ae=svc.settings.dicom_ae_title, study_uid=study_uid,
             timeout=svc.settings.recon_prior_archive_timeout_s)
@@ -289,7 +272,7 @@ def link(svc: Services, accession: str, *, study_uid: str, series_uid: str | Non
         status = ExamStatus(exam.status)
         if status not in (ExamStatus.REGISTERED, ExamStatus.ARRIVED, ExamStatus.IN_PROGRESS):
             raise InvalidInput(f"检查状态为“{EXAM_STATUS_LABELS[status]}”，不能引用历史图像", code="recon_bad_status")
-        current = _active(tx, exam.id, lock=True)
+        current = active_request(tx, exam.id, lock=True)
         if current is not None:
             raise InvalidInput(f"该检查已引用历史图像（检查号 {current.source_accession or current.source_study_uid}，"
                                f"{RECON_STATE_LABELS[ReconState(current.state)]}），不能重复引用；如需更换请先撤销",
@@ -345,13 +328,13 @@ def unlink(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
     by.require(Perm.RECON_LINK)
     with transaction(svc) as tx:
         exam, _item = _exam(tx, accession, lock=True)
-        req = _active(tx, exam.id, lock=True)
+        req = active_request(tx, exam.id, lock=True)
         if req is None:
             raise InvalidInput("该检查没有引用历史图像", code="recon_not_linked")
         state = ReconState(req.state)
         if state not in (ReconState.PENDING, ReconState.FAILED):
             raise InvalidInput(f"源图像{RECON_STATE_LABELS[state]}，不能撤销引用", code="recon_already_sent")
-        _move(tx, req, ReconTrigger.UNDO)
+        move_request(tx, req, ReconTrigger.UNDO)
         req.undone_by, req.undone_at = by.label, tx.now
         timeline.append(tx, exam, TimelineKind.RECON_UNLINKED, by, study_uid=req.source_study_uid,
                         series_uid=req.source_series_uid)
@@ -361,7 +344,7 @@ def unlink(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
         if ExamStatus(exam.status) is ExamStatus.IN_PROGRESS:
             keeps = undo_keeps_exam_started(started_by_link=_started_by_link(tx, exam.id),
                                             own_images=_own_images(tx, exam.id, req.target_study_uid),
-                                            other_links=int(_active(tx, exam.id) is not None))
+                                            other_links=int(active_request(tx, exam.id) is not None))
             if keeps is None:
                 timeline.apply_in(tx, exam, Trigger.UNDO_START, by, source="recon", request_id=req.id)
         status = ExamStatus(exam.status)
@@ -375,12 +358,12 @@ def resend(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
     by.require(Perm.RECON_LINK)
     with transaction(svc) as tx:
         exam, _item = _exam(tx, accession, lock=True)
-        req = _active(tx, exam.id, lock=True)
+        req = active_request(tx, exam.id, lock=True)
         if req is None:
             raise InvalidInput("该检查没有引用历史图像", code="recon_not_linked")
         if ExamStatus(exam.status) in NO_REPORT_EXPECTED:
             raise InvalidInput("检查已取消或中断，不能重新发送", code="recon_bad_status")
-        _move(tx, req, ReconTrigger.RESEND)
+        move_request(tx, req, ReconTrigger.RESEND)
         req.generation += 1
         req.reason, req.sent, req.attempts, req.sent_at, req.deadline_at = "", 0, 0, None, None
         req.outbox_id, _ = outbox.enqueue(tx, kind=KIND, target=req.peer_ae, key=f"{KIND}:{req.id}:{req.generation}",
@@ -389,269 +372,10 @@ def resend(svc: Services, accession: str, *, by: Actor) -> dict[str, Any]:
         return _view(req, svc)
 
 
-def _move(tx: Tx, req: ReconRequest, trigger: ReconTrigger) -> ReconState:
+def move_request(tx: Tx, req: ReconRequest, trigger: ReconTrigger) -> ReconState:
     state = next_recon_state(ReconState(req.state), trigger)
     req.state, req.updated_at = state.value, tx.now
     return state
 
 
-# ---- sending (LN-7) ------------------------------------------------------------------------------------
-
-def policy(svc: Services) -> RetryPolicy:
-    s = svc.settings
-    return RetryPolicy(max_attempts=max(1, s.recon_send_attempts),
-                       first_delay=timedelta(seconds=max(s.recon_retry_first_s, 0.001)), max_delay=timedelta(hours=1))
-
-
-def send_pending(svc: Services) -> dict[str, int]:
-    """The job: send every due source series to the reconstruction system (outbox kind recon_send)."""
-    report = outbox.drain(svc, KIND, lambda item: _send(svc, item), owner=f"recon-{os.getpid()}",
-                          policy=policy(svc), lease=timedelta(minutes=10), batch=2, max_items=10)
-    return {"done": len(report.done), "retried": len(report.retried), "dead": len(report.dead)}
-
-
-def _start(svc: Services, request_id: int, attempt: int) -> tuple[ReconRequest, str] | None:
-    """Mark the request 发送中 (None: nothing to send, e.g. undone meanwhile)."""
-    with transaction(svc) as tx:
-        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
-        if req is None or ReconState(req.state) not in (ReconState.PENDING, ReconState.SENDING):
-            return None
-        exam = timeline.load_exam(tx, req.exam_id, lock=False)
-        if ExamStatus(exam.status) in NO_REPORT_EXPECTED:
-            _move(tx, req, ReconTrigger.FAIL)
-            req.reason = "检查已取消或中断，未发送"
-            return None
-        _move(tx, req, ReconTrigger.SEND)
-        req.attempts, req.sent = attempt, 0
-        tx.session.flush()
-        tx.session.expunge(req)
-        return req, exam.accession
-
-
-def _progress(svc: Services, request_id: int, sent: int) -> None:
-    with transaction(svc) as tx:
-        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
-        if req is not None and req.state == ReconState.SENDING.value:
-            req.sent, req.updated_at = sent, tx.now
-
-
-def _after_failure(svc: Services, request_id: int, attempt: int, error: str, *, final: bool) -> None:
-    last = final or policy(svc).exhausted(attempt)
-    with transaction(svc) as tx:
-        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
-        if req is None or req.state != ReconState.SENDING.value:
-            return
-        if last:
-            _move(tx, req, ReconTrigger.FAIL)
-            req.reason = f"发送失败（已尝试 {attempt} 次）：{error}"
-            exam = timeline.load_exam(tx, req.exam_id, lock=False)
-            timeline.append(tx, exam, TimelineKind.RECON_FAILED, SYSTEM, reason=req.reason[:500])
-        else:
-            _move(tx, req, ReconTrigger.RETRY)
-            req.reason = f"第 {attempt} 次发送失败，将自动重试：{error}"
-
-
-def _sent(svc: Services, request_id: int, count: int) -> None:
-    with transaction(svc) as tx:
-        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
-        if req is None or req.state != ReconState.SENDING.value:
-            return
-        _move(tx, req, ReconTrigger.SENT)
-        req.sent, req.reason, req.sent_at = count, "", tx.now
-        req.deadline_at = tx.now + timedelta(seconds=svc.settings.recon_deadline_s)
-        exam = timeline.load_exam(tx, req.exam_id, lock=False)
-        timeline.append(tx, exam, TimelineKind.RECON_SENT, SYSTEM, series_uid=req.source_series_uid,
-                        instances=count, peer=req.peer_ae)
-
-
-def relabelled(data: bytes, *, study_uid: str, accession: str, at: datetime | None = None) -> Dataset:
-    """A source instance as sent: the exam's Study Instance UID and accession, and (`at`, local time) its study
-    date and time, so the results (which copy them) are not dated as the prior; everything else as archived."""
-    ds = dcmread(BytesIO(data))
-    ds.StudyInstanceUID, ds.AccessionNumber = study_uid, accession
-    if at is not None:
-        ds.StudyDate, ds.StudyTime = at.strftime("%Y%m%d"), at.strftime("%H%M%S")
-    return ds
-
-
-def _send(svc: Services, item: outbox.OutboxItem) -> dict[str, Any] | None:
-    request_id = int(item.payload["request_id"])
-    started = _start(svc, request_id, item.attempts)
-    if started is None:
-        return {"skipped": True}
-    req, accession = started
-    try:
-        count = store_series(svc, req, accession, progress=lambda n: _progress(svc, request_id, n))
-    except GiveUp as exc:
-        _after_failure(svc, request_id, item.attempts, str(exc), final=True)
-        raise
-    except Exception as exc:
-        _after_failure(svc, request_id, item.attempts, f"{type(exc).__name__}: {exc}", final=False)
-        raise
-    return {"instances": count}
-
-
-def _note(svc: Services, request_id: int, reason: str) -> None:
-    with transaction(svc) as tx:
-        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
-        if req is not None and req.state == ReconState.SENDING.value:
-            req.reason, req.updated_at = reason, tx.now
-
-
-def fetch_source(svc: Services, req: ReconRequest) -> int:
-    """C-GET the source series from the remote archive of priors into our archive (the request says
-    调取中 meanwhile). Returns the number of instances received; 0 when no remote archive is configured;
-    ConnectionError (the job retries) when the archive cannot deliver it."""
-    try:
-        target = _prior_archive(svc)
-    except NotFound as exc:
-        raise ConnectionError(f"从远程影像库调取源序列失败：{exc.message}") from exc
-    if target is None:
-        return 0
-    _note(svc, req.id, f"调取中：正从远程影像库 {target.ae_title} 调取源序列（{req.total} 幅）")
-    s = svc.settings
-
-    def store(header: InstanceHeader, data: bytes) -> None:
-        archive.store_instance(svc, header, data, received_from=target.ae_title)
-
-    try:
-        return remote_qr.get_series(target, calling_ae=s.dicom_ae_title, timeout=s.dicom_timeout_s,
-                                    deadline_s=min(max(s.dicom_timeout_s, float(req.total)), FETCH_LIMIT_S),
-                                    study_uid=req.source_study_uid, series_uid=req.source_series_uid, store=store)
-    except remote_qr.RemoteError as exc:
-        raise ConnectionError(f"从远程影像库调取源序列失败：{exc}") from exc
-
-
-def store_series(svc: Services, req: ReconRequest, accession: str, *, progress: Callable[[int], None]) -> int:
-    """C-STORE the source series, re-labelled, to the peer over one association; the request is marked
-    已发送 before the release (the release starts the peer's work, and its results may come back at once).
-    A source not (wholly) in the archive is first fetched from the remote archive of priors."""
-    peer = nodes.node(svc, req.peer_ae)
-    found = index.instances_of(svc, series_uid=req.source_series_uid)
-    if len(found) < req.total and fetch_source(svc, req):
-        found = index.instances_of(svc, series_uid=req.source_series_uid)
-    if not found:
-        raise GiveUp("源序列已不在影像库中")
-    ae = AE(svc.settings.dicom_ae_title)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = svc.settings.dicom_timeout_s
-    for sop, syntax in sorted({(i.sop_class_uid, i.transfer_syntax) for i in found}):
-        ae.add_requested_context(sop, [syntax])
-    assoc = ae.associate(peer.host, peer.port, ae_title=peer.ae_title, evt_handlers=[(evt.EVT_CONN_OPEN, nodelay)])
-    if not assoc.is_established:
-        raise ConnectionError(f"{peer.ae_title}@{peer.host}:{peer.port} 拒绝或无法建立关联")
-    released = False
-    try:
-        for n, info in enumerate(found, start=1):
-            ds = relabelled(archive.read_instance(svc, info.sop_instance_uid), study_uid=req.target_study_uid,
-                            accession=accession, at=req.linked_at.astimezone(svc.tz))
-            status = assoc.send_c_store(ds)
-            code = int(status.Status) if status else -1
-            if code not in SUCCESS_STATUSES:
-                raise ConnectionError(f"{peer.ae_title} 拒收第 {n} 幅图像（状态 0x{code & 0xFFFF:04X}）"
-                                      if code >= 0 else f"{peer.ae_title} 未应答第 {n} 幅图像")
-            if n % PROGRESS_EVERY == 0:
-                progress(n)
-        _sent(svc, req.id, len(found))
-        assoc.release()
-        released = True
-    finally:
-        if not released:
-            assoc.abort()
-    return len(found)
-
-
-# ---- the results (LN-7) --------------------------------------------------------------------------------
-
-def _first_header(svc: Services, series_uid: str, study_uid: str | None = None) -> Dataset | None:
-    first = index.instances_of(svc, study_uid=study_uid, series_uid=series_uid)[:1]
-    return _header(svc, first[0].sop_instance_uid) if first else None
-
-
-def _orientation(ds: Dataset) -> list[float]:
-    return [round(float(v), 3) for v in ds.get("ImageOrientationPatient", [])]
-
-
-def _is_result(ds: Dataset | None, source: Dataset | None, source_series: str) -> bool:
-    """A result series: it references the source series, and its geometry is the source's (same frame of
-    reference and orientation), so the viewer can link them; anything else is kept but not counted."""
-    if ds is None:
-        return False
-    refs = [str(r.get("SeriesInstanceUID", "")) for r in ds.get("ReferencedSeriesSequence", [])]
-    if source_series not in refs:
-        return False
-    if source is not None and (str(ds.get("FrameOfReferenceUID", "")) != str(source.get("FrameOfReferenceUID", ""))
-                               or _orientation(ds) != _orientation(source)):
-        logger.warning("recon: result series %s ignored: its geometry is not the source's",
-                       ds.get("SeriesInstanceUID", ""))
-        return False
-    return True
-
-
-def results_released(svc: Services, study_uids: Iterable[str]) -> list[int]:
-    """A peer released the association that stored instances into these studies: complete each waiting
-    request whose study now holds series that reference its source (the exam -> 检查完成)."""
-    uids = sorted(set(study_uids))
-    if not uids:
-        return []
-    with transaction(svc, readonly=True) as tx:
-        waiting = [(r.id, r.target_study_uid, r.source_series_uid) for r in tx.session.scalars(
-            select(ReconRequest).where(ReconRequest.target_study_uid.in_(uids),
-                                       ReconRequest.state.in_([s.value for s in AWAITING_RESULTS])))]
-    done = []
-    for request_id, study_uid, source in waiting:
-        source_ds = _first_header(svc, source)
-        results = [{"uid": se.series_uid, "number": se.series_number, "description": se.description,
-                    "images": se.instance_count}
-                   for se in index.series_of(svc, study_uid)
-                   if _is_result(_first_header(svc, se.series_uid, study_uid), source_ds, source)]
-        if results and _complete(svc, request_id, results):
-            done.append(request_id)
-    return done
-
-
-def _complete(svc: Services, request_id: int, results: list[dict[str, Any]]) -> bool:
-    with transaction(svc) as tx:
-        req = tx.session.get(ReconRequest, request_id, with_for_update=True)
-        if req is None or ReconState(req.state) not in AWAITING_RESULTS:
-            return False
-        exam = timeline.load_exam(tx, req.exam_id)
-        _move(tx, req, ReconTrigger.COMPLETE)
-        req.results, req.completed_at = results, tx.now
-        timeline.append(tx, exam, TimelineKind.RECON_COMPLETED, SYSTEM, series=len(results),
-                        images=sum(int(r["images"]) for r in results))
-        if ExamStatus(exam.status) is ExamStatus.IN_PROGRESS:
-            timeline.apply_in(tx, exam, Trigger.COMPLETE, SYSTEM, source="recon")
-        return True
-
-
-def check_deadlines(svc: Services) -> int:
-    """The job: requests sent longer than RADOPS_RECON_DEADLINE_S ago with no complete results -> 重建超时."""
-    n = 0
-    with transaction(svc) as tx:
-        late = tx.session.scalars(select(ReconRequest).where(
-            ReconRequest.state == ReconState.SENT.value, ReconRequest.deadline_at <= tx.now)
-            .with_for_update(skip_locked=True).limit(100)).all()
-        for req in late:
-            _move(tx, req, ReconTrigger.TIME_OUT)
-            req.reason = "重建系统在时限内未返回完整结果"
-            exam = timeline.load_exam(tx, req.exam_id, lock=False)
-            timeline.append(tx, exam, TimelineKind.RECON_TIMED_OUT, SYSTEM, sent_at=req.sent_at.isoformat()
-                            if req.sent_at else None)
-            n += 1
-    return n
-
-
-def result_series_of(svc: Services, accession: str) -> dict[str, Any] | None:
-    """For the viewer's default pairing: the exam's source series and its result series (plain UIDs)."""
-    with transaction(svc, readonly=True) as tx:
-        exam = tx.session.scalars(select(Exam).where(Exam.accession == accession.strip())).first()
-        req = _active(tx, exam.id) if exam is not None else None
-        if req is None:
-            return None
-        return {"source_study_uid": req.source_study_uid, "source_series_uid": req.source_series_uid,
-                "target_study_uid": req.target_study_uid,
-                "result_series": [str(r["uid"]) for r in req.results or []]}
-
-
-__all__ = ["check_deadlines", "link", "link_of", "priors", "resend", "results_released",
-           "send_pending", "unlink"]
+__all__ = ["link", "link_of", "priors", "resend", "unlink"]
