@@ -11,19 +11,11 @@ from typing import Any
 from pydicom import Dataset
 from pydicom.sequence import Sequence
 
+from backend.dicom.tags import value_text
 from backend.domain.imaging import da_range
 from backend.services.base import Services
 from backend.services.imaging import index
 from backend.services.imaging.worklist import WorklistItem
-
-
-def _value(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword)
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()
 
 
 def matches(pattern: str, value: str) -> bool:
@@ -47,8 +39,8 @@ def _exact(pattern: str) -> str | None:
 
 def find(svc: Services, identifier: Dataset) -> Iterator[Dataset]:
     """Study Root C-FIND at STUDY, SERIES or IMAGE level: a response dataset per match."""
-    level = _value(identifier, "QueryRetrieveLevel").upper()
-    keys = {k: _value(identifier, k) for k in ("PatientID", "PatientName", "AccessionNumber", "StudyInstanceUID",
+    level = value_text(identifier, "QueryRetrieveLevel").upper()
+    keys = {k: value_text(identifier, k) for k in ("PatientID", "PatientName", "AccessionNumber", "StudyInstanceUID",
                                                    "StudyDate", "ModalitiesInStudy", "SeriesInstanceUID",
                                                    "Modality", "SOPInstanceUID", "StudyDescription")}
     lo, hi = da_range(keys["StudyDate"]) if keys["StudyDate"] else (None, None)
@@ -81,8 +73,8 @@ def find(svc: Services, identifier: Dataset) -> Iterator[Dataset]:
 
 def retrieve_uids(svc: Services, identifier: Dataset) -> list[index.InstanceInfo]:
     """The instances a C-MOVE or C-GET asks for (by study, series or SOP Instance UIDs)."""
-    level = _value(identifier, "QueryRetrieveLevel").upper()
-    study, series, sops = (_value(identifier, k) for k in ("StudyInstanceUID", "SeriesInstanceUID",
+    level = value_text(identifier, "QueryRetrieveLevel").upper()
+    study, series, sops = (value_text(identifier, k) for k in ("StudyInstanceUID", "SeriesInstanceUID",
                                                             "SOPInstanceUID"))
     if level == "IMAGE" and sops:
         return index.instances_of(svc, sop_instance_uids=sops.split("\\"))
@@ -132,9 +124,9 @@ def worklist_query(identifier: Dataset) -> dict[str, str]:
     """The worklist matching keys we honour: modality, accession, patient ID, scheduled date."""
     step = identifier.get("ScheduledProcedureStepSequence")
     item = step[0] if step else Dataset()
-    return {"modality": _value(item, "Modality"), "date": _value(item, "ScheduledProcedureStepStartDate"),
-            "station": _value(item, "ScheduledStationAETitle"), "accession": _value(identifier, "AccessionNumber"),
-            "patient_id": _value(identifier, "PatientID")}
+    return {"modality": value_text(item, "Modality"), "date": value_text(item, "ScheduledProcedureStepStartDate"),
+            "station": value_text(item, "ScheduledStationAETitle"),
+            "accession": value_text(identifier, "AccessionNumber"), "patient_id": value_text(identifier, "PatientID")}
 
 
 def worklist_item(w: WorklistItem, station_ae: str) -> Dataset:

@@ -34,7 +34,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from backend.dicom.scu import Target
-from backend.dicom.tags import header_of, part10
+from backend.dicom.tags import header_of, part10, value_text
 from backend.dicom.transport import nodelay
 from backend.domain.imaging import InstanceHeader
 
@@ -79,18 +79,9 @@ class RemoteStudy:
     series: tuple[RemoteSeries, ...]
 
 
-def _text(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword)
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()
-
-
 def _number(ds: Dataset, keyword: str) -> float | None:
     try:
-        text = _text(ds, keyword)
+        text = value_text(ds, keyword)
         return float(text) if text else None
     except ValueError:
         return None
@@ -159,7 +150,7 @@ def find_studies(target: Target, *, calling_ae: str, timeout: float, patient_id:
         q.NumberOfStudyRelatedInstances = None
         studies = []
         for st in _find(session, assoc, q):
-            uid = _text(st, "StudyInstanceUID")
+            uid = value_text(st, "StudyInstanceUID")
             if not uid:
                 continue
             sq = Dataset()
@@ -169,18 +160,18 @@ def find_studies(target: Target, *, calling_ae: str, timeout: float, patient_id:
                 setattr(sq, kw, None if kw in ("SeriesNumber", "NumberOfSeriesRelatedInstances",
                                                "SliceThickness") else "")
             series = tuple(RemoteSeries(
-                series_uid=_text(se, "SeriesInstanceUID"),
+                series_uid=value_text(se, "SeriesInstanceUID"),
                 number=int(n) if (n := _number(se, "SeriesNumber")) is not None else None,
-                modality=_text(se, "Modality"), description=_text(se, "SeriesDescription"),
+                modality=value_text(se, "Modality"), description=value_text(se, "SeriesDescription"),
                 images=int(_number(se, "NumberOfSeriesRelatedInstances") or 0),
-                slice_thickness=_number(se, "SliceThickness"), kernel=_text(se, "ConvolutionKernel"),
-                body_part=_text(se, "BodyPartExamined"))
-                for se in _find(session, assoc, sq) if _text(se, "SeriesInstanceUID"))
-            studies.append(RemoteStudy(study_uid=uid, patient_id=_text(st, "PatientID"),
-                                       accession=_text(st, "AccessionNumber"),
-                                       study_date=_date(_text(st, "StudyDate")),
-                                       description=_text(st, "StudyDescription"),
-                                       modalities=_text(st, "ModalitiesInStudy"), series=series))
+                slice_thickness=_number(se, "SliceThickness"), kernel=value_text(se, "ConvolutionKernel"),
+                body_part=value_text(se, "BodyPartExamined"))
+                for se in _find(session, assoc, sq) if value_text(se, "SeriesInstanceUID"))
+            studies.append(RemoteStudy(study_uid=uid, patient_id=value_text(st, "PatientID"),
+                                       accession=value_text(st, "AccessionNumber"),
+                                       study_date=_date(value_text(st, "StudyDate")),
+                                       description=value_text(st, "StudyDescription"),
+                                       modalities=value_text(st, "ModalitiesInStudy"), series=series))
         assoc.release()
         return studies
     except BaseException:

@@ -23,6 +23,16 @@ def _text(ds: Dataset, keyword: str, limit: int = 128) -> str:
     return str(value).strip()[:limit]
 
 
+def value_text(ds: Dataset, keyword: str) -> str:
+    """An element's value as DICOM text: multiple values joined by backslashes, "" when absent or empty."""
+    value = ds.get(keyword)
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+        return "\\".join(str(v) for v in value)
+    return str(value).strip()
+
+
 def _int(ds: Dataset, keyword: str) -> int | None:
     value: Any = ds.get(keyword)
     if value is None or value == "":
