@@ -30,6 +30,9 @@ COUNTED: Final[Mapping[TimelineKind, MarkKind]] = {
     TimelineKind.STARTED: MarkKind.STARTED,
     TimelineKind.REPORT_APPROVED: MarkKind.REPORT_APPROVED,
 }
+# Rows that withdraw an earlier counted row: an undone start (a reconstruction link withdrawn, LN-5) was no
+# start; the exam counts as started when, and if, it starts again.
+WITHDRAWN: Final[Mapping[TimelineKind, TimelineKind]] = {TimelineKind.START_UNDONE: TimelineKind.STARTED}
 # Rows that may move an exam's appointment mark (booked, re-booked, or cancelled).
 APPOINTMENT_KINDS: Final = frozenset({TimelineKind.SCHEDULED, TimelineKind.EDITED, TimelineKind.CANCELLED})
 # The patient-flow series of the cockpit (CP-13, CP-14), in display order, with their labels.

@@ -188,3 +188,23 @@ def test_export_csv_and_excel(svc: Any, actors: Any, hospital: dict[str, int]) -
     assert [c.value for c in ws[2]] == ["类别", "完成量", "占比"]
     for fig in cockpit_drill.FIGURES:
         assert cockpit_drill.export(svc, fig, "csv", by=actors["head"])[0]
+
+
+def test_an_undone_start_counts_only_when_the_exam_starts_again(svc: Any, clock: Any) -> None:
+    """A start withdrawn with its reconstruction link (undo_start, LN-5) was no start: the exam is counted as
+    started on the day it starts again, or not at all; the set-based rebuild agrees with the incremental path."""
+    undone = make_exam(svc, clock, sh(2026, 11, 20, 8, 0))
+    walk(svc, clock, undone, [("registered", sh(2026, 11, 20, 8, 30)), ("started", sh(2026, 11, 20, 9, 0)),
+                              ("start_undone", sh(2026, 11, 20, 9, 5))])
+    again = make_exam(svc, clock, sh(2026, 11, 20, 8, 0))
+    walk(svc, clock, again, [("registered", sh(2026, 11, 20, 8, 30)), ("started", sh(2026, 11, 20, 9, 0)),
+                             ("start_undone", sh(2026, 11, 20, 9, 5)),
+                             ("started", sh(2026, 11, 21, 10, 0))])
+    with transaction(svc) as tx:
+        marks, daily = cockpit_rollups.snapshot(tx.session)
+        started = {m[0]: m[2] for m in marks if m[1] == "started"}
+        assert undone not in started
+        assert started[again].isoformat() == "2026-11-21"
+        assert not [d for d in daily if d[1] == "started" and d[0].isoformat() == "2026-11-20"]
+        cockpit_rollups.rebuild_all(tx.session, tz=svc.tz)
+        assert cockpit_rollups.snapshot(tx.session) == (marks, daily)

@@ -11,15 +11,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, and_, cast, delete, func, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Date, and_, cast, delete, func, literal, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from backend.db.models import Exam, ExamEvent
 from backend.db.models.cockpit import CockpitDaily, CockpitMark
 from backend.db.session import dialect_insert
 from backend.domain.catalog import TimelineKind
 from backend.domain.exam_flow import ExamStatus
-from backend.domain.metrics import APPOINTMENT_KINDS, COUNTED, MarkKind, local_day
+from backend.domain.metrics import APPOINTMENT_KINDS, COUNTED, WITHDRAWN, MarkKind, local_day
 from backend.services.base import Tx
 
 # An exam with an appointment (scheduled_at) that is not cancelled counts on the appointment's day.
@@ -83,6 +83,10 @@ def on_event(tx: Tx, exam: Exam, kind: TimelineKind) -> None:
     """Update the rollups for one new timeline row of `exam` (called by timeline.append)."""
     if kind in COUNTED:
         _mark(tx.session, exam, COUNTED[kind], at=tx.now, day=local_day(tx.now, tx.tz))
+    if kind in WITHDRAWN:  # the mark goes; the next counted row of that kind marks the exam again
+        for row in _marks_of(tx.session, exam.id):
+            if row.kind == COUNTED[WITHDRAWN[kind]]:
+                _move(tx.session, exam, row, day=None)
     if kind in APPOINTMENT_KINDS:
         _sync(tx.session, exam, now=tx.now, tz=tx.tz)
 
@@ -104,8 +108,14 @@ def rebuild_all(session: Session, *, tz: ZoneInfo | str) -> dict[str, int]:
     session.execute(delete(CockpitDaily))
     session.execute(delete(CockpitMark))
     cols = ["exam_id", "kind", "at", "day", *_ATTRS]
+    later = aliased(ExamEvent)
+    not_withdrawn = [or_(ExamEvent.kind != counted, ~select(later.id).where(
+        later.exam_id == ExamEvent.exam_id, later.kind == withdrawing,
+        or_(later.at > ExamEvent.at, and_(later.at == ExamEvent.at, later.id > ExamEvent.id))).exists())
+        for withdrawing, counted in WITHDRAWN.items()]
     first = (select(ExamEvent.exam_id, ExamEvent.kind, func.min(ExamEvent.at).label("at"))
-             .where(ExamEvent.kind.in_(tuple(COUNTED))).group_by(ExamEvent.exam_id, ExamEvent.kind).subquery())
+             .where(ExamEvent.kind.in_(tuple(COUNTED)), *not_withdrawn)
+             .group_by(ExamEvent.exam_id, ExamEvent.kind).subquery())
     session.execute(dialect_insert(session, CockpitMark).from_select(cols, select(
         first.c.exam_id, first.c.kind, first.c.at, _local_date_sql(session, first.c.at, zone),
         Exam.modality_code, Exam.category, Exam.patient_class).join(Exam, Exam.id == first.c.exam_id)))
