@@ -109,8 +109,8 @@ class RECONEmulator:
             self._server.shutdown()
         with self._lock:
             workers = list(self._workers)
-        for worker in workers:
-            worker.join(timeout=10)
+        for worker in workers:  # a job stops between its steps once stopping is set: nothing outlives stop()
+            worker.join(timeout=60)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until every received request has become a job and every job has finished (for tests and
@@ -199,7 +199,11 @@ class RECONEmulator:
                 continue
             findings = find_nodules(vol)
             job.found += len(findings)
+            if self.config.fault == "nothing":
+                continue  # it found them and will never answer: no result series to compute
             for n, finding in enumerate(findings, start=1):
+                if self._stopping.is_set():
+                    break
                 hu = resample(vol, np.array(finding.center), grid)
                 results.append(derived_series(vol, finding, n, grid, hu, at=at))
         return results
