@@ -4,9 +4,10 @@ eligibility, then check in every eligible exam, one transaction per exam (one fa
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +40,7 @@ from backend.services.base import Services, Tx, transaction
 from backend.services.patient_flow import kiosks, requeue, tickets, triage
 
 logger = logging.getLogger(__name__)
+R = TypeVar("R")
 METHODS = ("barcode", "evoucher", "mrn")
 
 
@@ -179,37 +181,48 @@ def lookup(svc: Services, terminal_code: str | None, method: str, code: str, *, 
         return _lookup_in(tx, svc, _context(tx, terminal_code, by), method, code)
 
 
+def _retrying(svc: Services, work: Callable[[Tx], R], what: str) -> R | None:
+    """Run `work` in a write transaction, again after a lost race (up to three times); None after three."""
+    for _attempt in range(3):
+        try:
+            with transaction(svc) as tx:
+                return work(tx)
+        except (IntegrityError, StaleDataError):
+            logger.info("check-in race on %s, re-evaluating", what)
+    return None
+
+
+Visit = tuple[dict[str, Any], Context, list[dict[str, Any]], bool]
+
+
+def _visit(tx: Tx, svc: Services, terminal_code: str | None, method: str, code: str, by: Actor) -> Visit:
+    """Identify the patient and decide each exam under the exams' row locks. The usual visit (one exam to
+    check in) is checked in here; with several, their rows come back to be checked in one by one.
+    Answers (patient, context, rows, done)."""
+    ctx = _context(tx, terminal_code, by)
+    patient, listed = _identify(tx, svc, ctx, method, code, lock=True)
+    found = {"patient_id": patient.id, "masked_name": mask_name(patient.name)}
+    if sum(isinstance(one.decision, Ok) for one in listed) > 1:
+        return found, ctx, [_row(tx, one, ctx[1]) for one in listed], False
+    return found, ctx, [_write(tx, one.exam, one.item, one.decision, terminal_code, by)
+                        if isinstance(one.decision, Ok) else _row(tx, one, ctx[1]) for one in listed], True
+
+
 def check_in(svc: Services, terminal_code: str | None, method: str, code: str, *, by: Actor) -> dict[str, Any]:
     """Check in every eligible exam of the identified patient; one result per exam.
 
     The usual visit has one exam to check in: it is identified, decided and checked in in one transaction
     under its row lock. Several exams go one transaction each, so one failure undoes no other."""
     by.require(Perm.EXAM_OPERATE)
-    for _attempt in range(3):
-        try:
-            with transaction(svc) as tx:
-                ctx = _context(tx, terminal_code, by)
-                patient, listed = _identify(tx, svc, ctx, method, code, lock=True)
-                found = {"patient_id": patient.id, "masked_name": mask_name(patient.name)}
-                if sum(isinstance(one.decision, Ok) for one in listed) > 1:
-                    rows = [_row(tx, one, ctx[1]) for one in listed]
-                    break
-                results = [_write(tx, one.exam, one.item, one.decision, terminal_code, by)
-                           if isinstance(one.decision, Ok) else _row(tx, one, ctx[1]) for one in listed]
-                return _checked_in_answer(found, results, terminal_code)
-        except (IntegrityError, StaleDataError):
-            logger.info("check-in race, re-evaluating")
-    else:  # three lost races: each exam on its own, where a lost race answers "already checked in"
+    visit = _retrying(svc, lambda tx: _visit(tx, svc, terminal_code, method, code, by), "a visit")
+    if visit is None:  # three lost races: each exam on its own, where a lost race answers "already checked in"
         with transaction(svc, readonly=True) as tx:
             ctx = _context(tx, terminal_code, by)
-            lookup_rows = _lookup_in(tx, svc, ctx, method, code)
-        found, rows = {k: lookup_rows[k] for k in ("patient_id", "masked_name")}, lookup_rows["exams"]
-    results = [_check_in_one(svc, row["exam_id"], ctx, terminal_code, by) if row["ok"] else row for row in rows]
-    return _checked_in_answer(found, results, terminal_code)
-
-
-def _checked_in_answer(found: dict[str, Any], results: list[dict[str, Any]],
-                       terminal_code: str | None) -> dict[str, Any]:
+            lookup = _lookup_in(tx, svc, ctx, method, code)
+        visit = ({k: lookup[k] for k in ("patient_id", "masked_name")}, ctx, lookup["exams"], False)
+    found, ctx, rows, done = visit
+    results = rows if done else [_check_in_one(svc, row["exam_id"], ctx, terminal_code, by) if row["ok"] else row
+                                 for row in rows]
     logger.info("check-in terminal=%s exams=%s ok=%s", terminal_code or "desk",
                 [r["exam_id"] for r in results], [r["ok"] for r in results])
     return {**found, "results": results}
@@ -224,12 +237,9 @@ def check_in_exam(svc: Services, exam_id: int, terminal_code: str | None, *, by:
 
 
 def _check_in_one(svc: Services, exam_id: int, ctx: Context, terminal_code: str | None, by: Actor) -> dict[str, Any]:
-    for _attempt in range(3):
-        try:
-            with transaction(svc) as tx:
-                return _check_in_in(tx, exam_id, ctx, terminal_code, by)
-        except (IntegrityError, StaleDataError):
-            logger.info("check-in race on exam %s, re-evaluating", exam_id)
+    done = _retrying(svc, lambda tx: _check_in_in(tx, exam_id, ctx, terminal_code, by), f"exam {exam_id}")
+    if done is not None:
+        return done
     with transaction(svc, readonly=True) as tx:
         exam = timeline.load_exam(tx, exam_id, lock=False)
         return {**_exam_row(tx, exam, tx.session.get(ExamItem, exam.exam_item_id)),  # type: ignore[arg-type]
