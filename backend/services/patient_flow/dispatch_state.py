@@ -95,3 +95,11 @@ def lock_rooms(tx: Tx, room_ids: Iterable[int]) -> None:
     ids = sorted(set(room_ids))
     if ids:
         list(tx.session.scalars(select(Room.id).where(Room.id.in_(ids)).order_by(Room.id).with_for_update()))
+
+
+def lock_queue_rooms(tx: Tx, queue_id: int) -> None:
+    """Row-lock every room that serves `queue_id`, in id order, like `lock_rooms`: the candidates of a
+    triage decision. Their open sessions, read after this, hold until the commit (opening, pausing or
+    closing a session takes its room's lock too), so one read under the locks is enough."""
+    served = select(QueueRoom.room_id).where(QueueRoom.queue_id == queue_id)
+    list(tx.session.scalars(select(Room.id).where(Room.id.in_(served)).order_by(Room.id).with_for_update()))

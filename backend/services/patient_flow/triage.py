@@ -175,9 +175,8 @@ def _auto(tx: Tx, ticket: QueueTicket, actor: Actor, classes: list[str] | None =
     exam, the ticket joins it there. A priority patient passes the cap when the setting allows (item 7).
     """
     placed_before = ticket.first_room_id is not None  # a new ticket has its own number: nothing to restore
-    first = ds.open_sessions(tx, queue_id=ticket.queue_id)
-    ds.lock_rooms(tx, [s.room_id for s in first])
-    sessions = ds.open_sessions(tx, queue_id=ticket.queue_id) if first else first  # re-read under the locks
+    ds.lock_queue_rooms(tx, ticket.queue_id)
+    sessions = ds.open_sessions(tx, queue_id=ticket.queue_id)  # read under the locks: it holds until the commit
     exam = _exam(tx, ticket)
     loads = ds.room_loads(tx, sessions)
     mine, pooled = _patient_rooms(tx, exam, ticket)
