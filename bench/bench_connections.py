@@ -164,13 +164,16 @@ def _start_server(kind: str, url: str, port: int, redis_url: str | None) -> subp
 
 
 class HealthProbe(threading.Thread):
-    """GET /api/health every `every` seconds until stopped; keeps each answer's time."""
+    """GET /api/health every `every` seconds until stopped; keeps each answer's time, and the components it
+    named down (the bench runs the web process alone: the scheduler and the listeners of the scale layout are
+    other processes, so a 503 naming only those is the honest answer here, not a failure of the web process)."""
 
     def __init__(self, base: str, every: float = 0.05) -> None:
         super().__init__(daemon=True)
         self.base, self.every = base, every
         self.times: list[float] = []
         self.statuses: set[int] = set()
+        self.down: set[str] = set()
         self.errors = 0
         self._halt = threading.Event()
 
@@ -181,8 +184,12 @@ class HealthProbe(threading.Thread):
             while not self._halt.is_set():
                 t0 = time.perf_counter()
                 try:
-                    self.statuses.add(client.get("/api/health").status_code)
+                    answer = client.get("/api/health")
                     self.times.append((time.perf_counter() - t0) * 1000)
+                    self.statuses.add(answer.status_code)
+                    if answer.status_code != 200:
+                        self.down.update(c["name"] for c in answer.json()["components"]
+                                         if c["required"] and c["state"] != "ok")
                 except httpx.HTTPError:
                     self.errors += 1
                 self._halt.wait(self.every)
@@ -229,6 +236,7 @@ def _measure(base: str, ids: dict[str, Any], a: argparse.Namespace) -> dict[str,
             "lost": lost, "call_to_screen_p50_ms": round(percentile(samples, 50), 1),
             "call_to_screen_p99_ms": round(percentile(samples, 99), 1), "health_requests": len(probe.times),
             "health_errors": probe.errors, "health_status": sorted(probe.statuses),
+            "health_down": sorted(probe.down),
             "health_p50_ms": round(percentile(probe.times, 50), 1),
             "health_p95_ms": round(percentile(probe.times, 95), 1)}
 
