@@ -5,6 +5,11 @@
 index, SQLite under a temporary var/), (2) Orthanc (Debian, its own SQLite index), (3) dcmtk `storescp`
 (writes files only); TCP_NODELAY=1 on both sides for dcmtk. Then RadOps with N senders at once, and RadOps
 sending the series to dcmtk storescp (our SCU). One JSON line per figure (images/s, MB/s, seconds, load).
+
+The floor of the stack RadOps is built on, in the same run: a bare pynetdicom Storage SCP with RadOps's
+PDU size and TCP_NODELAY whose handler discards each instance (the stack's ceiling: no Python receiver
+can pass it) and one that only writes the received bytes to a file. The last line puts the ratios the
+issue's aim is stated in side by side: RadOps / Orthanc, RadOps / storescp, and the ceiling / Orthanc.
 """
 
 from __future__ import annotations
@@ -77,7 +82,11 @@ def _wait_port(port: int, timeout: float = 60) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
+RATES: dict[str, float] = {}
+
+
 def _figure(name: str, n: int, size: int, seconds: float, **extra: Any) -> None:
+    RATES[name] = round(n / seconds, 1)
     emit("dicom", case=name, images=n, mb=round(size / 2**20, 1), seconds=round(seconds, 2),
          images_per_s=round(n / seconds, 1), mb_per_s=round(size / 2**20 / seconds, 1),
          load=round(os.getloadavg()[0], 1), **extra)
@@ -123,6 +132,47 @@ def bench_radops(files: list[Path], size: int, senders: int, tmp: Path) -> None:
         _figure(f"receive_radops_{senders}_senders", len(files), size, time.perf_counter() - started)
     finally:
         handle.stop()
+
+
+def bench_pynetdicom(files: list[Path], size: int, tmp: Path) -> None:
+    """The stack's own floor: bare pynetdicom SCPs (RadOps's PDU size, TCP_NODELAY), discarding, then writing."""
+    from pynetdicom import AE, AllStoragePresentationContexts, evt
+
+    from backend.dicom.transport import nodelay
+
+    out = tmp / "pynetdicom"
+    out.mkdir()
+
+    def discard(event: Any) -> int:
+        event.encoded_dataset()
+        return 0x0000
+
+    def write(event: Any) -> int:
+        (out / event.request.AffectedSOPInstanceUID).write_bytes(event.encoded_dataset())
+        return 0x0000
+
+    for case, handler in (("receive_pynetdicom_discard", discard), ("receive_pynetdicom_write_files", write)):
+        ae = AE("RADOPS")
+        ae.supported_contexts = AllStoragePresentationContexts
+        ae.maximum_pdu_size = 131072  # as RadOps's listener
+        server = ae.start_server(("127.0.0.1", 0), block=False,
+                                 evt_handlers=[(evt.EVT_C_STORE, handler), (evt.EVT_CONN_OPEN, nodelay)])
+        try:
+            _figure(case, len(files), size, storescu(server.socket.getsockname()[1], files))
+        finally:
+            server.shutdown()
+
+
+def _ratios() -> None:
+    """The aim's ratios from this run's figures (absent peers: absent ratios)."""
+    def ratio(a: str, b: str) -> float | None:
+        return round(RATES[a] / RATES[b], 2) if a in RATES and b in RATES else None
+
+    emit("dicom", case="ratios", radops_over_orthanc=ratio("receive_radops", "receive_orthanc"),
+         radops_over_storescp=ratio("receive_radops", "receive_dcmtk_storescp"),
+         ceiling_over_orthanc=ratio("receive_pynetdicom_discard", "receive_orthanc"),
+         ceiling_over_storescp=ratio("receive_pynetdicom_discard", "receive_dcmtk_storescp"),
+         aim_over_orthanc=1.2, aim_over_storescp=0.3)
 
 
 def bench_storescp(files: list[Path], size: int, tmp: Path) -> None:
@@ -182,7 +232,9 @@ def main() -> None:
         bench_storescp(files, size, tmp)
         if not ns.skip_orthanc and shutil.which("Orthanc"):
             bench_orthanc(files, size, tmp)
+        bench_pynetdicom(files, size, tmp)
         bench_radops(files, size, ns.senders, tmp)
+        _ratios()
 
 
 if __name__ == "__main__":
