@@ -76,8 +76,13 @@ def _ticket_of(tx: Tx, exam_id: int) -> QueueTicket | None:
     return tx.session.scalars(select(QueueTicket).where(QueueTicket.exam_id == exam_id)).first()
 
 
-def _facts(tx: Tx, exam: Exam, item: ExamItem) -> ExamFacts:
-    ticket = _ticket_of(tx, exam.id)
+_UNREAD: Any = object()  # _facts reads the exam's ticket itself
+
+
+def _facts(tx: Tx, exam: Exam, item: ExamItem, ticket: QueueTicket | None = _UNREAD) -> ExamFacts:
+    """The rule's view of an exam (`ticket`: the exam's ticket when the caller read it with the exam)."""
+    if ticket is _UNREAD:
+        ticket = _ticket_of(tx, exam.id)
     current = ticket is not None and TicketStatus(ticket.status) in OPEN_TICKET and tickets.is_current(tx, ticket)
     return ExamFacts(exam_id=exam.id, status=exam.status, paid=exam.paid, needs_room=item.needs_room,
                      queue_id=item.queue_id, campus_id=exam.campus_id,
@@ -120,11 +125,21 @@ def _exam_row(tx: Tx, exam: Exam, item: ExamItem) -> dict[str, Any]:
             "scheduled": f"{at:%m-%d %H:%M}" if at else ""}
 
 
-def _patient_exams(tx: Tx, patient_id: int, *, lock: bool = False) -> list[Exam]:
+def _patient_exams(tx: Tx, patient_id: int, *, lock: bool = False
+                   ) -> list[tuple[Exam, ExamItem, Queue | None, QueueTicket | None]]:
+    """The patient's exams of today (open, or changed today), each with its item, the item's queue and the
+    exam's ticket (`lock`: the exams row-locked first). The tickets are read after the lock, in a statement
+    of their own: a join would show a waiter the tickets of its snapshot from before the lock, and miss the
+    ticket that the check-in it waited for has just made."""
     start = datetime.combine(tickets.today(tx), time(0), tzinfo=tx.tz)
-    q = (select(Exam).where(Exam.patient_id == patient_id, or_(Exam.status.in_(OPEN_EXAM), Exam.updated_at >= start))
+    q = (select(Exam, ExamItem, Queue).join(ExamItem, ExamItem.id == Exam.exam_item_id)
+         .outerjoin(Queue, Queue.id == ExamItem.queue_id)
+         .where(Exam.patient_id == patient_id, or_(Exam.status.in_(OPEN_EXAM), Exam.updated_at >= start))
          .order_by(Exam.scheduled_at, Exam.id).limit(20))
-    return list(tx.session.scalars(q.with_for_update(of=Exam) if lock else q))
+    rows = [(exam, item, queue) for exam, item, queue in tx.session.execute(q.with_for_update(of=Exam) if lock else q)]
+    held = {t.exam_id: t for t in tx.session.scalars(
+        select(QueueTicket).where(QueueTicket.exam_id.in_([exam.id for exam, _, _ in rows])))} if rows else {}
+    return [(exam, item, queue, held.get(exam.id)) for exam, item, queue in rows]
 
 
 Context = tuple[TerminalFacts | None, CheckinRules]
@@ -141,6 +156,7 @@ class _Listed:
     exam: Exam
     item: ExamItem
     decision: Ok | Refused
+    queue: Queue | None = None  # held here: the session's identity map keeps only what is referenced
 
 
 def _identify(tx: Tx, svc: Services, ctx: Context, method: str, code: str, *,
@@ -151,13 +167,10 @@ def _identify(tx: Tx, svc: Services, ctx: Context, method: str, code: str, *,
     if patient is None:
         raise NotFound(refusal_text(Refusal.UNKNOWN_CODE), code=Refusal.UNKNOWN_CODE.value)
     listed = []
-    for exam in _patient_exams(tx, patient.id, lock=lock):
-        item = tx.session.get(ExamItem, exam.exam_item_id)
-        if item is None:
-            continue
-        facts = _facts(tx, exam, item)  # one read of the exam's ticket for both questions
+    for exam, item, queue, ticket in _patient_exams(tx, patient.id, lock=lock):
+        facts = _facts(tx, exam, item, ticket)  # the ticket read with the exam answers both questions
         if listed_for_checkin(facts):
-            listed.append(_Listed(exam, item, _eligibility(tx, facts, *ctx)))
+            listed.append(_Listed(exam, item, _eligibility(tx, facts, *ctx), queue))
     return patient, listed
 
 
@@ -204,7 +217,7 @@ def _visit(tx: Tx, svc: Services, terminal_code: str | None, method: str, code: 
     found = {"patient_id": patient.id, "masked_name": mask_name(patient.name)}
     if sum(isinstance(one.decision, Ok) for one in listed) > 1:
         return found, ctx, [_row(tx, one, ctx[1]) for one in listed], False
-    return found, ctx, [_write(tx, one.exam, one.item, one.decision, terminal_code, by)
+    return found, ctx, [_write(tx, one.exam, one.item, one.decision, terminal_code, by, one.queue)
                         if isinstance(one.decision, Ok) else _row(tx, one, ctx[1]) for one in listed], True
 
 
@@ -255,9 +268,12 @@ def _check_in_in(tx: Tx, exam_id: int, ctx: Context, terminal_code: str | None, 
     return _row(tx, _Listed(exam, item, decision), ctx[1])
 
 
-def _write(tx: Tx, exam: Exam, item: ExamItem, decision: Ok, terminal_code: str | None, by: Actor) -> dict[str, Any]:
-    """Check in an exam decided Ok under its row lock: the ticket, the timeline and the placement."""
-    queue = tx.session.get(Queue, item.queue_id)  # held: the session's identity map keeps only what is referenced
+def _write(tx: Tx, exam: Exam, item: ExamItem, decision: Ok, terminal_code: str | None, by: Actor,
+           queue: Queue | None = None) -> dict[str, Any]:
+    """Check in an exam decided Ok under its row lock: the ticket, the timeline and the placement. `queue`:
+    the item's queue when the caller read it with the exam (held, so that the ticket's reads find it in the
+    session's identity map, which keeps only what is referenced)."""
+    queue = queue or tx.session.get(Queue, item.queue_id)
     if decision.requeue:
         ticket = requeue.requeue_missed(tx, exam, by=by)
     elif decision.reissue:
@@ -268,7 +284,6 @@ def _write(tx: Tx, exam: Exam, item: ExamItem, decision: Ok, terminal_code: str 
     triage.place_ticket(tx, ticket, by)
     tx.session.flush()
     info = tickets.ticket_dict(tx, ticket)
-    del queue
     return {**_exam_row(tx, exam, item), "ok": True, "reason": None,
             "requeued": decision.requeue or decision.reissue,
             "message": "签到成功", "ticket": info, "people_ahead": tickets.ahead_of(tx, ticket)}
