@@ -9,8 +9,11 @@ each:
   kiosk needs 15 s or more, and the hospital checks in about 3,000 exams a day.
 - saturated (capacity): every kiosk posts the next patient the moment it has its answer; latency is then
   queueing (50 kiosks / throughput), the figure to read is throughput.
+Side by side (unless --no-baseline), each mode is driven again against bare Flask on the same threaded
+werkzeug server: one route answering a fixed check-in answer of the same shape, no database. That line is
+the floor of the HTTP stack and of this bench's own clients on the machine at that moment.
     .venv/bin/python bench/bench_kiosk_checkin.py [--database-url URL] [--kiosks 50] [--patients 1000]
-        [--interval 2] [--modes paced,saturated]
+        [--interval 2] [--modes paced,saturated] [--server werkzeug|web] [--no-baseline]
 """
 
 from __future__ import annotations
@@ -40,6 +43,28 @@ from backend.entrypoints.heap import freeze_startup_heap
 freeze_startup_heap()  # as the entrypoints do before serving
 server = make_server("127.0.0.1", 0, app, threaded=True)
 threading.Timer(float(sys.argv[2]), lambda: os._exit(0)).start()
+print("READY", server.server_port, flush=True)
+server.serve_forever()
+"""
+BARE = """
+import json, logging, os, sys, threading
+from flask import Flask, jsonify
+from werkzeug.serving import make_server
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+app = Flask("bare")
+app.json.ensure_ascii = False
+ANSWER = {"patient_id": 1, "masked_name": "测*者", "results": [{
+    "exam_id": 1, "accession": "A202612010001", "item": "腹部超声", "modality": "US", "status": "arrived",
+    "status_label": "已签到", "scheduled": "", "ok": True, "reason": None, "requeued": False, "message": "签到成功",
+    "ticket": {"ticket_id": 1, "exam_id": 1, "code": "U001", "number": 1, "status": "waiting",
+               "status_label": "候检", "queue_id": 1, "queue_name": "超声", "room_id": None, "room_name": "",
+               "priority": "routine", "call_count": 0, "checked_in_at": "2026-12-01T08:00:00+08:00",
+               "called_at": None}, "people_ahead": 3}]}
+@app.post("/api/kiosk/checkin")
+def checkin():
+    return jsonify(ANSWER)
+server = make_server("127.0.0.1", 0, app, threaded=True)
+threading.Timer(float(sys.argv[1]), lambda: os._exit(0)).start()
 print("READY", server.server_port, flush=True)
 server.serve_forever()
 """
@@ -132,9 +157,10 @@ def _drive(base: str, terminals: list[tuple[str, str]], mrns: list[str], *, kios
 
 def _start(url: str, server: str) -> tuple[subprocess.Popen[str], str]:
     """The app in its own process: werkzeug's threaded server (as `make run`), or `python -m backend web`
-    (gunicorn's gevent worker, the documented production web process)."""
-    if server == "werkzeug":
-        proc = subprocess.Popen([sys.executable, "-c", SERVER, url, "1800"], cwd=ROOT, text=True,
+    (gunicorn's gevent worker, the documented production web process); or bare Flask on werkzeug."""
+    if server in ("werkzeug", "bare_flask"):
+        args = [SERVER, url, "1800"] if server == "werkzeug" else [BARE, "1800"]
+        proc = subprocess.Popen([sys.executable, "-c", *args], cwd=ROOT, text=True,
                                 stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert proc.stdout is not None
         return proc, f"http://127.0.0.1:{proc.stdout.readline().split()[1]}"
@@ -151,6 +177,23 @@ def _start(url: str, server: str) -> tuple[subprocess.Popen[str], str]:
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("web process did not start")
+
+
+def baseline(*, kiosks: int, patients: int, interval: float, modes: list[str]) -> None:
+    """The same drive against bare Flask (a fixed answer, no database): the floor beside the real figure."""
+    proc, base = _start("", "bare_flask")
+    try:
+        codes = [f"BARE{i:05d}" for i in range(patients + WARM_UP)]
+        terminals = [(f"B{i:02d}", "none") for i in range(kiosks)]
+        _drive(base, terminals, codes[:WARM_UP], kiosks=min(10, kiosks), interval=0.0)
+        for mode in modes:
+            pace = interval if mode == "paced" else 0.0
+            figures = _drive(base, terminals, codes[WARM_UP:], kiosks=kiosks, interval=pace)
+            emit("kiosk_checkin", db="none", server="bare_flask", mode=mode, kiosks=kiosks, interval_s=pace,
+                 **figures, load_avg_1m=round(os.getloadavg()[0], 1), cpus=os.cpu_count())
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def run(url: str, *, kiosks: int, patients: int, interval: float, modes: list[str], server: str) -> None:
@@ -179,12 +222,15 @@ def main() -> None:
     parser.add_argument("--server", choices=("werkzeug", "web"), default="werkzeug",
                         help="werkzeug: the threaded server of make run; web: python -m backend web (gunicorn, gevent)")
     parser.add_argument("--modes", default="paced,saturated", help="paced, saturated or both (comma-separated)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bare Flask lines")
     a = parser.parse_args()
     modes = [m.strip() for m in a.modes.split(",") if m.strip()]
     if not modes or set(modes) - {"paced", "saturated"}:
         parser.error("--modes takes paced and/or saturated")
     url = normalize(a.database_url) if a.database_url else default_url(f"kiosk-{uuid.uuid4().hex[:6]}.db")
     run(url, kiosks=a.kiosks, patients=a.patients, interval=a.interval, modes=modes, server=a.server)
+    if not a.no_baseline:
+        baseline(kiosks=a.kiosks, patients=a.patients, interval=a.interval, modes=modes)
 
 
 if __name__ == "__main__":
