@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ScalarSelect, Select, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from backend.db.models import QueueRoom, QueueTicket, Room
 from backend.db.models.ultrasound import Shift, ShiftQueue, ShiftSession
@@ -42,11 +43,8 @@ def dispatched_queue_ids(tx: Tx, queue_ids: Iterable[int] | None = None) -> set[
     return set(tx.session.scalars(q))
 
 
-def open_sessions(tx: Tx, *, queue_id: int | None = None, room_ids: Iterable[int] | None = None,
-                  include_paused: bool = False) -> list[OpenSession]:
-    """Open sessions (one per room), optionally only those in `room_ids` or serving `queue_id`: a room
-    serves a queue when both its shift and the room itself link it (issue 15 item 6). A paused room and a
-    session past its end (the expiry job closes it soon) take no patients."""
+def _sessions_query(tx: Tx, *, queue_id: int | None, room_ids: Iterable[int] | None,
+                    include_paused: bool) -> Select[int, int, str, int, int, int, float, bool]:
     q = (select(ShiftSession.id, ShiftSession.room_id, Room.code, ShiftSession.user_id, Shift.id,
                 Shift.max_auto, Shift.typist_weight, ShiftSession.with_typist)
          .join(Shift, Shift.id == ShiftSession.shift_id).join(Room, Room.id == ShiftSession.room_id)
@@ -59,7 +57,27 @@ def open_sessions(tx: Tx, *, queue_id: int | None = None, room_ids: Iterable[int
                     ShiftSession.room_id.in_(select(QueueRoom.room_id).where(QueueRoom.queue_id == queue_id)))
     if room_ids is not None:
         q = q.where(ShiftSession.room_id.in_(list(room_ids)))
-    return [OpenSession(*row) for row in tx.session.execute(q.order_by(Room.code))]
+    return q.order_by(Room.code)
+
+
+def open_sessions(tx: Tx, *, queue_id: int | None = None, room_ids: Iterable[int] | None = None,
+                  include_paused: bool = False) -> list[OpenSession]:
+    """Open sessions (one per room), optionally only those in `room_ids` or serving `queue_id`: a room
+    serves a queue when both its shift and the room itself link it (issue 15 item 6). A paused room and a
+    session past its end (the expiry job closes it soon) take no patients."""
+    q = _sessions_query(tx, queue_id=queue_id, room_ids=room_ids, include_paused=include_paused)
+    return [OpenSession(*row) for row in tx.session.execute(q)]
+
+
+def serving_loads(tx: Tx, queue_id: int) -> tuple[list[OpenSession], list[RoomLoad]]:
+    """The open sessions serving `queue_id` (as `open_sessions`) and their rooms' loads, in one read."""
+    q = _sessions_query(tx, queue_id=queue_id, room_ids=None, include_paused=False).add_columns(
+        _load(tx, ShiftSession.room_id))
+    sessions, counts = [], []
+    for *row, count in tx.session.execute(q):
+        sessions.append(OpenSession(*row))
+        counts.append(int(count))
+    return sessions, [RoomLoad(s.room_id, s.room_code, s.capacity, n) for s, n in zip(sessions, counts, strict=True)]
 
 
 def session_queue_ids(tx: Tx, shift_id: int, room_id: int | None = None) -> list[int]:
@@ -70,23 +88,23 @@ def session_queue_ids(tx: Tx, shift_id: int, room_id: int | None = None) -> list
     return list(tx.session.scalars(q))
 
 
+def _load(tx: Tx, room_id: InstrumentedAttribute[int]) -> ScalarSelect[int]:
+    """A room's current load: its tickets in the load statuses of the current lines (open tickets carry
+    over midnight), as a count correlated to `room_id`."""
+    return (select(func.count()).select_from(QueueTicket).where(
+        QueueTicket.room_id == room_id, QueueTicket.day >= line_start(tx.now.astimezone(tx.tz).date()),
+        QueueTicket.status.in_(ROOM_LOAD)).scalar_subquery())
+
+
 def loads(tx: Tx, room_ids: Iterable[int]) -> dict[int, int]:
-    """The current load of each room (one grouped count; open tickets carry over midnight)."""
+    """The current load of each room (one read)."""
     ids = list(room_ids)
     if not ids:
         return {}
-    day = tx.now.astimezone(tx.tz).date()
-    rows = tx.session.execute(select(QueueTicket.room_id, func.count()).where(
-        QueueTicket.room_id.in_(ids), QueueTicket.day >= line_start(day), QueueTicket.status.in_(ROOM_LOAD))
-        .group_by(QueueTicket.room_id))
     out = dict.fromkeys(ids, 0)
-    out.update({int(r): int(n) for r, n in rows if r is not None})
+    out.update({int(r): int(n) for r, n in tx.session.execute(select(Room.id, _load(tx, Room.id))
+                                                              .where(Room.id.in_(ids)))})
     return out
-
-
-def room_loads(tx: Tx, sessions: list[OpenSession]) -> list[RoomLoad]:
-    counts = loads(tx, [s.room_id for s in sessions])
-    return [RoomLoad(s.room_id, s.room_code, s.capacity, counts[s.room_id]) for s in sessions]
 
 
 def lock_rooms(tx: Tx, room_ids: Iterable[int]) -> None:

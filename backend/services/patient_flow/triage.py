@@ -176,9 +176,8 @@ def _auto(tx: Tx, ticket: QueueTicket, actor: Actor, classes: list[str] | None =
     """
     placed_before = ticket.first_room_id is not None  # a new ticket has its own number: nothing to restore
     ds.lock_queue_rooms(tx, ticket.queue_id)
-    sessions = ds.open_sessions(tx, queue_id=ticket.queue_id)  # read under the locks: it holds until the commit
+    sessions, loads = ds.serving_loads(tx, ticket.queue_id)  # read under the locks: they hold until the commit
     exam = _exam(tx, ticket)
-    loads = ds.room_loads(tx, sessions)
     mine, pooled = _patient_rooms(tx, exam, ticket)
     same = [r for r in loads if r.room_id in mine]
     if same:
