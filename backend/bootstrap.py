@@ -8,7 +8,10 @@ from typing import Any, cast
 from backend.config import Settings
 from backend.db.session import make_engine, make_session_factory
 from backend.domain.clock import Clock, system_clock
-from backend.ports import CadreHealthSystem, HealthCloud, ImageStore, InsuranceResolver, Notifier, NullNotifier, Ports
+from backend.ports import InsuranceResolver, Notifier, NullNotifier, Ports
+from backend.ports.cadre_health import CadreHealthSystem
+from backend.ports.health_cloud import HealthCloud
+from backend.ports.image_store import ImageStore
 from backend.services import health
 from backend.services.base import Services
 

@@ -126,7 +126,7 @@ def cloud_upload(url: str, paths: list[Path], *, workers: int, round_no: int) ->
     import httpx
 
     from backend.domain.health_cloud import file_idempotency_key
-    from backend.ports import CloudFile, CloudFileEntry, CloudStudy
+    from backend.ports.health_cloud import CloudFile, CloudFileEntry, CloudStudy
     from integrations.health_cloud.client import CloudCredentials, HttpHealthCloud
 
     start = time.perf_counter()

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from backend.domain.cadre_health import file_id, image_key, report_id
-from backend.ports import CadreReport, CoveredPerson, ImageFileInfo
+from backend.ports.cadre_health import CadreReport, CoveredPerson, ImageFileInfo
 
 ORG = "H33010000001"
 PERSON = CoveredPerson(id_no="330102195001011234", name="王建国", card_no="BJ-0001", level="一级",

@@ -1,4 +1,4 @@
-"""In-process fakes of every port in `backend/ports.py`: they record calls and answer what the test set up.
+"""In-process fakes of every port in `backend/ports/`: they record calls and answer what the test set up.
 
 Service tests use these instead of real clients (cosmicpython `FakeNotifications`, Warehouse's fake
 services); the real clients are tested against their emulators and `httpx.MockTransport` in
@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from backend.domain.events import Event
-from backend.ports import HealthCheckResult, InsuredPerson, Ports, ResultAck
+from backend.ports import InsuredPerson, Ports
+from backend.ports.health_check import HealthCheckResult, ResultAck
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from backend.ports import CadreReport, CoveredPerson, ImageFileInfo, PartnerReceipt
+from backend.ports.cadre_health import CadreReport, CoveredPerson, ImageFileInfo, PartnerReceipt
 from integrations.cadre_health.mapping import (
     CODES,
     OK,

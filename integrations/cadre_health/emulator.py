@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from backend.ports import CoveredPerson
+from backend.ports.cadre_health import CoveredPerson
 from integrations.cadre_health.emulator_state import EmulatorState
 from integrations.cadre_health.mapping import OK, person_to_wire
 

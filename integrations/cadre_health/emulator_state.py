@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from backend.ports import CoveredPerson
+from backend.ports.cadre_health import CoveredPerson
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from backend.ports import CadreReport, CoveredPerson, ImageFileInfo, PartnerReceipt
+from backend.ports.cadre_health import CadreReport, CoveredPerson, ImageFileInfo, PartnerReceipt
 
 OK = "0"
 # Business codes the system answers besides OK (docs/cadre_health_interface.md).

@@ -12,7 +12,7 @@ import socket
 from datetime import datetime, tzinfo
 
 from backend.domain.order_intake import IntakeCommand
-from backend.ports import HealthCheckResult, ResultAck
+from backend.ports.health_check import HealthCheckResult, ResultAck
 from integrations.errors import PartnerProtocolError, PartnerUnavailable
 from integrations.health_check import er7
 from integrations.health_check.ack import read_ack

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from backend.domain.errors import Conflict
-from backend.ports import (
+from backend.ports.health_cloud import (
     CloudFile,
     CloudRegistration,
     CloudStoredStudy,

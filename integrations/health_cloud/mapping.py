@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from backend.ports import (
+from backend.ports.health_cloud import (
     CloudFile,
     CloudRegistration,
     CloudStoredStudy,

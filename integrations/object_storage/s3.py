@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backend.ports import StoredObject
+from backend.ports.cadre_health import StoredObject
 from integrations.errors import PartnerProtocolError, PartnerRejected, PartnerUnavailable
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from backend.ports import CoveredPerson
+from backend.ports.cadre_health import CoveredPerson
 from integrations.cadre_health.client import HttpCadreHealthClient
 from integrations.cadre_health.emulator import CadreHealthEmulator
 from integrations.errors import PartnerRejected, PartnerUnavailable

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from backend.db.models import CadreUploadFile, Outbox
 from backend.domain.errors import Conflict, Forbidden
-from backend.ports import CoveredPerson
+from backend.ports.cadre_health import CoveredPerson
 from backend.services.base import transaction
 from backend.services.cadre_health import ledger, roster, upload
 from backend.services.imaging import archive

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from backend.domain.errors import Conflict
-from backend.ports import CloudFile, CloudFileEntry, CloudStudy, CloudUpload
+from backend.ports.health_cloud import CloudFile, CloudFileEntry, CloudStudy, CloudUpload
 from integrations.errors import PartnerProtocolError, PartnerRejected, PartnerUnavailable
 from integrations.health_cloud import signing
 from integrations.health_cloud.client import PAGE_SIZE, CloudCredentials, HttpHealthCloud, RetryPolicy

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from backend.domain.health_cloud import file_idempotency_key
-from backend.ports import CloudFile, CloudFileEntry, CloudStudy
+from backend.ports.health_cloud import CloudFile, CloudFileEntry, CloudStudy
 from integrations.errors import PartnerRejected, PartnerUnavailable
 from integrations.health_cloud import signing
 from integrations.health_cloud.client import CloudCredentials, HttpHealthCloud, RetryPolicy

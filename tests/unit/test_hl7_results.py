@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.ports import HealthCheckResult
+from backend.ports.health_check import HealthCheckResult
 from integrations.health_check.result_receiver import read_result
 from integrations.health_check.results import build_oru
 

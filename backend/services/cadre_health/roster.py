@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 
 from backend.db.models import CadreRosterEntry, Patient
 from backend.domain.cadre_health import CadreSource
-from backend.ports import CoveredPerson
+from backend.ports.cadre_health import CoveredPerson
 from backend.services import settings_store
 from backend.services.base import Services, Tx, transaction
 

@@ -23,7 +23,7 @@ from backend.domain import cadre_health as rules
 from backend.domain.cadre_health import CadreFileState, CadreUploadState
 from backend.domain.errors import DomainError
 from backend.domain.outbox import GiveUp, RetryPolicy
-from backend.ports import CadreReport, ImageFileInfo, ObjectStore
+from backend.ports.cadre_health import CadreReport, ImageFileInfo, ObjectStore
 from backend.services import outbox
 from backend.services.base import Services, transaction
 from backend.services.cadre_health.ledger import KIND, approved_version

@@ -23,7 +23,7 @@ from backend.domain.actor import SYSTEM, Actor
 from backend.domain.errors import Conflict
 from backend.domain.health_cloud import CloudStatus, CloudTrigger, OldLinkMatch, next_cloud_status
 from backend.domain.permissions import Perm
-from backend.ports import HealthCloud, OldCloudRegistration
+from backend.ports.health_cloud import HealthCloud, OldCloudRegistration
 from backend.services import audit
 from backend.services.base import Services, Tx, transaction
 

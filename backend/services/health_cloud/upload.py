@@ -44,7 +44,7 @@ from backend.domain.health_cloud import (
     next_cloud_status,
 )
 from backend.domain.outbox import GiveUp, RetryPolicy
-from backend.ports import CloudFile, CloudFileEntry, CloudStudy, HealthCloud
+from backend.ports.health_cloud import CloudFile, CloudFileEntry, CloudStudy, HealthCloud
 from backend.services import outbox
 from backend.services.base import Services, Tx, transaction
 from backend.services.health_cloud.ledger import KIND_FILE, KIND_REGISTER, TARGET, policy, policy_in

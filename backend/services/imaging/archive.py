@@ -32,7 +32,7 @@ from backend.domain.imaging import (
     content_path,
     duplicate_outcome,
 )
-from backend.ports import ImageStore
+from backend.ports.image_store import ImageStore
 from backend.services import timeline
 from backend.services.base import Services, Tx, transaction
 from backend.services.imaging import matching

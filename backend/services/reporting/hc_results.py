@@ -21,7 +21,7 @@ from backend.domain.interface_monitor import MessageState, result_control_id, re
 from backend.domain.order_intake import SOURCE_SYSTEM
 from backend.domain.outbox import GiveUp, RetryPolicy
 from backend.domain.report_sections import printable
-from backend.ports import HealthCheckResult, ResultAck
+from backend.ports.health_check import HealthCheckResult, ResultAck
 from backend.services import interface_log, outbox
 from backend.services.base import Services, Tx, transaction
 from backend.services.outbox import DrainReport, OutboxItem
