@@ -185,6 +185,32 @@ def test_a_corrupt_file_is_refused_with_a_reason_and_does_not_block_the_queue(
     _stored_once(cloud_emulator, bad_uid, bad_blobs)
 
 
+def test_a_change_of_the_file_counts_is_a_change_of_the_study_row(svc: Services, clock: Any) -> None:
+    """A file refused while the others still wait changes the study's counts and its `updated_at` (the data
+    API's incremental sync reads it); counting again with nothing changed leaves `updated_at` alone."""
+    study_uid, _blobs = put_study(svc, slices=3)
+    receive(svc, clock)
+    ledger.find_candidates(svc)
+    upload.register_studies(svc)
+    before = _row(svc, study_uid)
+    assert (before.files_total, before.files_refused) == (3, 0)
+    later = clock.advance(minutes=5)
+    with transaction(svc) as tx:
+        row = tx.session.scalars(select(CloudLedgerStudy).where(CloudLedgerStudy.study_uid == study_uid)).one()
+        one = tx.session.scalars(select(CloudLedgerFile).where(CloudLedgerFile.cloud_study_id == row.id)).first()
+        assert one is not None
+        one.status = CloudFileStatus.REFUSED.value
+        tx.session.flush()
+        upload._recount(tx, row)
+    after = _row(svc, study_uid)
+    assert after.files_refused == 1
+    assert after.updated_at == later
+    clock.advance(minutes=5)
+    with transaction(svc) as tx:
+        upload._recount(tx, tx.session.get(CloudLedgerStudy, after.id))  # type: ignore[arg-type]
+    assert _row(svc, study_uid).updated_at == later
+
+
 class _OddCloud(BaseHTTPRequestHandler):
     """A cloud that answers success with a body the interface does not promise."""
 

@@ -321,12 +321,17 @@ def _read_checked(svc: Services, file_id: int, sop: str, sha: str) -> bytes:
 
 
 def _recount(tx: Tx, row: CloudLedgerStudy) -> None:
+    """The study's file counts from its files; a change of any count is a change of the row (`updated_at`:
+    the data API's incremental sync and the ledger page's order read it)."""
     files = list(tx.session.execute(select(CloudLedgerFile.status, CloudLedgerFile.size)
                                     .where(CloudLedgerFile.cloud_study_id == row.id)).all())
-    row.files_total, row.bytes_total = len(files), sum(int(s) for _, s in files)
-    row.files_done = sum(1 for st, _ in files if st == CloudFileStatus.UPLOADED.value)
-    row.files_refused = sum(1 for st, _ in files if st == CloudFileStatus.REFUSED.value)
-    row.bytes_done = sum(int(s) for st, s in files if st == CloudFileStatus.UPLOADED.value)
+    counts = (len(files), sum(int(s) for _, s in files),
+              sum(1 for st, _ in files if st == CloudFileStatus.UPLOADED.value),
+              sum(1 for st, _ in files if st == CloudFileStatus.REFUSED.value),
+              sum(int(s) for st, s in files if st == CloudFileStatus.UPLOADED.value))
+    if counts != (row.files_total, row.bytes_total, row.files_done, row.files_refused, row.bytes_done):
+        row.files_total, row.bytes_total, row.files_done, row.files_refused, row.bytes_done = counts
+        row.updated_at = tx.now
 
 
 def _finish_if_through(tx: Tx, svc: Services, row: CloudLedgerStudy) -> None:
