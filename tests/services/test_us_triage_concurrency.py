@@ -81,3 +81,51 @@ def test_concurrent_check_ins_respect_capacity_and_weights(fresh_db_url, max_aut
         triaged = Counter(tx.session.scalars(select(ExamEvent.exam_id).where(ExamEvent.kind == "ticket_triaged")))
         assert all(n == 1 for n in triaged.values())
         assert len(triaged) == placed
+
+
+def test_rooms_paused_and_resumed_during_check_ins_never_deadlock(fresh_db_url):
+    """A nurse pauses and resumes rooms while patients check in: the pause sends the room's waiting patients
+    back to triage, which locks the rooms serving their queues, as each check-in's triage does. Every room
+    lock of a transaction is taken in one ascending order, so no two wait on each other (on PostgreSQL a
+    deadlock would abort one of them: an error here); every patient is checked in once."""
+    svc = build_services(Settings(database_url=fresh_db_url), clock=FakeClock(FIXED_NOW))
+    admin = auth.login(svc, "admin", PASSWORDS["admin"])
+    nurse = auth.login(svc, "nurse", PASSWORDS["nurse"])
+    clerk = auth.login(svc, "clerk", PASSWORDS["clerk"])
+    _setup(svc, admin, 50)
+    exams = [us_exam(svc, clerk, ITEMS[i % len(ITEMS)])[1]["exam_id"] for i in range(240)]
+    rooms = sorted(room_id(svc, c) for c in ROOMS)[-3:]  # the highest ids: locked last by a check-in
+    barrier = threading.Barrier(10)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def check_in(chunk: list[int]) -> None:
+        barrier.wait()
+        for exam_id in chunk:
+            try:
+                assert checkin.check_in_exam(svc, exam_id, None, by=nurse)["ok"]
+            except BaseException as exc:  # collected and re-raised in the main thread
+                errors.append(exc)
+
+    def pause_resume(room: int) -> None:
+        barrier.wait()
+        for _ in range(40):  # bounded: the check-ins take longer than this on any machine
+            if done.is_set():
+                return
+            try:
+                shift_sessions.supervise(svc, room, "pause", by=nurse)
+                shift_sessions.supervise(svc, room, "resume", by=nurse)
+            except BaseException as exc:
+                errors.append(exc)
+
+    with ThreadPoolExecutor(10) as pool:
+        futures = [pool.submit(check_in, exams[i::8]) for i in range(8)]
+        futures += [pool.submit(pause_resume, rooms[i % len(rooms)]) for i in range(2)]
+        for f in futures[:8]:
+            f.result()
+        done.set()
+        for f in futures[8:]:
+            f.result()
+    assert errors == []
+    with transaction(svc, readonly=True) as tx:
+        assert tx.session.scalar(select(func.count()).select_from(QueueTicket)) == len(exams)

@@ -115,6 +115,21 @@ def lock_rooms(tx: Tx, room_ids: Iterable[int]) -> None:
         list(tx.session.scalars(select(Room.id).where(Room.id.in_(ids)).order_by(Room.id).with_for_update()))
 
 
+def lock_rooms_and_partners(tx: Tx, room_ids: Iterable[int]) -> None:
+    """Row-lock `room_ids` and every room serving a queue that one of them serves, in id order, in one
+    statement. Ending a session (close, pause, expiry, switch) sends the room's waiting patients back to
+    triage, which locks the rooms serving their queues: taken here first, every room lock of the transaction
+    is taken in one ascending order, as a check-in's triage takes its own (a subset), so neither can hold a
+    room the other waits for while waiting for one the other holds."""
+    ids = sorted(set(room_ids))
+    if not ids:
+        return
+    partners = select(QueueRoom.room_id).where(
+        QueueRoom.queue_id.in_(select(QueueRoom.queue_id).where(QueueRoom.room_id.in_(ids))))
+    list(tx.session.scalars(select(Room.id).where(or_(Room.id.in_(ids), Room.id.in_(partners)))
+                            .order_by(Room.id).with_for_update()))
+
+
 def lock_queue_rooms(tx: Tx, queue_id: int) -> None:
     """Row-lock every room that serves `queue_id`, in id order, like `lock_rooms`: the candidates of a
     triage decision. Their open sessions, read after this, hold until the commit (opening, pausing or

@@ -120,7 +120,7 @@ def open_session(svc: Services, *, by: Actor, shift_id: int, room_id: int, with_
         if room_id not in {r.id for r in shift_rooms(tx, shift)}:
             raise InvalidInput("该诊室不接诊此班次的队列", code="room_not_in_shift")
         mine = _open_of_user(tx, user_id)
-        ds.lock_rooms(tx, [room_id, *([mine.room_id] if mine else [])])
+        ds.lock_rooms_and_partners(tx, [room_id, *([mine.room_id] if mine else [])])
         held = _open_of_room(tx, room_id)
         if held is not None and held.user_id != user_id and not take_over:
             holder = tx.session.get(User, held.user_id)
@@ -149,7 +149,7 @@ def close_session(svc: Services, *, by: Actor, reason: str = "closed") -> dict[s
         s = _open_of_user(tx, user_id)
         if s is None:
             return None
-        ds.lock_rooms(tx, [s.room_id])
+        ds.lock_rooms_and_partners(tx, [s.room_id])
         _end(tx, s, reason, by)
         triage.session_closed(tx, s.room_id, by)
         return session_dict(tx, s)
@@ -207,7 +207,7 @@ def supervise(svc: Services, room_id: int, action: str, *, by: Actor, to_user_id
     if action not in ROOM_ACTIONS:
         raise InvalidInput(f"未知操作：{action}", code="invalid_action")
     with transaction(svc) as tx:
-        ds.lock_rooms(tx, [room_id])
+        ds.lock_rooms_and_partners(tx, [room_id])
         s = _open_of_room(tx, room_id)
         if s is None:
             raise Conflict("该诊室当前没有进行中的班次", code="no_open_session")
@@ -255,8 +255,8 @@ def end_expired(svc: Services, *, by: Actor) -> int:
     with transaction(svc) as tx:
         expired = list(tx.session.scalars(select(ShiftSession).where(
             ShiftSession.ended_at.is_(None), ShiftSession.ends_at.is_not(None), ShiftSession.ends_at <= tx.now)))
+        ds.lock_rooms_and_partners(tx, [s.room_id for s in expired])  # all at once: one ascending order
         for s in expired:
-            ds.lock_rooms(tx, [s.room_id])
             _end(tx, s, SessionEnd.EXPIRED, by)
             triage.session_closed(tx, s.room_id, by)
         return len(expired)
