@@ -45,6 +45,16 @@ def _setup(svc, admin, max_auto):
     return caps
 
 
+def _check_in_all(svc, nurse, chunk: list[int], barrier: threading.Barrier, errors: list[BaseException]) -> None:
+    """One thread's share of the check-ins, started with the others; failures are collected for the test."""
+    barrier.wait()
+    for exam_id in chunk:
+        try:
+            assert checkin.check_in_exam(svc, exam_id, None, by=nurse)["ok"]
+        except BaseException as exc:  # collected and asserted on in the main thread
+            errors.append(exc)
+
+
 @pytest.mark.parametrize(("max_auto", "patients"), [(50, 500), (10, 150)])
 def test_concurrent_check_ins_respect_capacity_and_weights(fresh_db_url, max_auto, patients):
     svc = build_services(Settings(database_url=fresh_db_url), clock=FakeClock(FIXED_NOW))
@@ -55,17 +65,9 @@ def test_concurrent_check_ins_respect_capacity_and_weights(fresh_db_url, max_aut
     exams = [us_exam(svc, clerk, ITEMS[i % len(ITEMS)])[1]["exam_id"] for i in range(patients)]
     barrier = threading.Barrier(16)
     errors: list[BaseException] = []
-
-    def work(chunk: list[int]) -> None:
-        barrier.wait()
-        for exam_id in chunk:
-            try:
-                assert checkin.check_in_exam(svc, exam_id, None, by=nurse)["ok"]
-            except BaseException as exc:  # collected and re-raised in the main thread
-                errors.append(exc)
-
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(work, [exams[i::16] for i in range(16)]))
+        list(pool.map(lambda chunk: _check_in_all(svc, nurse, chunk, barrier, errors),
+                      [exams[i::16] for i in range(16)]))
     assert errors == []
     board = triage_board.board(svc, by=nurse)
     loads = {r["room_code"]: r["load"] for r in board["rooms"] if r["room_code"] in ROOMS}
@@ -99,14 +101,6 @@ def test_rooms_paused_and_resumed_during_check_ins_never_deadlock(fresh_db_url):
     errors: list[BaseException] = []
     done = threading.Event()
 
-    def check_in(chunk: list[int]) -> None:
-        barrier.wait()
-        for exam_id in chunk:
-            try:
-                assert checkin.check_in_exam(svc, exam_id, None, by=nurse)["ok"]
-            except BaseException as exc:  # collected and re-raised in the main thread
-                errors.append(exc)
-
     def pause_resume(room: int) -> None:
         barrier.wait()
         for _ in range(40):  # bounded: the check-ins take longer than this on any machine
@@ -119,7 +113,7 @@ def test_rooms_paused_and_resumed_during_check_ins_never_deadlock(fresh_db_url):
                 errors.append(exc)
 
     with ThreadPoolExecutor(10) as pool:
-        futures = [pool.submit(check_in, exams[i::8]) for i in range(8)]
+        futures = [pool.submit(_check_in_all, svc, nurse, exams[i::8], barrier, errors) for i in range(8)]
         futures += [pool.submit(pause_resume, rooms[i % len(rooms)]) for i in range(2)]
         for f in futures[:8]:
             f.result()
