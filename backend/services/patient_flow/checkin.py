@@ -76,13 +76,8 @@ def _ticket_of(tx: Tx, exam_id: int) -> QueueTicket | None:
     return tx.session.scalars(select(QueueTicket).where(QueueTicket.exam_id == exam_id)).first()
 
 
-_UNREAD: Any = object()  # _facts reads the exam's ticket itself
-
-
-def _facts(tx: Tx, exam: Exam, item: ExamItem, ticket: QueueTicket | None = _UNREAD) -> ExamFacts:
-    """The rule's view of an exam (`ticket`: the exam's ticket when the caller read it with the exam)."""
-    if ticket is _UNREAD:
-        ticket = _ticket_of(tx, exam.id)
+def _facts(tx: Tx, exam: Exam, item: ExamItem, ticket: QueueTicket | None) -> ExamFacts:
+    """The rule's view of an exam with its ticket (None: it has none)."""
     current = ticket is not None and TicketStatus(ticket.status) in OPEN_TICKET and tickets.is_current(tx, ticket)
     return ExamFacts(exam_id=exam.id, status=exam.status, paid=exam.paid, needs_room=item.needs_room,
                      queue_id=item.queue_id, campus_id=exam.campus_id,
@@ -94,7 +89,7 @@ def _facts(tx: Tx, exam: Exam, item: ExamItem, ticket: QueueTicket | None = _UNR
 def _decide(tx: Tx, exam: Exam, terminal: TerminalFacts | None, rules: CheckinRules) -> tuple[Ok | Refused, ExamItem]:
     item = tx.session.get(ExamItem, exam.exam_item_id)
     assert item is not None
-    return _eligibility(tx, _facts(tx, exam, item), terminal, rules), item
+    return _eligibility(tx, _facts(tx, exam, item, _ticket_of(tx, exam.id)), terminal, rules), item
 
 
 def _eligibility(tx: Tx, facts: ExamFacts, terminal: TerminalFacts | None, rules: CheckinRules) -> Ok | Refused:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ScalarSelect, Select, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from backend.db.models import QueueRoom, QueueTicket, Room
@@ -73,11 +73,12 @@ def serving_loads(tx: Tx, queue_id: int) -> tuple[list[OpenSession], list[RoomLo
     """The open sessions serving `queue_id` (as `open_sessions`) and their rooms' loads, in one read."""
     q = _sessions_query(tx, queue_id=queue_id, room_ids=None, include_paused=False).add_columns(
         _load(tx, ShiftSession.room_id))
-    sessions, counts = [], []
+    sessions, room_loads = [], []
     for *row, count in tx.session.execute(q):
-        sessions.append(OpenSession(*row))
-        counts.append(int(count))
-    return sessions, [RoomLoad(s.room_id, s.room_code, s.capacity, n) for s, n in zip(sessions, counts, strict=True)]
+        s = OpenSession(*row)
+        sessions.append(s)
+        room_loads.append(RoomLoad(s.room_id, s.room_code, s.capacity, int(count)))
+    return sessions, room_loads
 
 
 def session_queue_ids(tx: Tx, shift_id: int, room_id: int | None = None) -> list[int]:
@@ -107,32 +108,34 @@ def loads(tx: Tx, room_ids: Iterable[int]) -> dict[int, int]:
     return out
 
 
+def _lock_rooms_where(tx: Tx, condition: ColumnElement[bool]) -> None:
+    """Row-lock the rooms matching `condition` in id order, in one statement (PostgreSQL FOR UPDATE; SQLite
+    writers are already serialized by BEGIN IMMEDIATE). Every room lock is taken this way, so every
+    transaction takes its room locks in one ascending order."""
+    list(tx.session.scalars(select(Room.id).where(condition).order_by(Room.id).with_for_update()))
+
+
 def lock_rooms(tx: Tx, room_ids: Iterable[int]) -> None:
-    """Row-lock rooms in id order (PostgreSQL FOR UPDATE; SQLite writers are already serialized by
-    BEGIN IMMEDIATE): every change of a room's load by triage happens under its room lock."""
+    """Row-lock rooms: every change of a room's load by triage happens under its room lock."""
     ids = sorted(set(room_ids))
     if ids:
-        list(tx.session.scalars(select(Room.id).where(Room.id.in_(ids)).order_by(Room.id).with_for_update()))
+        _lock_rooms_where(tx, Room.id.in_(ids))
 
 
 def lock_rooms_and_partners(tx: Tx, room_ids: Iterable[int]) -> None:
-    """Row-lock `room_ids` and every room serving a queue that one of them serves, in id order, in one
-    statement. Ending a session (close, pause, expiry, switch) sends the room's waiting patients back to
-    triage, which locks the rooms serving their queues: taken here first, every room lock of the transaction
-    is taken in one ascending order, as a check-in's triage takes its own (a subset), so neither can hold a
-    room the other waits for while waiting for one the other holds."""
+    """Row-lock `room_ids` and every room serving a queue that one of them serves. Ending a session (close,
+    pause, expiry, switch) sends the room's waiting patients back to triage, which locks the rooms serving
+    their queues: taken here first, in the one ascending order, as a check-in's triage takes its own (a
+    subset), neither can hold a room the other waits for while waiting for one the other holds."""
     ids = sorted(set(room_ids))
-    if not ids:
-        return
-    partners = select(QueueRoom.room_id).where(
-        QueueRoom.queue_id.in_(select(QueueRoom.queue_id).where(QueueRoom.room_id.in_(ids))))
-    list(tx.session.scalars(select(Room.id).where(or_(Room.id.in_(ids), Room.id.in_(partners)))
-                            .order_by(Room.id).with_for_update()))
+    if ids:
+        partners = select(QueueRoom.room_id).where(
+            QueueRoom.queue_id.in_(select(QueueRoom.queue_id).where(QueueRoom.room_id.in_(ids))))
+        _lock_rooms_where(tx, or_(Room.id.in_(ids), Room.id.in_(partners)))
 
 
 def lock_queue_rooms(tx: Tx, queue_id: int) -> None:
-    """Row-lock every room that serves `queue_id`, in id order, like `lock_rooms`: the candidates of a
-    triage decision. Their open sessions, read after this, hold until the commit (opening, pausing or
-    closing a session takes its room's lock too), so one read under the locks is enough."""
-    served = select(QueueRoom.room_id).where(QueueRoom.queue_id == queue_id)
-    list(tx.session.scalars(select(Room.id).where(Room.id.in_(served)).order_by(Room.id).with_for_update()))
+    """Row-lock every room that serves `queue_id`: the candidates of a triage decision. Their open sessions,
+    read after this, hold until the commit (opening, pausing or closing a session takes its room's lock
+    too), so one read under the locks is enough."""
+    _lock_rooms_where(tx, Room.id.in_(select(QueueRoom.room_id).where(QueueRoom.queue_id == queue_id)))
